@@ -1,0 +1,85 @@
+# blackout — build, test, sanitizers, benchmarks, demo.
+#   make            build/blackout and build/blackout-gen
+#   make test       install what is missing, build, run every test
+#   make asan       build/asan/blackout with AddressSanitizer and UBSan
+#   make format     apply .clang-format to every source file
+
+CC      ?= cc
+PKGS    := libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror
+CPPFLAGS += -D_DEFAULT_SOURCE -Iinclude
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 $(WARN) -MMD -MP
+LDLIBS  := $(PKG_LIBS) -lm -lpthread
+
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+SRCS    := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+OBJS    := $(SRCS:src/%.c=build/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:src/%.c=build/obj/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=build/asan/obj/%.o)
+GEN_SRCS := $(wildcard src/gen/*.c)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
+
+.PHONY: all asan test unit deps format check-format clean
+.DEFAULT_GOAL := all
+
+all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
+
+build/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/blackout: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+ASAN_LIB_OBJS := $(LIB_SRCS:src/%.c=build/asan/obj/%.o)
+
+# Unit tests link the sanitizer build of the modules: every test runs under ASan and UBSan.
+build/asan/libblackout.a: $(ASAN_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/asan/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(ASAN_FLAGS) -c -o $@ $<
+
+build/asan/blackout: $(ASAN_OBJS)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+asan: build/asan/blackout
+
+build/blackout-gen: $(GEN_SRCS) $(wildcard src/gen/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=c11 $(WARN) -O2 -g -o $@ $(GEN_SRCS) -lm
+
+build/tests/%: tests/%.c build/asan/libblackout.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -Wno-unused-parameter -MMD -MP $(ASAN_FLAGS) \
+	    -Itests -o $@ $< build/asan/libblackout.a $(LDLIBS) $$(pkg-config --libs cmocka)
+
+unit: $(TESTS)
+	@for t in $(TESTS); do echo "== $$t"; $$t || exit 1; done
+
+deps:
+	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
+
+test: deps
+	$(MAKE) all asan $(TESTS)
+	tests/run.sh
+
+format:
+	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c
+
+check-format:
+	clang-format --dry-run --Werror src/*.c src/gen/*.c include/*.h tests/*.c
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(TESTS:=.d)

@@ -1,0 +1,74 @@
+/* config — the options table, command-line and config-file parsing, and --help.
+ *
+ * One table row per option: name, short form, kind, the subcommands it applies to, bounds,
+ * default and help text. The same table parses argv, parses the config file (long names as
+ * keys, "key = value", '#' comments, repeatable keys for repeatable options), prints --help
+ * and the README's option reference. Precedence: defaults, then the config file, then the
+ * command line (a repeatable option given on the command line replaces the file's list).
+ *
+ * Strings in struct options point into argv or into copies owned by the options; call
+ * config_free when done. */
+#ifndef BLACKOUT_CONFIG_H
+#define BLACKOUT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_LIST_MAX 64
+
+enum cmd {
+    CMD_NONE = 0,
+    CMD_REPLAY = 1 << 0,
+    CMD_CAPTURE = 1 << 1,
+    CMD_DETECT = 1 << 2,
+    CMD_ALERTS = 1 << 3,
+    CMD_STATUS = 1 << 4,
+    CMD_EXPORT = 1 << 5,
+};
+
+struct strlist {
+    unsigned n;
+    const char *v[CONFIG_LIST_MAX];
+};
+
+struct options {
+    enum cmd cmd;
+    const char *cmd_name;
+    const char *config;
+    const char *sensor;
+    const char *country;
+    const char *prefixes;
+    const char *rir;
+    struct strlist routes;
+    uint64_t bin;
+    uint64_t host_cap;
+    bool json;
+    bool quiet;
+    bool verbose;
+    bool no_redis;
+    /* positional arguments (replay: files) */
+    int nargs;
+    char **args;
+    /* owned copies of config-file strings */
+    char **owned;
+    size_t nowned, cap_owned;
+    char sensor_buf[256];
+};
+
+enum config_result {
+    CONFIG_OK = 0,
+    CONFIG_EXIT_OK = 1, /* --help or --version was printed: exit 0 */
+    CONFIG_USAGE = -1,  /* message in err: exit 2 */
+};
+
+/* Parses argv (argv[0] the program, argv[1] the subcommand) and the config file named by -c.
+ * Returns CONFIG_OK, CONFIG_EXIT_OK after printing help/version, or CONFIG_USAGE with one
+ * line in err. */
+enum config_result config_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+void config_free(struct options *o);
+
+/* Prints the option reference as a Markdown table (for the README). */
+void config_print_markdown(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* json — builds JSON text into a growable buffer with a hard maximum.
+ *
+ * Used once per bin, event, flow record and summary (never per packet). Strings from
+ * packets (host names) are escaped here: control bytes, quotes, backslashes and bytes that
+ * are not valid UTF-8 become \u escapes, so every line printed is valid JSON. Once the
+ * maximum is reached the buffer stops growing and json_ok() turns false. */
+#ifndef BLACKOUT_JSON_H
+#define BLACKOUT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_MAX (16u << 20)
+
+struct json {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+    bool need_comma; /* a value was written at this nesting level */
+};
+
+void json_init(struct json *j);
+void json_free(struct json *j);
+void json_reset(struct json *j);
+bool json_ok(const struct json *j);
+
+void json_raw(struct json *j, const char *s, size_t n);
+void json_obj_open(struct json *j);             /* '{' */
+void json_obj_close(struct json *j);            /* '}' */
+void json_arr_open(struct json *j);             /* '[' */
+void json_arr_close(struct json *j);            /* ']' */
+void json_key(struct json *j, const char *key); /* "key": with a comma when needed */
+void json_str(struct json *j, const char *s);   /* escaped string value */
+void json_strn(struct json *j, const char *s, size_t n);
+void json_u64(struct json *j, uint64_t v);
+void json_i64(struct json *j, int64_t v);
+void json_double(struct json *j, double v); /* up to 3 decimals, no exponent */
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+
+/* Shorthands: key plus value. */
+void json_kstr(struct json *j, const char *key, const char *s);
+void json_ku64(struct json *j, const char *key, uint64_t v);
+void json_ki64(struct json *j, const char *key, int64_t v);
+void json_kdouble(struct json *j, const char *key, double v);
+void json_kbool(struct json *j, const char *key, bool v);
+
+/* Writes the buffer plus '\n' to stdout as one line; returns 0 or -1. */
+int json_print_line(struct json *j);
+
+#endif

@@ -1,0 +1,16 @@
+/* report — what the sensor prints on stdout: JSON lines with --json (bins, the summary), a
+ * short human-readable summary otherwise, nothing with -q. Called once per bin and once at
+ * the end, never per packet. */
+#ifndef BLACKOUT_REPORT_H
+#define BLACKOUT_REPORT_H
+
+#include "bins.h"
+
+struct sensor;
+
+void report_bin(struct sensor *s, const struct bin_view *v);
+
+/* Prints the final summary. `files` is the number of inputs read. */
+void report_summary(struct sensor *s);
+
+#endif

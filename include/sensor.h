@@ -1,0 +1,56 @@
+/* sensor — the per-packet pipeline and the state that travels through it.
+ *
+ * capture → decode → match (country, route, direction) → bins → report. One struct sensor
+ * holds every stage's state (no globals), so replay and live capture drive the same code:
+ * sensor_packet for each packet, sensor_tick for wall-clock time without packets, and
+ * sensor_finish at the end. Bins closed on the way are reported (JSON lines) and added to
+ * the per-route totals. */
+#ifndef BLACKOUT_SENSOR_H
+#define BLACKOUT_SENSOR_H
+
+#include "bins.h"
+#include "capture.h"
+#include "config.h"
+#include "decode.h"
+#include "json.h"
+#include "prefix.h"
+#include "route.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Cumulative per-route counters (the sum of every closed bin). */
+struct route_total {
+    uint64_t pkts_in, pkts_out, bytes_in, bytes_out, flows, ctl_pkts, drops;
+};
+
+struct sensor {
+    const struct options *opt;
+    struct prefix_set *country;
+    struct route_table routes;
+    struct bins *bins;
+    struct json json; /* reused output buffer */
+    uint64_t packets;
+    uint64_t decode[DECODE_NSTATUS];
+    struct route_total totals[ROUTE_MAX];
+    uint64_t bins_emitted;
+    bool output_failed; /* stdout could not be written */
+};
+
+/* Builds the country set and route table from the options and starts the stages. Returns 0,
+ * or -1 with one line in err (a configuration problem: exit 2). */
+int sensor_init(struct sensor *s, const struct options *o, char *err, size_t errlen);
+
+/* The per-packet path. */
+void sensor_packet(struct sensor *s, const struct packet *p);
+
+/* Emits the open bin (partial) at the end of input. */
+void sensor_finish(struct sensor *s);
+
+void sensor_free(struct sensor *s);
+
+/* Builds the country set described by the options (--prefixes, --rir, or the built-in set
+ * of --country). Returns the set, or NULL with one line in err. */
+struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen);
+
+#endif

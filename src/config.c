@@ -1,0 +1,479 @@
+/* config — options table, argv and config-file parsing, help. See config.h. */
+#include "config.h"
+
+#include "route.h"
+#include "text.h"
+#include "version.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_LIST };
+
+#define ALL     (CMD_REPLAY | CMD_CAPTURE | CMD_DETECT | CMD_ALERTS | CMD_STATUS | CMD_EXPORT)
+#define SENSING (CMD_REPLAY | CMD_CAPTURE)
+
+struct optdef {
+    const char *name;
+    char shortopt;
+    uint8_t kind; /* enum opt_kind */
+    unsigned cmds;
+    const char *arg;
+    const char *def;
+    uint64_t min, max;
+    size_t off;
+    const char *help;
+    /* Optional check of one value, so errors name the file:line or option they came from. */
+    int (*check)(const char *val, char *err, size_t errlen);
+};
+
+static int check_route(const char *val, char *err, size_t errlen)
+{
+    struct route_table t;
+    route_init(&t);
+    return route_add(&t, val, err, errlen);
+}
+
+#define O(f) offsetof(struct options, f)
+
+static const struct optdef optdefs[] = {
+    {.name = "config",
+     .shortopt = 'c',
+     .kind = OPT_STR,
+     .cmds = ALL,
+     .arg = "FILE",
+     .off = O(config),
+     .help = "config file: long option names as keys, 'key = value', '#' comments"},
+    {.name = "sensor",
+     .kind = OPT_STR,
+     .cmds = ALL,
+     .arg = "ID",
+     .off = O(sensor),
+     .help = "sensor id in output and Redis keys (default: the host name)"},
+    {.name = "country",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "CC",
+     .def = "KP",
+     .off = O(country),
+     .help = "country code: selects the built-in address set, or the --rir lines to read"},
+    {.name = "prefixes",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "FILE",
+     .off = O(prefixes),
+     .help = "country address set: one IPv4/IPv6 CIDR per line, '#' comments "
+             "(replaces the built-in set)"},
+    {.name = "rir",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "FILE",
+     .off = O(rir),
+     .help = "country address set from an RIR delegated-stats file: the lines of --country"},
+    {.name = "route",
+     .kind = OPT_LIST,
+     .cmds = SENSING,
+     .arg = "NAME=MATCH",
+     .off = O(routes),
+     .check = check_route,
+     .help = "route rule, repeatable, first match wins: vlan:ID, mac:MAC, iface:NAME, "
+             "prefix:CIDR, alternatives joined with ','; unmatched traffic is route 'other' "
+             "(no rules at all: 'all')"},
+    {.name = "bin",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "SECONDS",
+     .def = "10",
+     .min = 1,
+     .max = 86400,
+     .off = O(bin),
+     .help = "time bin length; bins are aligned to multiples of it since the epoch"},
+    {.name = "host-cap",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "N",
+     .def = "65536",
+     .min = 16,
+     .max = 1u << 22,
+     .off = O(host_cap),
+     .help = "distinct country hosts counted exactly per route and bin; beyond, estimated"},
+    {.name = "no-redis",
+     .kind = OPT_FLAG,
+     .cmds = SENSING,
+     .off = O(no_redis),
+     .help = "write counters and events to stdout only"},
+    {.name = "json",
+     .kind = OPT_FLAG,
+     .cmds = SENSING,
+     .off = O(json),
+     .help = "print bins, events and the summary as JSON lines on stdout"},
+    {.name = "quiet",
+     .shortopt = 'q',
+     .kind = OPT_FLAG,
+     .cmds = ALL,
+     .off = O(quiet),
+     .help = "print only errors"},
+    {.name = "verbose",
+     .shortopt = 'v',
+     .kind = OPT_FLAG,
+     .cmds = ALL,
+     .off = O(verbose),
+     .help = "print progress details"},
+};
+
+#define NOPTS (sizeof optdefs / sizeof optdefs[0])
+
+static const struct {
+    const char *name;
+    enum cmd cmd;
+    const char *usage;
+    const char *about;
+} commands[] = {
+    {"replay", CMD_REPLAY, "replay [OPTIONS] FILE...",
+     "Reads pcap or pcapng files in order ('-' = stdin); packet time drives bins and the "
+     "detector."},
+};
+
+#define NCMDS (sizeof commands / sizeof commands[0])
+
+static const struct optdef *find_long(const char *name, size_t n)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(optdefs[i].name) == n && strncmp(optdefs[i].name, name, n) == 0)
+            return &optdefs[i];
+    return NULL;
+}
+
+static const struct optdef *find_short(char c)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (optdefs[i].shortopt == c)
+            return &optdefs[i];
+    return NULL;
+}
+
+static const char *keep(struct options *o, const char *s)
+{
+    if (o->nowned == o->cap_owned) {
+        size_t cap = o->cap_owned ? o->cap_owned * 2 : 16;
+        char **n = realloc(o->owned, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        o->owned = n;
+        o->cap_owned = cap;
+    }
+    char *c = strdup(s);
+    if (c)
+        o->owned[o->nowned++] = c;
+    return c;
+}
+
+/* Stores one value. `where` names the source for messages ("--bin" or "FILE:LINE"). */
+static int set_value(struct options *o, const struct optdef *d, const char *val, const char *where,
+                     char *err, size_t errlen)
+{
+    void *field = (char *)o + d->off;
+    uint64_t u;
+
+    switch (d->kind) {
+    case OPT_FLAG:
+        if (!val || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0 || strcmp(val, "1") == 0)
+            *(bool *)field = true;
+        else if (strcmp(val, "false") == 0 || strcmp(val, "no") == 0 || strcmp(val, "0") == 0)
+            *(bool *)field = false;
+        else
+            goto bad;
+        return 0;
+    case OPT_UINT:
+        if (text_parse_u64(val, d->min, d->max, &u) < 0) {
+            snprintf(err, errlen, "%s: bad value '%.40s' for %s (%llu to %llu)", where, val,
+                     d->name, (unsigned long long)d->min, (unsigned long long)d->max);
+            return -1;
+        }
+        *(uint64_t *)field = u;
+        return 0;
+    case OPT_STR:
+        *(const char **)field = val;
+        return 0;
+    case OPT_LIST: {
+        struct strlist *l = field;
+        char why[400];
+        if (d->check && d->check(val, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s: %s", where, why);
+            return -1;
+        }
+        if (l->n >= CONFIG_LIST_MAX) {
+            snprintf(err, errlen, "%s: more than %d values for %s", where, CONFIG_LIST_MAX,
+                     d->name);
+            return -1;
+        }
+        l->v[l->n++] = val;
+        return 0;
+    }
+    }
+bad:
+    snprintf(err, errlen, "%s: bad value '%.40s' for %s (true or false)", where, val, d->name);
+    return -1;
+}
+
+static void set_defaults(struct options *o)
+{
+    char err[64];
+
+    for (size_t i = 0; i < NOPTS; i++)
+        if (optdefs[i].def)
+            set_value(o, &optdefs[i], optdefs[i].def, "default", err, sizeof err);
+    if (gethostname(o->sensor_buf, sizeof o->sensor_buf - 1) != 0 || !o->sensor_buf[0])
+        snprintf(o->sensor_buf, sizeof o->sensor_buf, "sensor");
+    o->sensor = o->sensor_buf;
+}
+
+/* Reads "key = value" lines; options that do not apply to this subcommand are skipped so one
+ * file can serve several subcommands. */
+static int load_file(struct options *o, const char *path, char *err, size_t errlen)
+{
+    char line[1024], where[300];
+    unsigned lineno = 0;
+    int r;
+
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((r = text_read_line(f, line, sizeof line)) != 0) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%u", path, lineno);
+        if (r < 0) {
+            snprintf(err, errlen, "%s: line too long or unreadable", where);
+            goto fail;
+        }
+        char *s = text_strip(line);
+        if (*s == '\0')
+            continue;
+        char *eq = strchr(s, '=');
+        char *key = s, *val = eq ? text_strip(eq + 1) : NULL;
+        if (eq)
+            *eq = '\0';
+        key = text_strip(key);
+        const struct optdef *d = find_long(key, strlen(key));
+        if (!d || d->off == O(config)) {
+            snprintf(err, errlen, "%s: unknown option '%.40s'", where, key);
+            goto fail;
+        }
+        if (!eq && d->kind != OPT_FLAG) {
+            snprintf(err, errlen, "%s: '%s' needs a value (%s = %s)", where, key, key, d->arg);
+            goto fail;
+        }
+        if (!(d->cmds & o->cmd))
+            continue;
+        const char *v = val ? keep(o, val) : NULL;
+        if ((val && !v) || set_value(o, d, v, where, err, errlen) < 0)
+            goto fail;
+    }
+    fclose(f);
+    return 0;
+fail:
+    fclose(f);
+    return -1;
+}
+
+static void print_help(enum cmd cmd)
+{
+    size_t c;
+
+    for (c = 0; c < NCMDS && commands[c].cmd != cmd; c++)
+        ;
+    if (c == NCMDS) {
+        printf("usage: blackout SUBCOMMAND [OPTIONS]\n\n"
+               "A passive sensor that counts traffic to and from one country's address blocks\n"
+               "per route and flags when the country goes silent.\n\nSubcommands:\n");
+        for (c = 0; c < NCMDS; c++)
+            printf("  blackout %s\n      %s\n", commands[c].usage, commands[c].about);
+        printf("\n  blackout --help | --version | SUBCOMMAND --help\n");
+        return;
+    }
+    printf("usage: blackout %s\n%s\n\nOptions:\n", commands[c].usage, commands[c].about);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct optdef *d = &optdefs[i];
+        char lhs[64];
+        if (!(d->cmds & cmd))
+            continue;
+        snprintf(lhs, sizeof lhs, "%c%c%c --%s%s%s", d->shortopt ? '-' : ' ',
+                 d->shortopt ? d->shortopt : ' ', d->shortopt ? ',' : ' ', d->name,
+                 d->arg ? " " : "", d->arg ? d->arg : "");
+        printf("  %-28s %s", lhs, d->help);
+        if (d->def)
+            printf(" (default %s)", d->def);
+        printf("\n");
+    }
+    printf("  %-28s %s\n", "-h, --help", "print this help");
+}
+
+void config_print_markdown(void)
+{
+    printf("| option | argument | default | subcommands | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct optdef *d = &optdefs[i];
+        char cmds[128] = "";
+        for (size_t c = 0; c < NCMDS; c++)
+            if (d->cmds & commands[c].cmd) {
+                size_t n = strlen(cmds);
+                snprintf(cmds + n, sizeof cmds - n, "%s%s", n ? ", " : "", commands[c].name);
+            }
+        printf("| `--%s`%s%c%s | %s | %s | %s | %s |\n", d->name, d->shortopt ? " `-" : "",
+               d->shortopt ? d->shortopt : ' ', d->shortopt ? "`" : "", d->arg ? d->arg : "",
+               d->def ? d->def : "", cmds, d->help);
+    }
+}
+
+/* One argv element that starts with '-'. Consumes its value from argv[*i + 1] when needed. */
+static int parse_opt(struct options *o, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+    const char *a = argv[*i], *val = NULL;
+    const struct optdef *d;
+    char where[80];
+
+    if (a[1] == '-') {
+        const char *eq = strchr(a + 2, '=');
+        size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        d = find_long(a + 2, n);
+        if (eq)
+            val = eq + 1;
+    } else {
+        d = a[2] == '\0' ? find_short(a[1]) : NULL;
+    }
+    if (!d) {
+        snprintf(err, errlen, "unknown option '%.40s' (see blackout %s --help)", a, o->cmd_name);
+        return -1;
+    }
+    if (!(d->cmds & o->cmd)) {
+        snprintf(err, errlen, "option --%s does not apply to '%s'", d->name, o->cmd_name);
+        return -1;
+    }
+    if (d->kind == OPT_FLAG && val) {
+        snprintf(err, errlen, "option --%s takes no value", d->name);
+        return -1;
+    }
+    if (d->kind != OPT_FLAG && !val) {
+        if (*i + 1 >= argc) {
+            snprintf(err, errlen, "option --%s needs a value (%s)", d->name, d->arg);
+            return -1;
+        }
+        val = argv[++*i];
+    }
+    snprintf(where, sizeof where, "--%s", d->name);
+    return set_value(o, d, val, where, err, errlen);
+}
+
+/* Finds -c/--config before anything else so the file is applied first. */
+static const char *find_config_arg(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    return path;
+}
+
+/* Lists given on the command line replace the config file's. */
+static void clear_lists_given(struct options *o, int argc, char **argv)
+{
+    for (size_t k = 0; k < NOPTS; k++) {
+        if (optdefs[k].kind != OPT_LIST)
+            continue;
+        for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++) {
+            size_t n = strlen(optdefs[k].name);
+            if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, optdefs[k].name, n) == 0 &&
+                (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+                ((struct strlist *)((char *)o + optdefs[k].off))->n = 0;
+        }
+    }
+}
+
+static int parse_args(struct options *o, int argc, char **argv, char *err, size_t errlen)
+{
+    bool dashdash = false;
+
+    o->args = calloc((size_t)argc, sizeof *o->args);
+    if (!o->args) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && strcmp(a, "--") == 0) {
+            dashdash = true;
+        } else if (!dashdash && a[0] == '-' && a[1] != '\0') {
+            if (parse_opt(o, argc, argv, &i, err, errlen) < 0)
+                return -1;
+        } else {
+            o->args[o->nargs++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static bool wants_help(int argc, char **argv, int from)
+{
+    for (int i = from; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+enum config_result config_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    if (argc < 2) {
+        snprintf(err, errlen, "no subcommand given (see blackout --help)");
+        return CONFIG_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        print_help(CMD_NONE);
+        return CONFIG_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("blackout %s\n", BLACKOUT_VERSION);
+        return CONFIG_EXIT_OK;
+    }
+    for (size_t c = 0; c < NCMDS; c++)
+        if (strcmp(argv[1], commands[c].name) == 0) {
+            o->cmd = commands[c].cmd;
+            o->cmd_name = commands[c].name;
+        }
+    if (o->cmd == CMD_NONE) {
+        snprintf(err, errlen, "unknown subcommand '%.40s' (see blackout --help)", argv[1]);
+        return CONFIG_USAGE;
+    }
+    if (wants_help(argc, argv, 2)) {
+        print_help(o->cmd);
+        return CONFIG_EXIT_OK;
+    }
+    set_defaults(o);
+    const char *cfg = find_config_arg(argc, argv);
+    if (cfg && load_file(o, cfg, err, errlen) < 0)
+        return CONFIG_USAGE;
+    clear_lists_given(o, argc, argv);
+    if (parse_args(o, argc, argv, err, errlen) < 0)
+        return CONFIG_USAGE;
+    return CONFIG_OK;
+}
+
+void config_free(struct options *o)
+{
+    for (size_t i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    free(o->owned);
+    free(o->args);
+    o->owned = NULL;
+    o->args = NULL;
+    o->nowned = o->cap_owned = 0;
+}

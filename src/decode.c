@@ -1,0 +1,474 @@
+/* decode — link layer to transport header through a checked cursor. See decode.h. */
+#include "decode.h"
+
+#include "cursor.h"
+
+#include <string.h>
+
+#define ETH_VLAN    0x8100
+#define ETH_QINQ    0x88a8
+#define ETH_QINQ_9  0x9100
+#define ETH_IPV4    0x0800
+#define ETH_IPV6    0x86dd
+#define ETH_MPLS    0x8847
+#define ETH_MPLS_MC 0x8848
+#define ETH_PPPOE   0x8864
+
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
+
+enum {
+    IPP_HOPOPTS = 0,
+    IPP_ICMP = 1,
+    IPP_TCP = 6,
+    IPP_UDP = 17,
+    IPP_ROUTING = 43,
+    IPP_FRAGMENT = 44,
+    IPP_ESP = 50,
+    IPP_AH = 51,
+    IPP_ICMPV6 = 58,
+    IPP_NONE = 59,
+    IPP_DSTOPTS = 60,
+    IPP_SCTP = 132,
+    IPP_MOBILITY = 135,
+    IPP_HIP = 139,
+    IPP_SHIM6 = 140,
+};
+
+static const char *const status_names[DECODE_NSTATUS] = {
+    [DECODE_OK] = "ok",
+    [DECODE_TRUNCATED] = "truncated",
+    [DECODE_BAD_HEADER] = "bad_header",
+    [DECODE_UNSUPPORTED] = "unsupported",
+    [DECODE_NOT_IP] = "not_ip",
+};
+
+const char *decode_status_name(enum decode_status s)
+{
+    return (unsigned)s < DECODE_NSTATUS ? status_names[s] : "invalid";
+}
+
+static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, struct decoded *d,
+                                           unsigned depth);
+
+/* Transport header. `l4_len` is the transport length the IP header declares (it may exceed
+ * what was captured when the snap length cut the packet). */
+static enum decode_status decode_l4(struct cursor *c, uint8_t proto, uint32_t l4_len,
+                                    struct decoded *d)
+{
+    uint16_t w = 0;
+    uint8_t b = 0;
+
+    d->l4_proto = proto;
+    switch (proto) {
+    case IPP_TCP:
+        if (!cur_need(c, 20))
+            return DECODE_TRUNCATED;
+        cur_be16(c, &d->sport);
+        cur_be16(c, &d->dport);
+        d->has_ports = 1;
+        cur_skip(c, 8);
+        cur_u8(c, &b);
+        cur_u8(c, &d->tcp_flags);
+        if ((b >> 4) < 5 || (uint32_t)(b >> 4) * 4 > l4_len)
+            return DECODE_BAD_HEADER;
+        d->payload_len = l4_len - (uint32_t)(b >> 4) * 4;
+        return DECODE_OK;
+    case IPP_UDP:
+        if (!cur_need(c, 8))
+            return DECODE_TRUNCATED;
+        cur_be16(c, &d->sport);
+        cur_be16(c, &d->dport);
+        d->has_ports = 1;
+        cur_be16(c, &w);
+        if (l4_len < 8)
+            return DECODE_BAD_HEADER;
+        d->payload_len = l4_len - 8;
+        return DECODE_OK;
+    case IPP_SCTP:
+        if (!cur_need(c, 12))
+            return DECODE_TRUNCATED;
+        cur_be16(c, &d->sport);
+        cur_be16(c, &d->dport);
+        d->has_ports = 1;
+        d->payload_len = l4_len >= 12 ? l4_len - 12 : 0;
+        return DECODE_OK;
+    case IPP_ICMP:
+    case IPP_ICMPV6:
+        if (!cur_need(c, 4))
+            return DECODE_TRUNCATED;
+        cur_u8(c, &d->icmp_type);
+        cur_u8(c, &d->icmp_code);
+        d->payload_len = l4_len >= 8 ? l4_len - 8 : 0;
+        return DECODE_OK;
+    default:
+        d->payload_len = l4_len;
+        return DECODE_OK;
+    }
+}
+
+static void set_v4_mapped(uint8_t out[16], uint32_t a)
+{
+    memset(out, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    out[12] = (uint8_t)(a >> 24);
+    out[13] = (uint8_t)(a >> 16);
+    out[14] = (uint8_t)(a >> 8);
+    out[15] = (uint8_t)a;
+}
+
+static enum decode_status decode_ipv4(struct cursor *c, struct decoded *d)
+{
+    uint8_t vhl = 0, tos = 0, ttl = 0, proto = 0;
+    uint16_t tot_len = 0, id = 0, frag = 0, sum = 0;
+    const uint8_t *start = cur_ptr(c);
+
+    if (!cur_peek_u8(c, 0, &vhl))
+        return DECODE_TRUNCATED;
+    if ((vhl >> 4) != 4)
+        return DECODE_BAD_HEADER;
+    if (!cur_need(c, 20))
+        return DECODE_TRUNCATED;
+    cur_u8(c, &vhl);
+    cur_u8(c, &tos);
+    cur_be16(c, &tot_len);
+    cur_be16(c, &id);
+    cur_be16(c, &frag);
+    cur_u8(c, &ttl);
+    cur_u8(c, &proto);
+    cur_be16(c, &sum);
+    cur_be32(c, &d->src4);
+    cur_be32(c, &d->dst4);
+
+    uint32_t ihl = (uint32_t)(vhl & 0x0f) * 4;
+    if (ihl < 20)
+        return DECODE_BAD_HEADER;
+    /* A zero total length comes from segmentation offload on the capturing host: the
+     * captured bytes are all we know. */
+    uint32_t ip_len = tot_len ? tot_len : (uint32_t)(cur_left(c) + 20);
+    if (ip_len < ihl)
+        return DECODE_BAD_HEADER;
+
+    d->has_ip = 1;
+    d->ip_version = 4;
+    set_v4_mapped(d->src, d->src4);
+    set_v4_mapped(d->dst, d->dst4);
+    if (!cur_skip(c, ihl - 20))
+        return DECODE_TRUNCATED;
+    cur_limit(c, ip_len - ihl);
+    d->l3 = start;
+    d->l3_len = (uint32_t)(cur_ptr(c) - start + cur_left(c));
+
+    uint16_t offset = frag & 0x1fff;
+    if (offset != 0 || (frag & 0x2000) != 0)
+        d->is_fragment = 1;
+    if (offset != 0) {
+        d->later_frag = 1;
+        d->l4_proto = proto;
+        d->payload_len = ip_len - ihl;
+        return DECODE_OK;
+    }
+    return decode_l4(c, proto, ip_len - ihl, d);
+}
+
+/* Walks the IPv6 extension-header chain (bounded) and decodes the transport header.
+ * `remain` is the payload length the IPv6 header declares. */
+static enum decode_status decode_ip6_chain(struct cursor *c, uint8_t next, uint32_t remain,
+                                           struct decoded *d)
+{
+    for (unsigned i = 0;; i++) {
+        uint8_t nh = 0, hlen = 0, frag_hi = 0, frag_lo = 0;
+        uint32_t len;
+
+        switch (next) {
+        case IPP_HOPOPTS:
+        case IPP_ROUTING:
+        case IPP_DSTOPTS:
+        case IPP_MOBILITY:
+        case IPP_HIP:
+        case IPP_SHIM6:
+        case IPP_AH:
+        case IPP_FRAGMENT:
+            break;
+        case IPP_NONE:
+            d->l4_proto = next;
+            return DECODE_OK;
+        case IPP_ESP:
+            d->l4_proto = next;
+            d->payload_len = remain;
+            return DECODE_OK;
+        default:
+            return decode_l4(c, next, remain, d);
+        }
+        if (i >= DECODE_MAX_IP6_EXT)
+            return DECODE_UNSUPPORTED;
+        if (!cur_peek_u8(c, 0, &nh) || !cur_peek_u8(c, 1, &hlen) || !cur_peek_u8(c, 2, &frag_hi) ||
+            !cur_peek_u8(c, 3, &frag_lo))
+            return DECODE_TRUNCATED;
+        if (next == IPP_FRAGMENT) {
+            len = 8;
+            d->is_fragment = 1;
+            if ((frag_hi << 8 | (frag_lo & 0xf8)) != 0) { /* not the first fragment */
+                d->later_frag = 1;
+                d->l4_proto = nh;
+                d->payload_len = remain >= 8 ? remain - 8 : 0;
+                return DECODE_OK;
+            }
+        } else {
+            len = next == IPP_AH ? ((uint32_t)hlen + 2) * 4 : ((uint32_t)hlen + 1) * 8;
+        }
+        if (len > remain)
+            return DECODE_BAD_HEADER;
+        if (!cur_skip(c, len))
+            return DECODE_TRUNCATED;
+        remain -= len;
+        next = nh;
+    }
+}
+
+static enum decode_status decode_ipv6(struct cursor *c, struct decoded *d)
+{
+    uint32_t vtcfl = 0;
+    uint16_t plen = 0;
+    uint8_t next = 0, hops = 0;
+    const uint8_t *start = cur_ptr(c);
+    uint8_t first = 0;
+
+    if (!cur_peek_u8(c, 0, &first))
+        return DECODE_TRUNCATED;
+    if ((first >> 4) != 6)
+        return DECODE_BAD_HEADER;
+    if (!cur_need(c, 40))
+        return DECODE_TRUNCATED;
+    cur_be32(c, &vtcfl);
+    cur_be16(c, &plen);
+    cur_u8(c, &next);
+    cur_u8(c, &hops);
+    cur_copy(c, d->src, 16);
+    cur_copy(c, d->dst, 16);
+    d->has_ip = 1;
+    d->ip_version = 6;
+
+    /* A zero payload length means a jumbogram (or offload): use what was captured. */
+    uint32_t remain = plen ? plen : (uint32_t)cur_left(c);
+    cur_limit(c, remain);
+    d->l3 = start;
+    d->l3_len = (uint32_t)(40 + cur_left(c));
+    return decode_ip6_chain(c, next, remain, d);
+}
+
+/* Decodes by the first nibble: 4 or 6. */
+static enum decode_status decode_ip_any(struct cursor *c, struct decoded *d)
+{
+    uint8_t b = 0;
+
+    if (!cur_peek_u8(c, 0, &b))
+        return DECODE_TRUNCATED;
+    if ((b >> 4) == 4)
+        return decode_ipv4(c, d);
+    if ((b >> 4) == 6)
+        return decode_ipv6(c, d);
+    return DECODE_BAD_HEADER;
+}
+
+static enum decode_status decode_eth(struct cursor *c, struct decoded *d, unsigned depth)
+{
+    uint8_t dst[6] = {0}, src[6] = {0};
+    uint16_t type = 0;
+
+    if (!cur_need(c, 14))
+        return DECODE_TRUNCATED;
+    cur_copy(c, dst, 6);
+    cur_copy(c, src, 6);
+    cur_be16(c, &type);
+    if (!d->has_dst_mac) { /* an inner frame (MPLS pseudowire) keeps the outer MACs */
+        memcpy(d->dst_mac, dst, 6);
+        memcpy(d->src_mac, src, 6);
+        d->has_dst_mac = d->has_src_mac = 1;
+    }
+    return decode_ethertype(c, type, d, depth);
+}
+
+static enum decode_status decode_mpls(struct cursor *c, struct decoded *d, unsigned depth)
+{
+    uint32_t entry = 0;
+    uint8_t b = 0;
+
+    for (unsigned i = 0;; i++) {
+        if (i >= DECODE_MAX_MPLS)
+            return DECODE_UNSUPPORTED;
+        if (!cur_be32(c, &entry))
+            return DECODE_TRUNCATED;
+        if (entry & 0x100) /* bottom of stack */
+            break;
+    }
+    if (!cur_peek_u8(c, 0, &b))
+        return DECODE_TRUNCATED;
+    switch (b >> 4) {
+    case 4:
+        return decode_ipv4(c, d);
+    case 6:
+        return decode_ipv6(c, d);
+    case 0: /* pseudowire control word, then an Ethernet frame */
+        cur_skip(c, 4);
+        return decode_eth(c, d, depth + 1);
+    default:
+        return DECODE_UNSUPPORTED;
+    }
+}
+
+static enum decode_status decode_pppoe(struct cursor *c, struct decoded *d)
+{
+    uint8_t vt = 0, code = 0;
+    uint16_t session = 0, len = 0, proto = 0;
+
+    if (!cur_need(c, 8))
+        return DECODE_TRUNCATED;
+    cur_u8(c, &vt);
+    cur_u8(c, &code);
+    cur_be16(c, &session);
+    cur_be16(c, &len);
+    cur_be16(c, &proto);
+    if (vt != 0x11 || len < 2)
+        return DECODE_BAD_HEADER;
+    cur_limit(c, (size_t)len - 2);
+    if (proto == PPP_IPV4)
+        return decode_ipv4(c, d);
+    if (proto == PPP_IPV6)
+        return decode_ipv6(c, d);
+    return DECODE_NOT_IP;
+}
+
+static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, struct decoded *d,
+                                           unsigned depth)
+{
+    uint16_t tci = 0;
+
+    for (unsigned tags = 0;; tags++) {
+        if (type != ETH_VLAN && type != ETH_QINQ && type != ETH_QINQ_9)
+            break;
+        if (tags >= DECODE_MAX_VLANS)
+            return DECODE_UNSUPPORTED;
+        if (!cur_need(c, 4))
+            return DECODE_TRUNCATED;
+        cur_be16(c, &tci);
+        cur_be16(c, &type);
+        if (d->vlan == DECODE_NO_VLAN)
+            d->vlan = tci & 0x0fff;
+    }
+    switch (type) {
+    case ETH_IPV4:
+        return decode_ipv4(c, d);
+    case ETH_IPV6:
+        return decode_ipv6(c, d);
+    case ETH_MPLS:
+    case ETH_MPLS_MC:
+        if (depth >= 2) /* MPLS inside a pseudowire inside MPLS: stop */
+            return DECODE_UNSUPPORTED;
+        return decode_mpls(c, d, depth);
+    case ETH_PPPOE:
+        return decode_pppoe(c, d);
+    default:
+        return DECODE_NOT_IP;
+    }
+}
+
+/* Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol. */
+static enum decode_status decode_sll(struct cursor *c, struct decoded *d)
+{
+    uint16_t pkttype = 0, hatype = 0, alen = 0, proto = 0;
+    uint8_t addr[8] = {0};
+
+    if (!cur_need(c, 16))
+        return DECODE_TRUNCATED;
+    cur_be16(c, &pkttype);
+    cur_be16(c, &hatype);
+    cur_be16(c, &alen);
+    cur_copy(c, addr, 8);
+    cur_be16(c, &proto);
+    if (alen == 6) {
+        memcpy(d->src_mac, addr, 6);
+        d->has_src_mac = 1;
+    }
+    return decode_ethertype(c, proto, d, 0);
+}
+
+/* Linux cooked v2: protocol, reserved, interface index, ARPHRD type, packet type, address
+ * length, 8 address bytes. */
+static enum decode_status decode_sll2(struct cursor *c, struct decoded *d)
+{
+    uint16_t proto = 0, hatype = 0;
+    uint8_t pkttype = 0, alen = 0, addr[8] = {0};
+
+    if (!cur_need(c, 20))
+        return DECODE_TRUNCATED;
+    cur_be16(c, &proto);
+    cur_skip(c, 6);
+    cur_be16(c, &hatype);
+    cur_u8(c, &pkttype);
+    cur_u8(c, &alen);
+    cur_copy(c, addr, 8);
+    if (alen == 6) {
+        memcpy(d->src_mac, addr, 6);
+        d->has_src_mac = 1;
+    }
+    return decode_ethertype(c, proto, d, 0);
+}
+
+/* BSD loopback: a 4-byte address family. DLT_NULL stores it in the writer's byte order, so
+ * both orders are accepted; the IPv6 family differs between BSDs (24, 28, 30). */
+static enum decode_status decode_null(struct cursor *c, struct decoded *d, int network_order)
+{
+    uint32_t fam = 0;
+
+    if (network_order ? !cur_be32(c, &fam) : !cur_le32(c, &fam))
+        return DECODE_TRUNCATED;
+    if (fam > 0xffff) /* written by a big-endian host */
+        fam = (fam >> 24) | (fam >> 8 & 0xff00) | (fam << 8 & 0xff0000) | (fam << 24);
+    switch (fam) {
+    case 2:
+        return decode_ipv4(c, d);
+    case 24:
+    case 28:
+    case 30:
+        return decode_ipv6(c, d);
+    default:
+        return DECODE_NOT_IP;
+    }
+}
+
+static enum decode_status decode_link(enum decode_link link, struct cursor *c, struct decoded *d)
+{
+    switch (link) {
+    case DECODE_LINK_ETH:
+        return decode_eth(c, d, 0);
+    case DECODE_LINK_SLL:
+        return decode_sll(c, d);
+    case DECODE_LINK_SLL2:
+        return decode_sll2(c, d);
+    case DECODE_LINK_RAW:
+        return decode_ip_any(c, d);
+    case DECODE_LINK_IPV4:
+        return decode_ipv4(c, d);
+    case DECODE_LINK_IPV6:
+        return decode_ipv6(c, d);
+    case DECODE_LINK_NULL:
+        return decode_null(c, d, 0);
+    case DECODE_LINK_LOOP:
+        return decode_null(c, d, 1);
+    }
+    return DECODE_UNSUPPORTED;
+}
+
+enum decode_status decode_packet(enum decode_link link, const uint8_t *buf, size_t caplen,
+                                 struct decoded *d)
+{
+    struct cursor c;
+
+    memset(d, 0, sizeof *d);
+    d->vlan = DECODE_NO_VLAN;
+    cur_init(&c, buf, caplen);
+    d->status = (uint8_t)decode_link(link, &c, d);
+    return (enum decode_status)d->status;
+}

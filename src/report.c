@@ -1,0 +1,116 @@
+/* report — JSON lines and the human summary. See report.h. */
+#include "report.h"
+
+#include "log.h"
+#include "sensor.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+static void emit_line(struct sensor *s)
+{
+    if (json_print_line(&s->json) < 0 && !s->output_failed) {
+        s->output_failed = true;
+        LOG(LOG_ERR, "cannot write to stdout");
+    }
+}
+
+void report_bin(struct sensor *s, const struct bin_view *v)
+{
+    struct json *j = &s->json;
+
+    if (!s->opt->json)
+        return;
+    for (unsigned r = 0; r < v->nroutes; r++) {
+        const struct bin_counts *c = &v->routes[r];
+        json_reset(j);
+        json_obj_open(j);
+        json_kstr(j, "type", "bin");
+        json_kstr(j, "sensor", s->opt->sensor);
+        json_kstr(j, "route", s->routes.names[r]);
+        json_ki64(j, "start", v->start);
+        json_ku64(j, "len", v->len);
+        json_ku64(j, "pkts_in", c->pkts_in);
+        json_ku64(j, "pkts_out", c->pkts_out);
+        json_ku64(j, "bytes_in", c->bytes_in);
+        json_ku64(j, "bytes_out", c->bytes_out);
+        json_ku64(j, "flows_new", c->flows_new);
+        json_ku64(j, "hosts", c->hosts);
+        json_ku64(j, "ctl_pkts", c->ctl_pkts);
+        json_ku64(j, "drops", c->drops);
+        json_obj_close(j);
+        emit_line(s);
+    }
+}
+
+static void summary_routes(struct sensor *s, struct json *j)
+{
+    json_key(j, "routes");
+    json_obj_open(j);
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+        const struct route_total *t = &s->totals[r];
+        json_key(j, s->routes.names[r]);
+        json_obj_open(j);
+        json_ku64(j, "pkts_in", t->pkts_in);
+        json_ku64(j, "pkts_out", t->pkts_out);
+        json_ku64(j, "bytes_in", t->bytes_in);
+        json_ku64(j, "bytes_out", t->bytes_out);
+        json_ku64(j, "flows", t->flows);
+        json_ku64(j, "ctl_pkts", t->ctl_pkts);
+        json_ku64(j, "drops", t->drops);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+}
+
+static void summary_json(struct sensor *s)
+{
+    struct json *j = &s->json;
+
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", "summary");
+    json_kstr(j, "sensor", s->opt->sensor);
+    json_ku64(j, "packets", s->packets);
+    summary_routes(s, j);
+    json_key(j, "decode");
+    json_obj_open(j);
+    for (int i = 0; i < DECODE_NSTATUS; i++)
+        json_ku64(j, decode_status_name((enum decode_status)i), s->decode[i]);
+    json_obj_close(j);
+    json_ku64(j, "bins", s->bins_emitted);
+    json_ku64(j, "late_packets", bins_late_packets(s->bins));
+    json_ku64(j, "time_jumps", bins_time_jumps(s->bins));
+    json_obj_close(j);
+    emit_line(s);
+}
+
+static void summary_text(struct sensor *s)
+{
+    printf("packets %" PRIu64 " (", s->packets);
+    for (int i = 0; i < DECODE_NSTATUS; i++)
+        printf("%s%s %" PRIu64, i ? ", " : "", decode_status_name((enum decode_status)i),
+               s->decode[i]);
+    printf("), %" PRIu64 " bins of %" PRIu64 " s\n\n", s->bins_emitted, s->opt->bin);
+    printf("%-12s %12s %12s %14s %14s %10s %12s\n", "route", "pkts_in", "pkts_out", "bytes_in",
+           "bytes_out", "flows", "ctl_pkts");
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+        const struct route_total *t = &s->totals[r];
+        printf("%-12s %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %10" PRIu64
+               " %12" PRIu64 "\n",
+               s->routes.names[r], t->pkts_in, t->pkts_out, t->bytes_in, t->bytes_out, t->flows,
+               t->ctl_pkts);
+    }
+}
+
+void report_summary(struct sensor *s)
+{
+    if (s->opt->json)
+        summary_json(s);
+    else if (!s->opt->quiet)
+        summary_text(s);
+    if (fflush(stdout) != 0 && !s->output_failed) {
+        s->output_failed = true;
+        LOG(LOG_ERR, "cannot write to stdout");
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Command line: help, version, exit codes 0/1/2 and one-line errors naming the problem.
+. "$(dirname "$0")/lib.sh"
+
+check "--help exits 0 and lists replay" bash -c "$BO --help | grep -q 'blackout replay'"
+check "replay --help lists --route" bash -c "$BO replay --help | grep -q -- '--route NAME=MATCH'"
+check "--version" bash -c "$BO --version | grep -q '^blackout [0-9]'"
+
+expect_exit 2 "no subcommand" "$BO"
+expect_exit 2 "unknown subcommand" "$BO" replya
+expect_exit 2 "unknown option" "$BO" replay --bni 3 x.pcap
+expect_exit 2 "bad number" "$BO" replay --bin 0 x.pcap
+expect_exit 2 "no files" "$BO" replay
+expect_exit 2 "bad route rule" "$BO" replay --route cn=vlna:10 x.pcap
+[[ $LAST_ERR == *"unknown match 'vlna'"* ]] && ok "route error names the match" || not_ok "route error: $LAST_ERR"
+expect_exit 2 "unknown country" "$BO" replay --country XX x.pcap
+printf '175.45.176.0/22\n175.45.176.0/33\n' >"$T/kp.txt"
+expect_exit 2 "bad prefix file" "$BO" replay --prefixes "$T/kp.txt" x.pcap
+[[ $LAST_ERR == "blackout: $T/kp.txt:2: bad prefix '175.45.176.0/33'" ]] && ok "prefix error names file:line" || not_ok "prefix error: $LAST_ERR"
+printf 'bin = 10\nroute = cn=vlna:1\n' >"$T/b.conf"
+expect_exit 2 "bad route in config file" "$BO" replay -c "$T/b.conf" x.pcap
+[[ $LAST_ERR == "blackout: $T/b.conf:2: route 'cn=vlna:1': unknown match 'vlna'"* ]] && ok "route error names config file:line" || not_ok "route config error: $LAST_ERR"
+printf 'bni = 10\n' >"$T/c.conf"
+expect_exit 2 "unknown key in config file" "$BO" replay -c "$T/c.conf" x.pcap
+[[ $LAST_ERR == "blackout: $T/c.conf:1: unknown option 'bni'" ]] && ok "config error names file:line" || not_ok "config error: $LAST_ERR"
+
+expect_exit 1 "missing capture file" "$BO" replay --no-redis "$T/none.pcap"
+printf 'not a capture at all, just text\n' >"$T/text.pcap"
+expect_exit 1 "a file that is not a capture" "$BO" replay --no-redis "$T/text.pcap"
+# A pcap header with link type 105 (IEEE 802.11): one line naming the file and the type.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x69\x00\x00\x00' >"$T/wifi.pcap"
+expect_exit 1 "unsupported link type" "$BO" replay --no-redis "$T/wifi.pcap"
+[[ $LAST_ERR == *"$T/wifi.pcap: unsupported link type IEEE802_11 (105)"* ]] && ok "link type error names file and type" || not_ok "link error: $LAST_ERR"
+done_testing
