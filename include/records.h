@@ -1,0 +1,81 @@
+/* records — what leaves the pipeline: finished-flow records and detector events.
+ *
+ * The flow table produces flow records, the detector produces events; the report module
+ * prints them, the Redis sink stores them, the alert module publishes events. Their JSON
+ * form (DESIGN.md section 6) is built here, in one place. */
+#ifndef BLACKOUT_RECORDS_H
+#define BLACKOUT_RECORDS_H
+
+#include "json.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RECORD_NAME_MAX  32  /* route and protocol names */
+#define RECORD_HOST_MAX  128 /* host names from packets are cut to this many bytes */
+#define RECORD_SENSOR_MAX 64
+
+/* Why a flow record was written. */
+enum flow_end { FLOW_END_IDLE, FLOW_END_FIN, FLOW_END_ACTIVE, FLOW_END_EXIT, FLOW_END_EVICT };
+
+/* One finished country flow. Addresses in 16-byte form (IPv4 as ::ffff:a.b.c.d); src is the
+ * host that sent the flow's first packet. in/out are relative to the country. */
+struct flow_record {
+    uint8_t ip_version, l4_proto, end;
+    uint16_t vlan; /* 0xffff when untagged */
+    uint8_t src[16], dst[16];
+    uint16_t sport, dport;
+    char route[RECORD_NAME_MAX];
+    char proto[RECORD_NAME_MAX]; /* nDPI label, "Unknown" when none */
+    char host[RECORD_HOST_MAX];  /* TLS SNI, HTTP Host, DNS query name; "" when none */
+    uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
+    int64_t first_us, last_us; /* packet time, microseconds since the epoch */
+};
+
+enum event_kind {
+    EVENT_ROUTE_DOWN,
+    EVENT_ROUTE_UP,
+    EVENT_COUNTRY_DOWN,
+    EVENT_COUNTRY_UP,
+    EVENT_SENSOR_BLIND,
+    EVENT_SENSOR_OK,
+};
+
+enum event_cause { CAUSE_NONE, CAUSE_INTERNAL, CAUSE_ATTACK, CAUSE_UPSTREAM, CAUSE_UNKNOWN };
+
+struct event_evidence {
+    unsigned routes_silent, routes_total;
+    double in_ratio, out_ratio; /* observed / baseline per direction over the silent stretch */
+    bool surge_before;          /* an inbound surge preceded the silence */
+    double ctl_ratio;           /* control series observed / baseline (sensor_blind) */
+    uint64_t drops;             /* capture drops in the deciding bins */
+    bool one_way;               /* traffic toward the country went on, nothing came back */
+};
+
+struct event {
+    uint8_t kind;  /* enum event_kind */
+    uint8_t cause; /* enum event_cause, country_down only */
+    char route[RECORD_NAME_MAX]; /* route name, "*" for country and sensor events */
+    char sensor[RECORD_SENSOR_MAX];
+    int64_t since;    /* packet time the silence (or recovery) began, to within one bin */
+    int64_t detected; /* end of the bin at which the detector decided */
+    double baseline_pps, observed_pps;
+    int64_t duration; /* *_up: seconds since the matching down; -1 otherwise */
+    struct event_evidence evidence;
+};
+
+const char *event_kind_name(enum event_kind k);
+const char *event_cause_name(enum event_cause c);
+/* True for route_down, country_down and sensor_blind. */
+bool event_is_down(enum event_kind k);
+
+/* The event as one JSON object (the contract line of DESIGN.md section 6). */
+void event_json(const struct event *e, struct json *j);
+
+/* The flow record as one JSON object: {"type":"flow",...}. */
+void flow_record_json(const struct flow_record *r, const char *sensor, struct json *j);
+
+/* Text form of a 16-byte address ("175.45.176.1" for IPv4-mapped). Returns buf. */
+const char *record_addr(const uint8_t a[16], char *buf, size_t size);
+
+#endif
