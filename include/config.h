@@ -43,6 +43,12 @@ struct options {
     struct strlist routes;
     uint64_t bin;
     uint64_t host_cap;
+    uint64_t max_flows;
+    uint64_t flow_idle;
+    uint64_t flow_active;
+    uint64_t dpi_tcp;
+    uint64_t dpi_udp;
+    bool flows;
     bool json;
     bool quiet;
     bool verbose;

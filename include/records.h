@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RECORD_NAME_MAX  32  /* route and protocol names */
-#define RECORD_HOST_MAX  128 /* host names from packets are cut to this many bytes */
+#define RECORD_NAME_MAX   32  /* route and protocol names */
+#define RECORD_HOST_MAX   128 /* host names from packets are cut to this many bytes */
 #define RECORD_SENSOR_MAX 64
 
 /* Why a flow record was written. */
@@ -53,8 +53,8 @@ struct event_evidence {
 };
 
 struct event {
-    uint8_t kind;  /* enum event_kind */
-    uint8_t cause; /* enum event_cause, country_down only */
+    uint8_t kind;                /* enum event_kind */
+    uint8_t cause;               /* enum event_cause, country_down only */
     char route[RECORD_NAME_MAX]; /* route name, "*" for country and sensor events */
     char sensor[RECORD_SENSOR_MAX];
     int64_t since;    /* packet time the silence (or recovery) began, to within one bin */

@@ -5,12 +5,16 @@
 #define BLACKOUT_REPORT_H
 
 #include "bins.h"
+#include "records.h"
 
 struct sensor;
 
 void report_bin(struct sensor *s, const struct bin_view *v);
 
-/* Prints the final summary. `files` is the number of inputs read. */
+/* Prints one finished flow ({"type":"flow"}, with --json). */
+void report_flow(struct sensor *s, const struct flow_record *r);
+
+/* Prints the final summary. */
 void report_summary(struct sensor *s);
 
 #endif

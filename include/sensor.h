@@ -1,6 +1,7 @@
 /* sensor — the per-packet pipeline and the state that travels through it.
  *
- * capture → decode → match (country, route, direction) → bins → report. One struct sensor
+ * capture → decode → match (country, route, direction) → flow + classify → bins → report.
+ * Finished flows are labelled and added to per-route protocol counters. One struct sensor
  * holds every stage's state (no globals), so replay and live capture drive the same code:
  * sensor_packet for each packet, sensor_tick for wall-clock time without packets, and
  * sensor_finish at the end. Bins closed on the way are reported (JSON lines) and added to
@@ -10,14 +11,21 @@
 
 #include "bins.h"
 #include "capture.h"
+#include "classify.h"
 #include "config.h"
 #include "decode.h"
+#include "flow.h"
 #include "json.h"
 #include "prefix.h"
 #include "route.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Cumulative packets, bytes and flows of one route and protocol label. */
+struct proto_count {
+    uint64_t pkts, bytes, flows;
+};
 
 /* Cumulative per-route counters (the sum of every closed bin). */
 struct route_total {
@@ -29,7 +37,13 @@ struct sensor {
     struct prefix_set *country;
     struct route_table routes;
     struct bins *bins;
-    struct json json; /* reused output buffer */
+    struct flow_table *flows;
+    struct classify *cls;
+    struct proto_count *protos; /* [route * nlabels + label] */
+    unsigned nlabels;
+    int64_t expired_at; /* packet second of the last flow expiry pass */
+    uint64_t unflowed;  /* country packets of flows the full table refused */
+    struct json json;   /* reused output buffer */
     uint64_t packets;
     uint64_t decode[DECODE_NSTATUS];
     struct route_total totals[ROUTE_MAX];

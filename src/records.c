@@ -12,13 +12,14 @@ static const char *const kind_names[] = {
 };
 
 static const char *const cause_names[] = {
-    [CAUSE_NONE] = "",           [CAUSE_INTERNAL] = "internal", [CAUSE_ATTACK] = "attack",
-    [CAUSE_UPSTREAM] = "upstream", [CAUSE_UNKNOWN] = "unknown",
+    [CAUSE_NONE] = "",           [CAUSE_INTERNAL] = "internal",
+    [CAUSE_ATTACK] = "attack",   [CAUSE_UPSTREAM] = "upstream",
+    [CAUSE_UNKNOWN] = "unknown",
 };
 
 static const char *const end_names[] = {
-    [FLOW_END_IDLE] = "idle",   [FLOW_END_FIN] = "fin",     [FLOW_END_ACTIVE] = "active",
-    [FLOW_END_EXIT] = "exit",   [FLOW_END_EVICT] = "evict",
+    [FLOW_END_IDLE] = "idle", [FLOW_END_FIN] = "fin",     [FLOW_END_ACTIVE] = "active",
+    [FLOW_END_EXIT] = "exit", [FLOW_END_EVICT] = "evict",
 };
 
 const char *event_kind_name(enum event_kind k)

@@ -43,6 +43,54 @@ void report_bin(struct sensor *s, const struct bin_view *v)
     }
 }
 
+void report_flow(struct sensor *s, const struct flow_record *r)
+{
+    if (!s->opt->json)
+        return;
+    json_reset(&s->json);
+    flow_record_json(r, s->opt->sensor, &s->json);
+    emit_line(s);
+}
+
+static void summary_protocols(struct sensor *s, unsigned route, struct json *j)
+{
+    json_key(j, "protocols");
+    json_obj_open(j);
+    for (unsigned l = 0; l < s->nlabels; l++) {
+        const struct proto_count *pc = &s->protos[(size_t)route * s->nlabels + l];
+        if (!pc->pkts && !pc->flows)
+            continue;
+        json_key(j, classify_name(s->cls, (uint16_t)l));
+        json_obj_open(j);
+        json_ku64(j, "pkts", pc->pkts);
+        json_ku64(j, "bytes", pc->bytes);
+        json_ku64(j, "flows", pc->flows);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+}
+
+static void summary_flows(struct sensor *s, struct json *j)
+{
+    const struct flow_stats *fs = flow_stats(s->flows);
+    const struct classify_stats *cs = classify_stats(s->cls);
+
+    json_key(j, "flow_table");
+    json_obj_open(j);
+    json_ku64(j, "created", fs->created);
+    json_ku64(j, "refused", fs->refused);
+    json_ku64(j, "refused_pkts", s->unflowed);
+    json_ku64(j, "peak", fs->peak);
+    json_ku64(j, "active_exports", fs->active_exports);
+    json_ku64(j, "dpi_packets", cs->packets);
+    json_ku64(j, "dpi_detected", cs->detected);
+    json_ku64(j, "dpi_gave_up", cs->gaveup);
+    json_ku64(j, "dpi_guessed", cs->guessed);
+    json_ku64(j, "dpi_refused", cs->refused);
+    json_ku64(j, "dpi_peak", cs->peak);
+    json_obj_close(j);
+}
+
 static void summary_routes(struct sensor *s, struct json *j)
 {
     json_key(j, "routes");
@@ -58,6 +106,7 @@ static void summary_routes(struct sensor *s, struct json *j)
         json_ku64(j, "flows", t->flows);
         json_ku64(j, "ctl_pkts", t->ctl_pkts);
         json_ku64(j, "drops", t->drops);
+        summary_protocols(s, r, j);
         json_obj_close(j);
     }
     json_obj_close(j);
@@ -78,6 +127,7 @@ static void summary_json(struct sensor *s)
     for (int i = 0; i < DECODE_NSTATUS; i++)
         json_ku64(j, decode_status_name((enum decode_status)i), s->decode[i]);
     json_obj_close(j);
+    summary_flows(s, j);
     json_ku64(j, "bins", s->bins_emitted);
     json_ku64(j, "late_packets", bins_late_packets(s->bins));
     json_ku64(j, "time_jumps", bins_time_jumps(s->bins));

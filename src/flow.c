@@ -1,0 +1,286 @@
+/* flow — fixed-pool bidirectional flow table. See flow.h. */
+#include "flow.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH_FIN       0x01
+#define TH_RST       0x04
+#define IPPROTO_TCP_ 6
+
+enum { LIST_OPEN = 0, LIST_CLOSING = 1, NLISTS = 2 };
+
+struct slot {
+    uint32_t tag;  /* low 32 bits of the key hash; its low bits are the home position */
+    uint32_t idx1; /* pool index + 1; 0 = empty */
+};
+
+struct flow_list {
+    uint32_t head, tail; /* index + 1 */
+};
+
+struct flow_table {
+    struct flow *pool;
+    uint32_t max, fresh; /* pool size; pool entries never used yet start at `fresh` */
+    uint32_t free1;      /* free list of recycled flows (index + 1), linked by `next` */
+    struct slot *slots;
+    uint32_t mask;
+    struct flow_list lists[NLISTS];
+    struct flow_timeouts to;
+    struct flow_stats stats;
+};
+
+struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
+{
+    if (max_flows == 0 || max_flows > FLOW_MAX)
+        return NULL;
+    struct flow_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    uint32_t size = 16;
+    while (size < 2 * max_flows)
+        size *= 2;
+    t->max = max_flows;
+    t->mask = size - 1;
+    t->to = *to;
+    /* calloc'd: pages stay untouched (and out of RSS) until flows use them */
+    t->pool = calloc(max_flows, sizeof *t->pool);
+    t->slots = calloc(size, sizeof *t->slots);
+    if (!t->pool || !t->slots) {
+        flow_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void flow_free(struct flow_table *t)
+{
+    if (!t)
+        return;
+    free(t->slots);
+    free(t->pool);
+    free(t);
+}
+
+static uint32_t key_hash(const struct flow_key *k)
+{
+    uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+
+    memcpy(w, k, sizeof w);
+    for (int i = 0; i < 5; i++) {
+        h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return (uint32_t)(h ^ h >> 29);
+}
+
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key is hashed as five 64-bit words");
+
+/* Builds the canonical key; *src_is_a tells which end the packet came from. */
+static void make_key(const struct decoded *d, struct flow_key *k, bool *src_is_a)
+{
+    uint16_t sp = d->has_ports ? d->sport : 0, dp = d->has_ports ? d->dport : 0;
+    int c = memcmp(d->src, d->dst, 16);
+
+    if (c == 0)
+        c = sp < dp ? -1 : sp > dp;
+    *src_is_a = c <= 0;
+    memcpy(k->a, *src_is_a ? d->src : d->dst, 16);
+    memcpy(k->b, *src_is_a ? d->dst : d->src, 16);
+    k->pa = *src_is_a ? sp : dp;
+    k->pb = *src_is_a ? dp : sp;
+    k->vlan = d->vlan;
+    k->proto = d->l4_proto;
+    k->ip_version = d->ip_version;
+}
+
+bool flow_from_src(const struct flow *f, const struct decoded *d)
+{
+    struct flow_key k;
+    bool src_is_a;
+    make_key(d, &k, &src_is_a);
+    return src_is_a == ((f->flags & FLOW_SRC_IS_A) != 0);
+}
+
+static void list_unlink(struct flow_table *t, unsigned l, struct flow *f)
+{
+    struct flow_list *L = &t->lists[l];
+    if (f->prev)
+        t->pool[f->prev - 1].next = f->next;
+    else
+        L->head = f->next;
+    if (f->next)
+        t->pool[f->next - 1].prev = f->prev;
+    else
+        L->tail = f->prev;
+    f->prev = f->next = 0;
+}
+
+static void list_append(struct flow_table *t, unsigned l, struct flow *f)
+{
+    struct flow_list *L = &t->lists[l];
+    uint32_t idx1 = (uint32_t)(f - t->pool) + 1;
+    f->prev = L->tail;
+    f->next = 0;
+    if (L->tail)
+        t->pool[L->tail - 1].next = idx1;
+    else
+        L->head = idx1;
+    L->tail = idx1;
+}
+
+static unsigned list_of(const struct flow *f)
+{
+    return (f->flags & FLOW_CLOSING) ? LIST_CLOSING : LIST_OPEN;
+}
+
+static struct flow *alloc_flow(struct flow_table *t)
+{
+    if (t->free1) {
+        struct flow *f = &t->pool[t->free1 - 1];
+        t->free1 = f->next;
+        return f;
+    }
+    if (t->fresh < t->max)
+        return &t->pool[t->fresh++];
+    return NULL;
+}
+
+struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created)
+{
+    struct flow_key k;
+    bool src_is_a;
+
+    make_key(d, &k, &src_is_a);
+    uint32_t h = key_hash(&k), pos = h & t->mask;
+    for (; t->slots[pos].idx1; pos = (pos + 1) & t->mask) {
+        const struct slot *s = &t->slots[pos];
+        if (s->tag == h && memcmp(&t->pool[s->idx1 - 1].key, &k, sizeof k) == 0) {
+            *created = false;
+            return &t->pool[s->idx1 - 1];
+        }
+    }
+    struct flow *f = alloc_flow(t);
+    if (!f) {
+        t->stats.refused++;
+        return NULL;
+    }
+    memset(f, 0, offsetof(struct flow, host));
+    f->host[0] = '\0';
+    f->key = k;
+    f->flags = src_is_a ? FLOW_SRC_IS_A : 0;
+    f->first_us = f->last_us = now_us;
+    t->slots[pos].tag = h;
+    t->slots[pos].idx1 = (uint32_t)(f - t->pool) + 1;
+    list_append(t, LIST_OPEN, f);
+    t->stats.created++;
+    if (++t->stats.active > t->stats.peak)
+        t->stats.peak = t->stats.active;
+    *created = true;
+    return f;
+}
+
+/* Removes a flow from the hash with backward-shift deletion (no tombstones). */
+static void unhash(struct flow_table *t, const struct flow *f)
+{
+    uint32_t idx1 = (uint32_t)(f - t->pool) + 1;
+    uint32_t i = key_hash(&f->key) & t->mask;
+
+    while (t->slots[i].idx1 != idx1)
+        i = (i + 1) & t->mask;
+    for (uint32_t j = i;;) {
+        j = (j + 1) & t->mask;
+        if (!t->slots[j].idx1)
+            break;
+        uint32_t home = t->slots[j].tag & t->mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        t->slots[i] = t->slots[j];
+        i = j;
+    }
+    t->slots[i].tag = 0;
+    t->slots[i].idx1 = 0;
+}
+
+static void release(struct flow_table *t, struct flow *f)
+{
+    list_unlink(t, list_of(f), f);
+    unhash(t, f);
+    f->next = t->free1;
+    t->free1 = (uint32_t)(f - t->pool) + 1;
+    t->stats.active--;
+}
+
+void flow_count(struct flow_table *t, struct flow *f, unsigned dir, uint64_t bytes,
+                uint8_t tcp_flags, int64_t now_us, flow_export_fn fn, void *ctx)
+{
+    if (now_us - f->first_us >= t->to.active_us && (f->pkts[0] | f->pkts[1])) {
+        fn(ctx, f, FLOW_END_ACTIVE);
+        f->pkts[0] = f->pkts[1] = f->bytes[0] = f->bytes[1] = 0;
+        f->first_us = now_us;
+        t->stats.active_exports++;
+    }
+    f->pkts[dir]++;
+    f->bytes[dir] += bytes;
+    if (now_us > f->last_us)
+        f->last_us = now_us;
+    unsigned from = list_of(f);
+    if (f->key.proto == IPPROTO_TCP_ && (tcp_flags & (TH_FIN | TH_RST)))
+        f->flags |= FLOW_CLOSING;
+    list_unlink(t, from, f);
+    list_append(t, list_of(f), f);
+}
+
+void flow_expire(struct flow_table *t, int64_t now_us, flow_export_fn fn, void *ctx)
+{
+    for (unsigned l = 0; l < NLISTS; l++) {
+        int64_t timeout = l == LIST_CLOSING ? t->to.closing_us : t->to.idle_us;
+        while (t->lists[l].head) {
+            struct flow *f = &t->pool[t->lists[l].head - 1];
+            if (now_us - f->last_us < timeout)
+                break;
+            fn(ctx, f, l == LIST_CLOSING ? FLOW_END_FIN : FLOW_END_IDLE);
+            t->stats.expired++;
+            release(t, f);
+        }
+    }
+}
+
+void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx)
+{
+    for (unsigned l = 0; l < NLISTS; l++) {
+        while (t->lists[l].head) {
+            struct flow *f = &t->pool[t->lists[l].head - 1];
+            fn(ctx, f, FLOW_END_EXIT);
+            release(t, f);
+        }
+    }
+}
+
+const struct flow_stats *flow_stats(const struct flow_table *t)
+{
+    return &t->stats;
+}
+
+void flow_to_record(const struct flow *f, enum flow_end why, struct flow_record *r)
+{
+    bool a_first = (f->flags & FLOW_SRC_IS_A) != 0;
+
+    memset(r, 0, sizeof *r);
+    r->ip_version = f->key.ip_version;
+    r->l4_proto = f->key.proto;
+    r->end = (uint8_t)why;
+    r->vlan = f->key.vlan;
+    memcpy(r->src, a_first ? f->key.a : f->key.b, 16);
+    memcpy(r->dst, a_first ? f->key.b : f->key.a, 16);
+    r->sport = a_first ? f->key.pa : f->key.pb;
+    r->dport = a_first ? f->key.pb : f->key.pa;
+    r->pkts_in = f->pkts[0];
+    r->pkts_out = f->pkts[1];
+    r->bytes_in = f->bytes[0];
+    r->bytes_out = f->bytes[1];
+    r->first_us = f->first_us;
+    r->last_us = f->last_us;
+}

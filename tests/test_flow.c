@@ -1,0 +1,219 @@
+/* Unit tests for the flow table: insert, lookup both ways, expiry, active timeout, full pool,
+ * and deletion keeping every other flow reachable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "flow.h"
+#include "pkt.h"
+
+#include <stdlib.h>
+
+#define SEC 1000000LL
+
+static const struct flow_timeouts TO = {
+    .idle_us = 60 * SEC, .closing_us = 10 * SEC, .active_us = 300 * SEC};
+
+struct exports {
+    unsigned n;
+    enum flow_end why[64];
+    uint64_t pkts[64];
+};
+
+static void on_export(void *ctx, struct flow *f, enum flow_end why)
+{
+    struct exports *e = ctx;
+    if (e->n < 64) {
+        e->why[e->n] = why;
+        e->pkts[e->n] = f->pkts[0] + f->pkts[1];
+    }
+    e->n++;
+}
+
+static struct decoded tcp(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+    struct decoded d;
+    memset(&d, 0, sizeof d);
+    d.has_ip = 1;
+    d.ip_version = 4;
+    d.l4_proto = 6;
+    d.has_ports = 1;
+    d.vlan = DECODE_NO_VLAN;
+    d.src4 = src;
+    d.dst4 = dst;
+    d.src[10] = d.src[11] = d.dst[10] = d.dst[11] = 0xff;
+    for (int i = 0; i < 4; i++) {
+        d.src[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        d.dst[12 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    d.sport = sport;
+    d.dport = dport;
+    return d;
+}
+
+static const uint32_t KP = IP4(175, 45, 176, 1), EXT = IP4(198, 51, 100, 7);
+
+static void both_directions_one_flow(void **state)
+{
+    struct flow_table *t = flow_new(16, &TO);
+    struct exports e = {0};
+    bool created;
+
+    struct decoded q = tcp(EXT, 40000, KP, 80), r = tcp(KP, 80, EXT, 40000);
+    struct flow *f = flow_get(t, &q, 1 * SEC, &created);
+    assert_non_null(f);
+    assert_true(created);
+    flow_count(t, f, 0, 60, 0x02, 1 * SEC, on_export, &e);
+    struct flow *g = flow_get(t, &r, 2 * SEC, &created);
+    assert_ptr_equal(f, g);
+    assert_false(created);
+    assert_true(flow_from_src(f, &q));
+    assert_false(flow_from_src(f, &r));
+    flow_count(t, g, 1, 1500, 0x12, 2 * SEC, on_export, &e);
+    assert_int_equal(f->pkts[0], 1);
+    assert_int_equal(f->pkts[1], 1);
+    assert_int_equal(f->bytes[1], 1500);
+
+    struct flow_record rec;
+    flow_to_record(f, FLOW_END_IDLE, &rec);
+    assert_int_equal(rec.sport, 40000); /* the first packet's sender is src */
+    assert_int_equal(rec.dport, 80);
+    assert_int_equal(rec.src[15], 7);
+    assert_int_equal(rec.pkts_in, 1);
+    assert_int_equal(rec.bytes_out, 1500);
+
+    struct decoded other = tcp(EXT, 40001, KP, 80); /* another port: another flow */
+    assert_ptr_not_equal(flow_get(t, &other, 3 * SEC, &created), f);
+    assert_true(created);
+    struct decoded tagged = q; /* another VLAN: another flow */
+    tagged.vlan = 100;
+    assert_ptr_not_equal(flow_get(t, &tagged, 3 * SEC, &created), f);
+    assert_int_equal(flow_stats(t)->active, 3);
+    flow_free(t);
+}
+
+static void idle_and_fin_expiry(void **state)
+{
+    struct flow_table *t = flow_new(16, &TO);
+    struct exports e = {0};
+    bool created;
+
+    struct decoded a = tcp(EXT, 1000, KP, 80), b = tcp(EXT, 1001, KP, 80);
+    struct flow *fa = flow_get(t, &a, 0, &created);
+    flow_count(t, fa, 0, 60, 0x18, 0, on_export, &e);
+    struct flow *fb = flow_get(t, &b, 0, &created);
+    flow_count(t, fb, 0, 60, 0x11, 5 * SEC, on_export, &e); /* FIN */
+    flow_expire(t, 14 * SEC, on_export, &e);
+    assert_int_equal(e.n, 0);
+    flow_expire(t, 15 * SEC, on_export, &e); /* 10 s after the FIN */
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.why[0], FLOW_END_FIN);
+    flow_expire(t, 59 * SEC, on_export, &e);
+    assert_int_equal(e.n, 1);
+    flow_expire(t, 60 * SEC, on_export, &e);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.why[1], FLOW_END_IDLE);
+    assert_int_equal(flow_stats(t)->active, 0);
+    assert_int_equal(flow_stats(t)->expired, 2);
+    /* the slot can be used again */
+    assert_non_null(flow_get(t, &a, 61 * SEC, &created));
+    assert_true(created);
+    flow_free(t);
+}
+
+static void active_timeout_exports_and_goes_on(void **state)
+{
+    struct flow_table *t = flow_new(4, &TO);
+    struct exports e = {0};
+    bool created;
+
+    struct decoded a = tcp(EXT, 1000, KP, 443);
+    struct flow *f = flow_get(t, &a, 0, &created);
+    for (int64_t s = 0; s < 299; s += 30)
+        flow_count(t, f, 0, 100, 0x10, s * SEC, on_export, &e);
+    assert_int_equal(e.n, 0);
+    flow_count(t, f, 1, 100, 0x10, 300 * SEC, on_export, &e);
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.why[0], FLOW_END_ACTIVE);
+    assert_int_equal(e.pkts[0], 10);
+    assert_int_equal(f->pkts[0] + f->pkts[1], 1); /* counting restarted */
+    assert_int_equal(f->first_us, 300 * SEC);
+    assert_int_equal(flow_stats(t)->active, 1);
+    flow_flush(t, on_export, &e);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.why[1], FLOW_END_EXIT);
+    flow_free(t);
+}
+
+static void full_pool_refuses_and_counts(void **state)
+{
+    struct flow_table *t = flow_new(3, &TO);
+    bool created;
+
+    for (uint16_t p = 0; p < 3; p++) {
+        struct decoded d = tcp(EXT, p, KP, 80);
+        assert_non_null(flow_get(t, &d, 0, &created));
+    }
+    struct decoded d = tcp(EXT, 99, KP, 80);
+    assert_null(flow_get(t, &d, 0, &created));
+    assert_null(flow_get(t, &d, 0, &created));
+    assert_int_equal(flow_stats(t)->refused, 2);
+    struct decoded old = tcp(KP, 80, EXT, 1); /* existing flows are still found */
+    assert_non_null(flow_get(t, &old, 0, &created));
+    assert_false(created);
+    flow_free(t);
+}
+
+/* Many flows, expire a third in the middle of probe chains: all others stay reachable. */
+static void deletion_keeps_chains_intact(void **state)
+{
+    enum { N = 3000 };
+    struct flow_table *t = flow_new(N, &TO);
+    struct exports e = {0};
+    bool created;
+
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(EXT + i, (uint16_t)(i * 7), KP, 80);
+        struct flow *f = flow_get(t, &d, 0, &created);
+        assert_non_null(f);
+        flow_count(t, f, 0, 1, 0x10, 0, on_export, &e);
+    }
+    for (uint32_t i = 0; i < N; i++) { /* two thirds see another packet later */
+        struct decoded d = tcp(EXT + i, (uint16_t)(i * 7), KP, 80);
+        if (i % 3 != 0)
+            flow_count(t, flow_get(t, &d, 30 * SEC, &created), 0, 1, 0x10, 30 * SEC, on_export, &e);
+    }
+    flow_expire(t, 70 * SEC, on_export, &e);
+    assert_int_equal(e.n, N / 3);
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(KP, 80, EXT + i, (uint16_t)(i * 7));
+        struct flow *f = flow_get(t, &d, 71 * SEC, &created);
+        assert_non_null(f);
+        assert_int_equal(created, i % 3 == 0);
+    }
+    assert_int_equal(flow_stats(t)->active, N);
+    assert_int_equal(flow_stats(t)->peak, N);
+    flow_free(t);
+}
+
+static void bad_sizes(void **state)
+{
+    assert_null(flow_new(0, &TO));
+    assert_null(flow_new(FLOW_MAX + 1, &TO));
+    flow_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(both_directions_one_flow),
+        cmocka_unit_test(idle_and_fin_expiry),
+        cmocka_unit_test(active_timeout_exports_and_goes_on),
+        cmocka_unit_test(full_pool_refuses_and_counts),
+        cmocka_unit_test(deletion_keeps_chains_intact),
+        cmocka_unit_test(bad_sizes),
+    };
+    return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
+}
