@@ -49,7 +49,8 @@ unsigned gen_net_server(unsigned i, int v6);
 unsigned gen_net_pick_country(struct gen_rng *r, int v6);
 
 /* Draw a public-looking address outside the country set (and outside
- * private, reserved and documentation space). */
+ * private, reserved and documentation space). IPv4 ones avoid every range
+ * nDPI 4.2 labels by address. */
 void gen_net_outside_v4(struct gen_rng *r, struct gen_addr *a);
 void gen_net_outside_v6(struct gen_rng *r, const struct gen_v6prefix *p, struct gen_addr *a);
 

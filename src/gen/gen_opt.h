@@ -39,8 +39,9 @@ enum gen_win_kind {
 
 enum gen_profile { GEN_PROF_FLAT, GEN_PROF_DECLINE, GEN_PROF_DIURNAL };
 
-/* Conversation mixes: full = every protocol; light = mostly DNS and ICMP
- * (long captures); flood = full plus spoofed SYNs; proto = one of each. */
+/* Conversation mixes: full = every protocol; light = DNS and ICMP only
+ * (small long captures); flood = full plus lone spoofed SYNs; proto = one
+ * of each. */
 enum gen_mix { GEN_MIX_FULL, GEN_MIX_LIGHT, GEN_MIX_FLOOD, GEN_MIX_PROTO };
 
 struct gen_window {

@@ -61,7 +61,8 @@ struct sched_ctx {
     int nstreams;
     struct sched_stream streams[SCHED_MAX_STREAMS];
     uint64_t start_us, end_us, seq, country_convs, last_t;
-    int stop;
+    int stop;   /* the packet cap is reached */
+    int capped; /* the flow cap stopped the arrivals */
     char *err;
     size_t errlen;
     uint8_t ip[GEN_FRAME_MAX], frag[GEN_FRAME_MAX], frame[GEN_FRAME_MAX];
@@ -263,7 +264,8 @@ static void conv_release(struct sched_ctx *x, struct gen_conv *c)
 
 static enum gen_label sched_label(enum gen_mix mix, struct gen_rng *r)
 {
-    static const uint8_t weights[2][5] = {{30, 20, 30, 8, 12}, {85, 5, 5, 0, 5}};
+    /* DNS, HTTP, TLS, SMTP, ICMP in percent: full and light mixes */
+    static const uint8_t weights[2][5] = {{30, 20, 30, 8, 12}, {90, 0, 0, 0, 10}};
     const uint8_t *w = weights[mix == GEN_MIX_LIGHT];
     uint32_t u = gen_rng_below(r, 100);
     int l = 0;
@@ -548,8 +550,10 @@ static int sched_stream(struct sched_ctx *x, struct sched_stream *s, uint64_t t)
         return -1;
     if (s->type == ST_SYNFLOOD && x->start_us + x->o->win[s->win].end * US < limit)
         limit = x->start_us + x->o->win[s->win].end * US;
-    if (s->type != ST_BG && x->o->max_flows != 0 && x->country_convs >= x->o->max_flows)
+    if (s->type != ST_BG && x->o->max_flows != 0 && x->country_convs >= x->o->max_flows) {
+        x->capped = 1;
         return 0;
+    }
     next = t + sched_gap(s);
     return next < limit ? heap_push(x, next, s, s->type) : 0;
 }
@@ -634,7 +638,9 @@ int gen_sched_run(const struct gen_opt *o, struct gen_pcap *out, struct gen_expe
         else
             rc = sched_stream(x, ev.obj, ev.t);
     }
-    *end_s = x->stop ? x->last_t / US + 1 : o->start + o->duration;
+    *end_s = o->start + o->duration;
+    if (x->stop || x->capped)
+        *end_s = x->last_t / US + 1;
     sched_free(x);
     return rc;
 }

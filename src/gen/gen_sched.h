@@ -16,7 +16,8 @@
 #include "gen_pcap.h"
 
 /* Generate the whole capture. *end_s receives the scenario's end (seconds
- * since the epoch; with a packet cap, the second after the last packet).
+ * since the epoch; when a packet or flow cap ended it, the second after the
+ * last packet).
  * Returns 0, or -1 with err filled (out of memory, write error). */
 int gen_sched_run(const struct gen_opt *o, struct gen_pcap *out, struct gen_expect *exp,
                   uint64_t *end_s, char *err, size_t errlen);
