@@ -211,7 +211,7 @@ static void exp_route(FILE *f, const struct gen_expect *e, const struct gen_opt 
     uint8_t mac[6];
     int first = 1;
 
-    gen_opt_route_name(i, name, sizeof(name));
+    gen_window_route_name(i, name, sizeof(name));
     gen_frame_router_mac(&cfg, i, mac);
     fprintf(f, "%s\"%s\":{\"vlan\":", i ? ",\n  " : "\n  ", name);
     if (m & GEN_MARK_VLAN)
@@ -249,7 +249,7 @@ static void exp_routes(FILE *f, const struct gen_expect *e, const struct gen_opt
         exp_route(f, e, o, i);
     fprintf(f, "},\n\"ctl_pkts\":{");
     for (int i = 0; i < e->nroutes; i++) {
-        gen_opt_route_name(i, name, sizeof(name));
+        gen_window_route_name(i, name, sizeof(name));
         fprintf(f, "%s\"%s\":%llu", i ? "," : "", name, (unsigned long long)e->r[i].ctl_pkts);
     }
     fprintf(f, "},\n\"packets\":%llu,\"payload_pkts\":%llu,\"first_ts\":",
@@ -278,7 +278,7 @@ static void exp_bins(FILE *f, const struct gen_expect *e)
     }
     fprintf(f, "\"bins\":{");
     for (int i = 0; i < e->nroutes; i++) {
-        gen_opt_route_name(i, name, sizeof(name));
+        gen_window_route_name(i, name, sizeof(name));
         fprintf(f, "%s\"%s\":[", i ? "],\n" : "\n", name);
         for (size_t k = 0; k < e->nbins; k++) {
             const struct exp_bin *b = &e->bins[i][k];
@@ -297,100 +297,28 @@ static void exp_bins(FILE *f, const struct gen_expect *e)
 
 /* ---- events ---- */
 
-#define EXP_MAX_EVENTS (GEN_MAX_WIN * 2 * GEN_MAX_ROUTES)
-
-struct exp_event {
-    uint32_t since;
-    char text[200];
-};
-
-struct exp_events {
-    int n;
-    struct exp_event ev[EXP_MAX_EVENTS];
-};
-
-static void exp_event_add(struct exp_events *l, uint32_t since, uint32_t dur, const char *event,
-                          const char *route, const char *extra, uint64_t start)
-{
-    struct exp_event *ev;
-    char d[32] = "";
-
-    if (l->n >= EXP_MAX_EVENTS)
-        return;
-    ev = &l->ev[l->n++];
-    ev->since = since;
-    if (dur > 0)
-        snprintf(d, sizeof(d), ",\"duration\":%u", dur);
-    snprintf(ev->text, sizeof(ev->text), "{\"event\":\"%s\",\"route\":\"%s\",\"since\":%llu%s%s}",
-             event, route, (unsigned long long)(start + since), d, extra);
-}
-
-/* "attack" when a SYN flood on those routes ends within a minute of the start. */
-static const char *exp_cause(const struct gen_opt *o, const struct gen_window *w)
-{
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *f = &o->win[i];
-        if (f->kind == GEN_WIN_SYNFLOOD && f->end + 60 >= w->start && f->start < w->start &&
-            (f->routes & w->routes) != 0)
-            return "attack";
-    }
-    return "internal";
-}
-
-/* Down and up events of one outage-like window. */
-static void exp_window_events(struct exp_events *l, const struct gen_opt *o,
-                              const struct gen_window *w)
-{
-    uint32_t all = (1u << o->routes) - 1;
-    uint32_t end = w->end < o->duration ? w->end : 0;
-    const char *silent = w->kind == GEN_WIN_ONEWAY ? ",\"silent\":\"out\"" : ",\"silent\":\"both\"";
-    char extra[96], name[GEN_ROUTE_NAME];
-
-    if (w->kind == GEN_WIN_BLIND) {
-        exp_event_add(l, w->start, 0, "sensor_blind", "*", "", o->start);
-        if (end)
-            exp_event_add(l, end, end - w->start, "sensor_ok", "*", "", o->start);
-        return;
-    }
-    if (w->kind != GEN_WIN_FAILOVER && (w->routes & all) == all) {
-        snprintf(extra, sizeof(extra), ",\"cause\":\"%s\"%s", exp_cause(o, w), silent);
-        exp_event_add(l, w->start, 0, "country_down", "*", extra, o->start);
-        if (end)
-            exp_event_add(l, end, end - w->start, "country_up", "*", "", o->start);
-        return;
-    }
-    for (int r = 0; r < o->routes; r++) {
-        if (!(w->routes & (1u << r)))
-            continue;
-        gen_opt_route_name(r, name, sizeof(name));
-        exp_event_add(l, w->start, 0, "route_down", name,
-                      w->kind == GEN_WIN_FAILOVER ? ",\"silent\":\"both\"" : silent, o->start);
-        if (end)
-            exp_event_add(l, end, end - w->start, "route_up", name, "", o->start);
-    }
-}
-
 static void exp_events(FILE *f, const struct gen_opt *o)
 {
-    struct exp_events l;
+    struct gen_event ev[GEN_MAX_EVENTS];
+    int n = gen_window_events(&o->win, o->routes, o->duration, ev);
+    char name[GEN_ROUTE_NAME];
 
-    l.n = 0;
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *w = &o->win[i];
-        if (w->start < o->duration && w->kind != GEN_WIN_SCALE && w->kind != GEN_WIN_SYNFLOOD)
-            exp_window_events(&l, o, w);
-    }
-    for (int i = 1; i < l.n; i++) { /* stable insertion sort by time */
-        struct exp_event t = l.ev[i];
-        int k = i;
-        for (; k > 0 && l.ev[k - 1].since > t.since; k--)
-            l.ev[k] = l.ev[k - 1];
-        l.ev[k] = t;
-    }
     fprintf(f, "\"events\":[");
-    for (int i = 0; i < l.n; i++)
-        fprintf(f, "%s\n %s", i ? "," : "", l.ev[i].text);
-    fprintf(f, "%s]", l.n ? "\n" : "");
+    for (int i = 0; i < n; i++) {
+        if (ev[i].route >= 0)
+            gen_window_route_name(ev[i].route, name, sizeof(name));
+        fprintf(f, "%s\n {\"event\":\"%s\",\"route\":\"%s\",\"since\":%llu", i ? "," : "",
+                ev[i].event, ev[i].route >= 0 ? name : "*",
+                (unsigned long long)(o->start + ev[i].since));
+        if (ev[i].duration > 0)
+            fprintf(f, ",\"duration\":%u", ev[i].duration);
+        if (ev[i].cause != NULL)
+            fprintf(f, ",\"cause\":\"%s\"", ev[i].cause);
+        if (ev[i].silent != NULL)
+            fprintf(f, ",\"silent\":\"%s\"", ev[i].silent);
+        fprintf(f, "}");
+    }
+    fprintf(f, "%s]", n ? "\n" : "");
 }
 
 static void exp_flows(FILE *f, const struct gen_expect *e)
@@ -401,7 +329,7 @@ static void exp_flows(FILE *f, const struct gen_expect *e)
     fprintf(f, ",\n\"flows\":[");
     for (size_t i = 0; i < e->nflows; i++) {
         const struct gen_flowrec *r = &e->flows[i];
-        gen_opt_route_name(r->route, name, sizeof(name));
+        gen_window_route_name(r->route, name, sizeof(name));
         fprintf(f, "%s\n {\"route\":\"%s\",\"proto\":\"%s\",\"src\":", i ? "," : "", name,
                 l4names[r->l4] ? l4names[r->l4] : "?");
         exp_str(f, r->src);

@@ -134,28 +134,13 @@ static const struct opt_preset opt_presets[] = {
 
 #define OPT_NPRESETS (sizeof(opt_presets) / sizeof(opt_presets[0]))
 
-/* The window options are listed in the order of enum gen_win_kind. */
-
 /* Window options are kept as text until --routes is known. */
 struct opt_pending {
     int n;
     int from_cli;
-    enum opt_id id[GEN_MAX_WIN];
+    enum gen_win_kind kind[GEN_MAX_WIN];
     const char *spec[GEN_MAX_WIN];
 };
-
-static const char *const opt_win_names[] = {"outage", "oneway", "failover",
-                                            "blind",  "scale",  "syn-flood"};
-
-void gen_opt_route_name(int i, char *buf, size_t len)
-{
-    if (i == 0)
-        snprintf(buf, len, "cn");
-    else if (i == 1)
-        snprintf(buf, len, "ru");
-    else
-        snprintf(buf, len, "r%d", i + 1);
-}
 
 const char *gen_opt_link_name(enum gen_link l)
 {
@@ -210,129 +195,7 @@ static int opt_double(const char *s, double min, double max, double *v)
     return 0;
 }
 
-static const struct opt_def *opt_def_of(enum opt_id id)
-{
-    for (size_t i = 0; i < OPT_NDEFS; i++)
-        if (opt_defs[i].id == id)
-            return &opt_defs[i];
-    return &opt_defs[0];
-}
-
-static int opt_route_index(const struct gen_opt *o, const char *name)
-{
-    char buf[GEN_ROUTE_NAME];
-
-    for (int i = 0; i < o->routes; i++) {
-        gen_opt_route_name(i, buf, sizeof(buf));
-        if (strcmp(buf, name) == 0)
-            return i;
-    }
-    return -1;
-}
-
-/* "cn,ru" -> bit mask. Modifies s. Returns 0 or -1. */
-static int opt_route_list(const struct gen_opt *o, char *s, uint32_t *mask, char *err,
-                          size_t errlen)
-{
-    *mask = 0;
-    while (s != NULL) {
-        char *comma = strchr(s, ',');
-        int idx;
-
-        if (comma != NULL)
-            *comma = '\0';
-        idx = opt_route_index(o, s);
-        if (idx < 0) {
-            snprintf(err, errlen, "unknown route '%s' (there are %d routes)", s, o->routes);
-            return -1;
-        }
-        *mask |= 1u << idx;
-        s = comma != NULL ? comma + 1 : NULL;
-    }
-    return 0;
-}
-
-/* Split s at ':' into at most max fields (in place). Returns the count. */
-static int opt_split(char *s, char **field, int max)
-{
-    int n = 0;
-
-    while (s != NULL && n < max) {
-        char *colon = strchr(s, ':');
-        field[n++] = s;
-        if (colon != NULL)
-            *colon = '\0';
-        s = colon != NULL ? colon + 1 : NULL;
-    }
-    return s == NULL ? n : max + 1;
-}
-
-static int opt_win_extra(struct gen_opt *o, struct gen_window *w, char **f, int n, char *err,
-                         size_t errlen)
-{
-    int has_value = w->kind == GEN_WIN_SCALE || w->kind == GEN_WIN_SYNFLOOD;
-    int first_routes = has_value ? 3 : 2;
-
-    w->routes = (1u << o->routes) - 1;
-    if (w->kind == GEN_WIN_FAILOVER) {
-        if (n != 4)
-            return -1;
-        w->from = opt_route_index(o, f[2]);
-        w->to = opt_route_index(o, f[3]);
-        if (w->from < 0 || w->to < 0 || w->from == w->to) {
-            snprintf(err, errlen, "FROM and TO must be two different routes");
-            return -2;
-        }
-        w->routes = 1u << w->from;
-        return 0;
-    }
-    if (w->kind == GEN_WIN_BLIND)
-        return n == 2 ? 0 : -1;
-    if (has_value &&
-        (n < 3 || opt_double(f[2], 0, w->kind == GEN_WIN_SCALE ? 100 : 1e6, &w->value) < 0))
-        return -1;
-    if (n > first_routes + 1)
-        return -1;
-    if (n == first_routes + 1 && opt_route_list(o, f[first_routes], &w->routes, err, errlen) < 0)
-        return -2;
-    return 0;
-}
-
-static int opt_window(struct gen_opt *o, enum opt_id id, const char *spec, char *err, size_t errlen)
-{
-    struct gen_window *w = &o->win[o->nwin];
-    const char *name = opt_win_names[id - OPT_OUTAGE];
-    char buf[64], why[128], *f[6];
-    uint64_t s, e;
-    int n, rc;
-
-    if (o->nwin >= GEN_MAX_WIN || strlen(spec) >= sizeof(buf)) {
-        snprintf(err, errlen, "--%s '%s': too many windows or too long", name, spec);
-        return -1;
-    }
-    snprintf(buf, sizeof(buf), "%s", spec);
-    n = opt_split(buf, f, 5);
-    memset(w, 0, sizeof(*w));
-    w->kind = (enum gen_win_kind)(id - OPT_OUTAGE);
-    if (n < 2 || n > 5 || opt_u64(f[0], 0, 100000000, &s) < 0 ||
-        opt_u64(f[1], 0, 100000000, &e) < 0 || e <= s)
-        rc = -1;
-    else
-        rc = opt_win_extra(o, w, f, n, why, sizeof(why));
-    if (rc == -1)
-        snprintf(err, errlen, "--%s '%s': expected %s with START < END", name, spec,
-                 opt_def_of(id)->arg);
-    else if (rc < 0)
-        snprintf(err, errlen, "--%s '%s': %s", name, spec, why);
-    if (rc < 0)
-        return -1;
-    w->start = (uint32_t)s;
-    w->end = (uint32_t)e;
-    o->nwin++;
-    return 0;
-}
-
-static int opt_pending_add(struct opt_pending *p, enum opt_id id, const char *spec, int cli)
+static int opt_pending_add(struct opt_pending *p, enum gen_win_kind kind, const char *spec, int cli)
 {
     if (cli && !p->from_cli) {
         p->n = 0; /* the first window option replaces the preset's windows */
@@ -340,7 +203,7 @@ static int opt_pending_add(struct opt_pending *p, enum opt_id id, const char *sp
     }
     if (p->n >= GEN_MAX_WIN)
         return -1;
-    p->id[p->n] = id;
+    p->kind[p->n] = kind;
     p->spec[p->n] = spec;
     p->n++;
     return 0;
@@ -374,10 +237,12 @@ static void opt_apply_preset(struct gen_opt *o, const struct opt_preset *p, stru
     o->mix = p->mix;
     for (int i = 0; i < 3 && p->win[i] != NULL; i++) {
         const char *sp = strchr(p->win[i], ' ');
-        for (int k = 0; k < 6; k++)
-            if (strncmp(p->win[i], opt_win_names[k], (size_t)(sp - p->win[i])) == 0 &&
-                opt_win_names[k][sp - p->win[i]] == '\0')
-                opt_pending_add(pw, (enum opt_id)(OPT_OUTAGE + k), sp + 1, 0);
+        size_t n = (size_t)(sp - p->win[i]);
+        for (int k = 0; k < GEN_WIN_NKINDS; k++) {
+            const char *name = gen_window_kind_name((enum gen_win_kind)k);
+            if (strlen(name) == n && strncmp(p->win[i], name, n) == 0)
+                opt_pending_add(pw, (enum gen_win_kind)k, sp + 1, 0);
+        }
     }
 }
 
@@ -517,7 +382,8 @@ static int opt_set(struct gen_opt *o, const struct opt_def *d, const char *v,
         return -1;
     }
     if (d->id >= OPT_OUTAGE && d->id <= OPT_SYNFLOOD) {
-        if (opt_pending_add(pw, d->id, v, 1) == 0)
+        /* the window options are listed in the order of enum gen_win_kind */
+        if (opt_pending_add(pw, (enum gen_win_kind)(d->id - OPT_OUTAGE), v, 1) == 0)
             return 0;
         snprintf(err, errlen, "%s: at most %d windows", d->name, GEN_MAX_WIN);
         return -1;
@@ -672,7 +538,7 @@ int gen_opt_parse(struct gen_opt *o, int argc, char **argv, char *err, size_t er
     if (!bg_set)
         o->bg = o->rate * p->bg_per_rate;
     for (int i = 0; i < pw.n; i++)
-        if (opt_window(o, pw.id[i], pw.spec[i], err, errlen) < 0)
+        if (gen_window_parse(&o->win, pw.kind[i], pw.spec[i], o->routes, err, errlen) < 0)
             return -1;
     return opt_check(o, err, errlen);
 }

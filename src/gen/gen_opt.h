@@ -11,10 +11,7 @@
 #include <stdint.h>
 
 #include "gen_net.h"
-
-#define GEN_MAX_ROUTES 8
-#define GEN_MAX_WIN    16
-#define GEN_ROUTE_NAME 16
+#include "gen_window.h"
 
 enum gen_link {
     GEN_LINK_ETH,
@@ -28,29 +25,12 @@ enum gen_link {
 /* How a route is marked at layer 2 (bit set). */
 enum gen_mark { GEN_MARK_NONE = 0, GEN_MARK_VLAN = 1, GEN_MARK_MAC = 2, GEN_MARK_BOTH = 3 };
 
-enum gen_win_kind {
-    GEN_WIN_OUTAGE,   /* no country packets either way on the routes */
-    GEN_WIN_ONEWAY,   /* no country packets in the out direction */
-    GEN_WIN_FAILOVER, /* country conversations of route `from` go to route `to` */
-    GEN_WIN_BLIND,    /* no packets at all (sensor blind) */
-    GEN_WIN_SCALE,    /* country rate multiplied by value */
-    GEN_WIN_SYNFLOOD, /* value spoofed SYN/s toward the country, per route */
-};
-
 enum gen_profile { GEN_PROF_FLAT, GEN_PROF_DECLINE, GEN_PROF_DIURNAL };
 
 /* Conversation mixes: full = every protocol; light = DNS and ICMP only
  * (small long captures); flood = full plus lone spoofed SYNs; proto = one
  * of each. */
 enum gen_mix { GEN_MIX_FULL, GEN_MIX_LIGHT, GEN_MIX_FLOOD, GEN_MIX_PROTO };
-
-struct gen_window {
-    enum gen_win_kind kind;
-    uint32_t start, end; /* seconds after --start, end exclusive */
-    uint32_t routes;     /* bit mask of the routes concerned */
-    int from, to;        /* failover */
-    double value;        /* scale factor, or SYN/s per route */
-};
 
 struct gen_opt {
     const char *scenario;
@@ -73,8 +53,7 @@ struct gen_opt {
     uint64_t max_flows;   /* country conversations, 0 = no cap */
     enum gen_profile profile;
     enum gen_mix mix;
-    int nwin;
-    struct gen_window win[GEN_MAX_WIN];
+    struct gen_windows win;
 };
 
 /* Fill o from argv. Returns 0 to run, 1 when --help was printed (exit 0),
@@ -84,7 +63,6 @@ int gen_opt_parse(struct gen_opt *o, int argc, char **argv, char *err, size_t er
 /* Names used in the expect file. */
 const char *gen_opt_link_name(enum gen_link l);
 const char *gen_opt_mark_name(enum gen_mark m);
-void gen_opt_route_name(int i, char *buf, size_t len);
 
 /* pcap LINKTYPE_ value of the link. */
 uint32_t gen_opt_linktype(enum gen_link l);

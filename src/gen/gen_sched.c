@@ -8,6 +8,7 @@
 
 #include "gen_app.h"
 #include "gen_conv.h"
+#include "gen_emit.h"
 #include "gen_frame.h"
 
 #define US                1000000ULL
@@ -50,22 +51,18 @@ struct sched_slab {
 
 struct sched_ctx {
     const struct gen_opt *o;
-    struct gen_pcap *out;
     struct gen_expect *exp;
-    struct gen_frame_cfg fcfg;
     struct sched_heap heap;
     struct sched_keys keys;
     struct sched_slab *slabs;
     struct gen_conv *free;
-    struct gen_rng encap_rng;
+    struct gen_emit em;
     int nstreams;
     struct sched_stream streams[SCHED_MAX_STREAMS];
-    uint64_t start_us, end_us, seq, country_convs, last_t;
-    int stop;   /* the packet cap is reached */
+    uint64_t start_us, end_us, seq, country_convs;
     int capped; /* the flow cap stopped the arrivals */
     char *err;
     size_t errlen;
-    uint8_t ip[GEN_FRAME_MAX], frag[GEN_FRAME_MAX], frame[GEN_FRAME_MAX];
 };
 
 /* ---- heap ---- */
@@ -163,30 +160,7 @@ static int keys_add(struct sched_keys *k, uint64_t key)
     return 1;
 }
 
-/* ---- windows and rates ---- */
-
-static int sched_win(const struct gen_opt *o, enum gen_win_kind kind, int route, uint64_t rel_us)
-{
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *w = &o->win[i];
-        if (w->kind == kind && (w->routes >> route & 1u) && rel_us >= w->start * US &&
-            rel_us < w->end * US)
-            return 1;
-    }
-    return 0;
-}
-
-/* Where a country conversation of route goes (failover). */
-static int sched_failover(const struct gen_opt *o, int route, uint64_t rel_us)
-{
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *w = &o->win[i];
-        if (w->kind == GEN_WIN_FAILOVER && w->from == route && rel_us >= w->start * US &&
-            rel_us < w->end * US)
-            return w->to;
-    }
-    return route;
-}
+/* ---- rates ---- */
 
 static double sched_profile(const struct gen_opt *o, uint64_t rel_us)
 {
@@ -209,26 +183,7 @@ static double sched_profile(const struct gen_opt *o, uint64_t rel_us)
 
 static double sched_factor(const struct gen_opt *o, int route, uint64_t rel_us)
 {
-    double f = sched_profile(o, rel_us);
-
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *w = &o->win[i];
-        if (w->kind == GEN_WIN_SCALE && (w->routes >> route & 1u) && rel_us >= w->start * US &&
-            rel_us < w->end * US)
-            f *= w->value;
-    }
-    return f;
-}
-
-/* Upper bound of sched_factor, for thinning. */
-static double sched_max_factor(const struct gen_opt *o)
-{
-    double f = 1.0;
-
-    for (int i = 0; i < o->nwin; i++)
-        if (o->win[i].kind == GEN_WIN_SCALE && o->win[i].value > 1.0)
-            f *= o->win[i].value;
-    return f;
+    return sched_profile(o, rel_us) * gen_window_scale(&o->win, route, rel_us);
 }
 
 /* ---- conversations ---- */
@@ -332,95 +287,7 @@ nomem:
     return NULL;
 }
 
-/* ---- frames ---- */
-
-/* Pick an extra encapsulation for ~5% of country packets (--encap-mix). */
-static void sched_encap(struct sched_ctx *x, struct gen_pkt *p)
-{
-    static const uint16_t frag_data[3] = {552, 984, 1256}; /* MTU 576, 1006, 1280 */
-    struct gen_rng *r = &x->encap_rng;
-    int eth = x->o->link == GEN_LINK_ETH;
-    int v4 = !p->src->v6;
-    size_t l4 = p->l4 == 6 ? 20u + ((p->flags & GEN_TH_SYN) ? 12u : 0u) : p->l4 == 17 ? 8u : 0u;
-    size_t iplen = (v4 ? 20u : 40u) + l4 + p->len;
-    size_t l2 = 14 + ((x->o->mark & GEN_MARK_VLAN) ? 4u : 0u);
-    enum gen_encap cand[5];
-    int n = 0;
-
-    if (gen_rng_unit(r) >= 0.05)
-        return;
-    if (eth && (x->o->mark & GEN_MARK_VLAN))
-        cand[n++] = GEN_ENC_QINQ;
-    if (eth)
-        cand[n++] = GEN_ENC_MPLS;
-    if (v4 && iplen + 12 <= 1500)
-        cand[n++] = GEN_ENC_IPOPT;
-    if (v4 && iplen > 1000)
-        cand[n++] = GEN_ENC_FRAG;
-    if (eth && l2 + iplen < 60)
-        cand[n++] = GEN_ENC_PAD;
-    if (n == 0)
-        return;
-    p->encap = cand[gen_rng_below(r, (uint32_t)n)];
-    p->qinq_ad = (uint8_t)gen_rng_below(r, 2);
-    p->inner_vlan = (uint16_t)gen_rng_range(r, 200, 299);
-    p->mpls[0] = gen_rng_range(r, 16, 0xfffff);
-    p->mpls[1] = gen_rng_range(r, 16, 0xfffff);
-    p->ipopt_rr = (uint8_t)gen_rng_below(r, 2);
-    p->frag_data = frag_data[gen_rng_below(r, 3)];
-    if (p->encap == GEN_ENC_FRAG)
-        p->df = 0;
-}
-
-static int sched_write(struct sched_ctx *x, const struct gen_pkt *p, const uint8_t *ip,
-                       size_t iplen, const struct gen_acct *a, uint64_t t)
-{
-    size_t n = gen_frame_link(&x->fcfg, p, ip, iplen, x->frame, sizeof(x->frame));
-
-    if (n == 0) {
-        snprintf(x->err, x->errlen, "internal error: frame too large");
-        return -1;
-    }
-    if (gen_pcap_write(x->out, t, x->frame, (uint32_t)n) < 0) {
-        snprintf(x->err, x->errlen, "write error on the capture");
-        return -1;
-    }
-    if (gen_expect_frame(x->exp, a, t, (uint32_t)n) < 0) {
-        snprintf(x->err, x->errlen, "out of memory");
-        return -1;
-    }
-    x->last_t = t;
-    if (x->o->max_packets != 0 && gen_expect_packets(x->exp) >= x->o->max_packets)
-        x->stop = 1;
-    return 0;
-}
-
-/* Build p (fragmenting when asked) and write its frames. */
-static int sched_emit(struct sched_ctx *x, struct gen_pkt *p, struct gen_acct *a, uint64_t t)
-{
-    size_t iplen;
-    int n = 1;
-
-    if (a->kind != GEN_K_CTL && x->o->encap_mix)
-        sched_encap(x, p);
-    iplen = gen_frame_ip(p, x->ip, sizeof(x->ip));
-    if (iplen == 0) {
-        snprintf(x->err, x->errlen, "internal error: datagram too large");
-        return -1;
-    }
-    if (p->encap == GEN_ENC_FRAG)
-        n = gen_frame_nfrags(x->ip, iplen, p->frag_data);
-    if (n == 1)
-        return sched_write(x, p, x->ip, iplen, a, t);
-    for (int k = 0; k < n && !x->stop; k++) {
-        size_t fl = gen_frame_frag(x->ip, iplen, p->frag_data, k, x->frag, sizeof(x->frag));
-        a->frag = k > 0;
-        if (sched_write(x, p, x->frag, fl, a, t) < 0)
-            return -1;
-        a->new_flow = 0;
-    }
-    return 0;
-}
+/* ---- packets ---- */
 
 /* Account and write one conversation packet, unless a window silences it. */
 static int sched_packet(struct sched_ctx *x, struct gen_conv *c, struct gen_pkt *p, uint64_t t)
@@ -432,14 +299,14 @@ static int sched_packet(struct sched_ctx *x, struct gen_conv *c, struct gen_pkt 
     memset(&a, 0, sizeof(a));
     a.route = c->route;
     a.kind = GEN_K_CTL;
-    if (sched_win(o, GEN_WIN_BLIND, c->route, rel))
+    if (gen_window_active(&o->win, GEN_WIN_BLIND, c->route, rel))
         return 0;
     if (c->country) {
         a.kind = p->dst == &c->addr[c->ctry_side] ? GEN_K_IN : GEN_K_OUT;
-        if (sched_win(o, GEN_WIN_OUTAGE, c->route, rel) ||
-            sched_win(o, GEN_WIN_FAILOVER, c->route, rel))
+        if (gen_window_active(&o->win, GEN_WIN_OUTAGE, c->route, rel) ||
+            gen_window_active(&o->win, GEN_WIN_FAILOVER, c->route, rel))
             return 0;
-        if (a.kind == GEN_K_OUT && sched_win(o, GEN_WIN_ONEWAY, c->route, rel))
+        if (a.kind == GEN_K_OUT && gen_window_active(&o->win, GEN_WIN_ONEWAY, c->route, rel))
             return 0;
         a.label = c->label;
         a.host = c->host;
@@ -447,7 +314,7 @@ static int sched_packet(struct sched_ctx *x, struct gen_conv *c, struct gen_pkt 
         c->counted = 1;
     }
     a.payload = (c->l4 == 1 || c->l4 == 58) ? p->len > 8 : p->len > 0;
-    return sched_emit(x, p, &a, t);
+    return gen_emit_packet(&x->em, p, &a, t, x->err, x->errlen);
 }
 
 static int sched_conv(struct sched_ctx *x, struct gen_conv *c, uint64_t t)
@@ -475,18 +342,18 @@ static int sched_arrival(struct sched_ctx *x, struct sched_stream *s, uint64_t t
     int route = s->route;
 
     sched_plan(x, &s->rng, s->type, t, &p);
-    if (sched_win(o, GEN_WIN_BLIND, route, rel))
+    if (gen_window_active(&o->win, GEN_WIN_BLIND, route, rel))
         return 0;
     if (s->type == ST_COUNTRY) {
         if (u * s->lmax >= o->rate * sched_factor(o, route, rel))
             return 0;
         if (o->max_flows != 0 && x->country_convs >= o->max_flows)
             return 0;
-        route = sched_failover(o, route, rel);
+        route = gen_window_failover(&o->win, route, rel);
     }
-    if (p.country && sched_win(o, GEN_WIN_OUTAGE, route, rel))
+    if (p.country && gen_window_active(&o->win, GEN_WIN_OUTAGE, route, rel))
         return 0;
-    if (p.country && sched_win(o, GEN_WIN_ONEWAY, route, rel)) {
+    if (p.country && gen_window_active(&o->win, GEN_WIN_ONEWAY, route, rel)) {
         if (p.country_init)
             return 0; /* the country's own hosts are dark */
         p.unanswered = 1;
@@ -548,8 +415,8 @@ static int sched_stream(struct sched_ctx *x, struct sched_stream *s, uint64_t t)
         return sched_proto(x, s, t);
     if (sched_arrival(x, s, t) < 0)
         return -1;
-    if (s->type == ST_SYNFLOOD && x->start_us + x->o->win[s->win].end * US < limit)
-        limit = x->start_us + x->o->win[s->win].end * US;
+    if (s->type == ST_SYNFLOOD && x->start_us + x->o->win.w[s->win].end * US < limit)
+        limit = x->start_us + x->o->win.w[s->win].end * US;
     if (s->type != ST_BG && x->o->max_flows != 0 && x->country_convs >= x->o->max_flows) {
         x->capped = 1;
         return 0;
@@ -586,11 +453,12 @@ static int sched_setup(struct sched_ctx *x)
     if (o->mix == GEN_MIX_PROTO)
         return sched_add_stream(x, ST_PROTO, 0, 0, 1.0, x->start_us + US);
     for (int r = 0; r < o->routes; r++) {
-        rc |= sched_add_stream(x, ST_COUNTRY, r, 0, o->rate * sched_max_factor(o), x->start_us);
+        rc |= sched_add_stream(x, ST_COUNTRY, r, 0, o->rate * gen_window_max_scale(&o->win),
+                               x->start_us);
         rc |= sched_add_stream(x, ST_BG, r, 0, o->bg, x->start_us);
     }
-    for (int i = 0; i < o->nwin; i++) {
-        const struct gen_window *w = &o->win[i];
+    for (int i = 0; i < o->win.n; i++) {
+        const struct gen_window *w = &o->win.w[i];
         for (int r = 0; w->kind == GEN_WIN_SYNFLOOD && r < o->routes; r++)
             if (w->routes >> r & 1u)
                 rc |= sched_add_stream(x, ST_SYNFLOOD, r, i, w->value, x->start_us + w->start * US);
@@ -621,17 +489,14 @@ int gen_sched_run(const struct gen_opt *o, struct gen_pcap *out, struct gen_expe
         return -1;
     }
     x->o = o;
-    x->out = out;
     x->exp = exp;
     x->err = err;
     x->errlen = errlen;
-    x->fcfg.link = o->link;
-    x->fcfg.mark = o->mark;
     x->start_us = o->start * US;
     x->end_us = x->start_us + o->duration * US;
-    gen_rng_seed(&x->encap_rng, gen_mix64(o->seed ^ 0x656e636170ULL));
+    gen_emit_init(&x->em, o, out, exp);
     rc = sched_setup(x);
-    while (rc == 0 && x->heap.n > 0 && !x->stop) {
+    while (rc == 0 && x->heap.n > 0 && !x->em.full) {
         struct sched_ev ev = heap_pop(&x->heap);
         if (ev.type == ST_CONV)
             rc = sched_conv(x, ev.obj, ev.t);
@@ -639,8 +504,8 @@ int gen_sched_run(const struct gen_opt *o, struct gen_pcap *out, struct gen_expe
             rc = sched_stream(x, ev.obj, ev.t);
     }
     *end_s = o->start + o->duration;
-    if (x->stop || x->capped)
-        *end_s = x->last_t / US + 1;
+    if (x->em.full || x->capped)
+        *end_s = x->em.last_t / US + 1;
     sched_free(x);
     return rc;
 }
