@@ -64,7 +64,7 @@ static int emit_write(struct gen_emit *em, const struct gen_pkt *p, const uint8_
         return -1;
     }
     if (gen_pcap_write(em->out, t, em->frame, (uint32_t)n) < 0) {
-        snprintf(err, errlen, "write error on the capture");
+        snprintf(err, errlen, "writing the capture: %s", gen_pcap_strerror(em->out));
         return -1;
     }
     if (gen_expect_frame(em->exp, a, t, (uint32_t)n) < 0) {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "gen_conv.h"
 #include "gen_opt.h"
@@ -51,9 +52,9 @@ uint64_t gen_expect_packets(const struct gen_expect *e);
 /* Add f to the flows list. Returns 0, or -1 when out of memory. */
 int gen_expect_flow(struct gen_expect *e, const struct gen_flowrec *f);
 
-/* Write the JSON object to path. end_s is the end of the scenario in
- * seconds since the epoch. Returns 0, or -1 with err filled. */
-int gen_expect_write(const struct gen_expect *e, const struct gen_opt *o, uint64_t end_s,
-                     const char *path, char *err, size_t errlen);
+/* Write the JSON object to f (the caller opens and closes it). end_s is the
+ * end of the scenario in seconds since the epoch. Returns 0, or -1 if f
+ * reports a write error. */
+int gen_expect_write(const struct gen_expect *e, const struct gen_opt *o, uint64_t end_s, FILE *f);
 
 #endif

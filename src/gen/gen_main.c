@@ -3,6 +3,7 @@
  * main: parse the options, open the capture, run the scheduler, write the
  * expect file. Exit 0 on success, 1 on a runtime failure, 2 on a usage
  * error; every error is one line on stderr. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,30 +31,40 @@ static int main_expect_path(const struct gen_opt *o, char *buf, size_t len)
     return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
+/* The expect file is opened first, so a bad path fails before the work. */
 static int main_run(const struct gen_opt *o, const char *expect_path, char *err, size_t errlen)
 {
     struct gen_expect *exp = gen_expect_new(o);
+    FILE *ef = fopen(expect_path, "w");
     struct gen_pcap *out = NULL;
     uint64_t end_s = 0;
     int rc = -1;
 
+    if (ef == NULL) {
+        snprintf(err, errlen, "%.400s: %s", expect_path, strerror(errno));
+        goto done;
+    }
     if (exp == NULL) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
     out = gen_pcap_open(o->out, o->pcapng, gen_opt_linktype(o->link), o->snaplen, err, errlen);
-    if (out == NULL)
-        goto done;
-    if (gen_sched_run(o, out, exp, &end_s, err, errlen) < 0)
+    if (out == NULL || gen_sched_run(o, out, exp, &end_s, err, errlen) < 0)
         goto done;
     rc = gen_pcap_close(out, err, errlen);
     out = NULL;
-    if (rc == 0)
-        rc = gen_expect_write(exp, o, end_s, expect_path, err, errlen);
+    if (rc == 0 && gen_expect_write(exp, o, end_s, ef) < 0) {
+        snprintf(err, errlen, "%.400s: write error", expect_path);
+        rc = -1;
+    }
 done:
     if (out != NULL) {
         char ignored[16];
         gen_pcap_close(out, ignored, sizeof(ignored));
+    }
+    if (ef != NULL && fclose(ef) != 0 && rc == 0) {
+        snprintf(err, errlen, "%.400s: %s", expect_path, strerror(errno));
+        rc = -1;
     }
     gen_expect_free(exp);
     return rc;

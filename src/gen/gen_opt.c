@@ -48,11 +48,11 @@ struct opt_def {
 
 /* clang-format off */
 static const struct opt_def opt_defs[] = {
-    {"-o", "OUT", OPT_OUT, 0, 0, "write the capture to OUT ('-' = stdout, then --expect is needed)"},
+    {"-o", "OUT", OPT_OUT, 0, 0, "capture file ('-' = stdout, then --expect is needed)"},
     {"--expect", "FILE", OPT_EXPECT, 0, 0, "expect file (default: OUT less .pcap/.pcapng, + .expect.json)"},
     {"--seed", "N", OPT_SEED, 0, 0, "random seed (default 1)"},
     {"--start", "EPOCH", OPT_START, 0, 4102444800.0, "start time, seconds since 1970 (default 1749254400)"},
-    {"--duration", "SECONDS", OPT_DURATION, 1, 2592000, "length of the arrival period"},
+    {"--duration", "SECONDS", OPT_DURATION, 1, 2592000, "arrivals stop after SECONDS; open conversations finish"},
     {"--routes", "N", OPT_ROUTES, 1, GEN_MAX_ROUTES, "routes 1..8, named cn, ru, r3.. (default 2)"},
     {"--mark", "vlan|mac|both", OPT_MARK, 0, 0, "how a route is marked at layer 2 (default both)"},
     {"--rate", "R", OPT_RATE, 0, 100000, "country conversations per second per route"},
@@ -60,15 +60,15 @@ static const struct opt_def opt_defs[] = {
     {"--link", "eth|sll|sll2|raw|null|loop", OPT_LINK, 0, 0, "link type (default eth)"},
     {"--pcapng", NULL, OPT_PCAPNG, 0, 0, "write pcapng (one interface) instead of pcap"},
     {"--snaplen", "N", OPT_SNAPLEN, 16, 262144, "store at most N bytes per frame; len keeps the wire length"},
-    {"--encap-mix", NULL, OPT_ENCAP, 0, 0, "~5% of country packets: QinQ, MPLS, IP options, fragments, padding"},
+    {"--encap-mix", NULL, OPT_ENCAP, 0, 0, "~5% of country packets: QinQ, MPLS, IP options, frags, padding"},
     {"--no-encap-mix", NULL, OPT_NO_ENCAP, 0, 0, "plain encapsulation only"},
-    {"--v6", "PREFIX", OPT_V6, 0, 0, "also IPv6 country conversations, country hosts inside PREFIX"},
+    {"--v6", "PREFIX", OPT_V6, 0, 0, "1 conversation in 5 over IPv6, country hosts inside PREFIX"},
     {"--bin", "N", OPT_BIN, 1, 86400, "bin length in seconds for the expected bins (default 10)"},
     {"--no-bins", NULL, OPT_NO_BINS, 0, 0, "leave the per-bin counters out of the expect file"},
-    {"--packets", "N", OPT_PACKETS, 1, 1e10, "stop after N packets"},
-    {"--flows", "N", OPT_FLOWS, 1, 1e9, "stop after N country conversations"},
+    {"--packets", "N", OPT_PACKETS, 1, 1e10, "stop after N packets (cuts the last conversations)"},
+    {"--flows", "N", OPT_FLOWS, 1, 1e9, "stop after N country conversations (flows)"},
     {"--profile", "flat|decline|diurnal", OPT_PROFILE, 0, 0, "how the country rate changes with time"},
-    {"--mix", "full|light|flood", OPT_MIX, 0, 0, "conversation mix"},
+    {"--mix", "full|light|flood", OPT_MIX, 0, 0, "full: DNS HTTP TLS SMTP ICMP; light: DNS ICMP; flood: full+SYNs"},
     {"--outage", "S:E[:ROUTES]", OPT_OUTAGE, 0, 0, "no country packets on ROUTES (default all), S..E s"},
     {"--oneway", "S:E[:ROUTES]", OPT_ONEWAY, 0, 0, "nothing comes back from the country on ROUTES"},
     {"--failover", "S:E:FROM:TO", OPT_FAILOVER, 0, 0, "country conversations of FROM move to TO"},
@@ -103,16 +103,16 @@ static const struct opt_preset opt_presets[] = {
      600, 2, 3, 2, 1, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {NULL}},
     {"proto", "one conversation per protocol on one route",
      12, 1, 0, 0, 0, GEN_MIX_PROTO, GEN_PROF_FLAT, 0, 0, {NULL}},
-    {"blackout", "2 h, every route silent 60..90 min",
+    {"blackout", "2 h, rate 4, every route silent 60..90 min",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 3600:5400"}},
-    {"flood-blackout", "blackout after a 3 min inbound SYN flood (2000/s per route)",
+    {"flood-blackout", "blackout after 3 min of inbound SYN flood (2000/s per route)",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
      {"syn-flood 3420:3600:2000", "outage 3600:5400"}},
-    {"oneway", "2 h, nothing comes back from the country 60..90 min",
+    {"oneway", "2 h, rate 4, nothing comes back from the country 60..90 min",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"oneway 3600:5400"}},
-    {"failover", "2 h, cn silent 60..90 min, its traffic on ru",
+    {"failover", "2 h, rate 4, cn silent 60..90 min, its traffic on ru",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"failover 3600:5400:cn:ru"}},
-    {"blind", "2 h, all traffic stops 60..70 min",
+    {"blind", "2 h, rate 4, all traffic stops 60..70 min",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"blind 3600:4200"}},
     {"sparse", "8 h, rate 0.05, bg 0.5, every route silent 4..6 h",
      28800, 2, 0.05, 10, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 14400:21600"}},
@@ -120,14 +120,14 @@ static const struct opt_preset opt_presets[] = {
      14400, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"scale 7200:10800:0.4"}},
     {"decline", "6 h, rate 2 falls to 30% over hours 1..5",
      21600, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_DECLINE, 0, 0, {NULL}},
-    {"diurnal", "48 h, daily sinusoid 30%..100% of rate 4, DNS and ICMP only",
+    {"diurnal", "48 h, rate 4 in a daily sinusoid 30%..100%, bg 1, DNS and ICMP only",
      172800, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0, {NULL}},
-    {"demo", "3 h: cn fails over to ru 60..75 min, every route silent 120..140 min",
+    {"demo", "3 h, rate 4: cn fails over to ru 60..75 min, all silent 120..140 min",
      10800, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
      {"failover 3600:4500:cn:ru", "outage 7200:8400"}},
-    {"haystack", "2,000,000 packets, 0.5% country",
+    {"haystack", "2,000,000 packets, 0.5% country (rate 1.2, bg 238.8)",
      900, 2, 1.2, 199, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 2000000, 0, {NULL}},
-    {"flood", "100% country, 200,000 flows, half the packets without payload",
+    {"flood", "100% country, 200,000 flows (rate 1000), half the packets empty",
      3600, 2, 1000, 0, 0, GEN_MIX_FLOOD, GEN_PROF_FLAT, 0, 200000, {NULL}},
 };
 /* clang-format on */
@@ -412,12 +412,16 @@ static void opt_help(FILE *f)
                  opt_defs[i].arg ? opt_defs[i].arg : "");
         fprintf(f, "  %-36s %s\n", left, opt_defs[i].help);
     }
-    fprintf(f, "\nTimes S and E are seconds after --start; ROUTES is a comma list (cn,ru).\n"
-               "Any window option (--outage, --oneway, --failover, --blind, --scale,\n"
-               "--syn-flood) replaces the scenario's own windows. Routes are marked by VLAN\n"
-               "100+i and router MAC 02:00:00:00:01:0i; the observing side is\n"
-               "02:00:00:00:00:01. Packets toward the country come from the router MAC.\n"
-               "Exit status: 0 ok, 1 write error, 2 usage error.\n");
+    fprintf(f,
+            "\nScenarios use 2 routes and --bg = 2 x --rate unless said otherwise (sparse 10 x,\n"
+            "haystack 199 x, proto and flood none). Times S and E are seconds after --start;\n"
+            "ROUTES is a comma list (cn,ru). Any window option (--outage, --oneway,\n"
+            "--failover, --blind, --scale, --syn-flood) replaces the scenario's own windows.\n"
+            "Route i (cn = 0) is marked by VLAN 100+i and router MAC 02:00:00:00:01:0i; the\n"
+            "observing side is 02:00:00:00:00:01 and frames toward the country come from\n"
+            "the router MAC. sll/sll2 carry the router MAC in their address field (no VLAN);\n"
+            "raw, null and loop carry no route marks. Bytes counted are wire lengths.\n"
+            "Exit status: 0 ok, 1 runtime failure (write error, out of memory), 2 usage.\n");
 }
 
 /* The option named by arg ("--seed" or "--seed=5"); NULL if unknown. */

@@ -146,6 +146,11 @@ int gen_pcap_write(struct gen_pcap *w, uint64_t t_us, const uint8_t *frame, uint
     return 0;
 }
 
+const char *gen_pcap_strerror(const struct gen_pcap *w)
+{
+    return w->err ? strerror(w->errnum) : "";
+}
+
 int gen_pcap_close(struct gen_pcap *w, char *err, size_t errlen)
 {
     int rc;

@@ -20,6 +20,9 @@ struct gen_pcap *gen_pcap_open(const char *path, int pcapng, uint32_t linktype, 
  * error (sticky). */
 int gen_pcap_write(struct gen_pcap *w, uint64_t t_us, const uint8_t *frame, uint32_t len);
 
+/* Text of the first write error ("" if none). */
+const char *gen_pcap_strerror(const struct gen_pcap *w);
+
 /* Flush, close and free. Returns 0, or -1 if any write failed (err filled).
  * NULL is accepted. */
 int gen_pcap_close(struct gen_pcap *w, char *err, size_t errlen);
