@@ -410,7 +410,7 @@ static void opt_help(FILE *f)
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", opt_defs[i].name, opt_defs[i].arg ? " " : "",
                  opt_defs[i].arg ? opt_defs[i].arg : "");
-        fprintf(f, "  %-36s %s\n", left, opt_defs[i].help);
+        fprintf(f, "  %-34s %s\n", left, opt_defs[i].help);
     }
     fprintf(f,
             "\nScenarios use 2 routes and --bg = 2 x --rate unless said otherwise (sparse 10 x,\n"
