@@ -238,18 +238,23 @@ expect_protocols() {
 }
 
 # Without extra encapsulations, ndpiReader's "Detected protocols" must equal
-# the expect file's per-label totals (packets, bytes, flows), SYN floods included.
+# the expect file's per-label totals (packets, bytes, flows): with SYN
+# floods, with unanswered conversations (one-way silence) and with IPv6.
 check_ndpi_totals() {
-    local f=$TMP/labels.pcap
-    "$GEN" golden --no-encap-mix --bg 0 --syn-flood 500:510:200 -o "$f" || fail "labels capture"
-    if [ "$(ndpi_detected "$f")" = "$(expect_protocols "$TMP/labels.expect.json")" ]; then
-        ok "ndpiReader 'Detected protocols' = expect protocols on golden without encap mix:"
-        ndpi_detected "$f" | sed 's/^/        /'
-    else
-        fail "ndpiReader totals differ from the expect file"
-        diff <(ndpi_detected "$f") <(expect_protocols "$TMP/labels.expect.json") | sed 's/^/      /'
-    fi
-    rm -f "$f"
+    local f=$TMP/labels.pcap v
+    for v in "--syn-flood 500:510:200" "--oneway 0:600" "--v6 2001:db8:4b50::/48 --duration 120"; do
+        # shellcheck disable=SC2086
+        "$GEN" golden --no-encap-mix --bg 0 $v -o "$f" || fail "golden $v"
+        if [ "$(ndpi_detected "$f")" = "$(expect_protocols "$TMP/labels.expect.json")" ]; then
+            ok "ndpiReader 'Detected protocols' = expect protocols (golden --no-encap-mix $v):"
+            ndpi_detected "$f" | sed 's/^/        /'
+        else
+            fail "ndpiReader totals differ from the expect file (golden $v)"
+            diff <(ndpi_detected "$f") <(expect_protocols "$TMP/labels.expect.json") |
+                sed 's/^/      /'
+        fi
+    done
+    rm -f "$f" "$TMP/labels.expect.json"
 }
 
 check_determinism() {
