@@ -52,6 +52,7 @@ struct decoded {
     uint8_t icmp_type, icmp_code;
     uint16_t vlan; /* outermost VLAN id, DECODE_NO_VLAN when untagged */
     uint16_t sport, dport;
+    uint32_t frag_id; /* IPv4 identification or IPv6 fragment id, when is_fragment */
     uint8_t src_mac[6], dst_mac[6];
     uint32_t src4, dst4;      /* IPv4 addresses in host order (ip_version 4) */
     uint8_t src[16], dst[16]; /* addresses as 16 bytes; IPv4 as ::ffff:a.b.c.d */

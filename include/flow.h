@@ -77,9 +77,10 @@ struct flow_table;
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *t);
 void flow_free(struct flow_table *t);
 
-/* Finds the flow of a decoded IP packet, or creates it (*created set). Returns NULL when the
- * pool is full (counted as refused). The returned flow is valid until the next call that
- * may expire flows. */
+/* Finds the flow of a decoded IP packet, or creates it (*created set). A fragment after the
+ * first (no ports) goes to the flow of its datagram's first fragment when that was seen.
+ * Returns NULL when the pool is full (counted as refused). The returned flow is valid until
+ * the next call that may expire flows. */
 struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created);
 
 /* Counts one packet on the flow: direction (0 in, 1 out), wire bytes, TCP flags; moves the

@@ -161,8 +161,10 @@ static enum decode_status decode_ipv4(struct cursor *c, struct decoded *d)
     d->l3_len = (uint32_t)(cur_ptr(c) - start + cur_left(c));
 
     uint16_t offset = frag & 0x1fff;
-    if (offset != 0 || (frag & 0x2000) != 0)
+    if (offset != 0 || (frag & 0x2000) != 0) {
         d->is_fragment = 1;
+        d->frag_id = id;
+    }
     if (offset != 0) {
         d->later_frag = 1;
         d->l4_proto = proto;
@@ -178,7 +180,7 @@ static enum decode_status decode_ip6_chain(struct cursor *c, uint8_t next, uint3
                                            struct decoded *d)
 {
     for (unsigned i = 0;; i++) {
-        uint8_t nh = 0, hlen = 0, frag_hi = 0, frag_lo = 0;
+        uint8_t nh = 0, hlen = 0, frag_hi = 0, frag_lo = 0, idb[4] = {0};
         uint32_t len;
 
         switch (next) {
@@ -208,7 +210,12 @@ static enum decode_status decode_ip6_chain(struct cursor *c, uint8_t next, uint3
             return DECODE_TRUNCATED;
         if (next == IPP_FRAGMENT) {
             len = 8;
+            for (size_t k = 0; k < 4; k++)
+                if (!cur_peek_u8(c, 4 + k, &idb[k]))
+                    return DECODE_TRUNCATED;
             d->is_fragment = 1;
+            d->frag_id =
+                (uint32_t)idb[0] << 24 | (uint32_t)idb[1] << 16 | (uint32_t)idb[2] << 8 | idb[3];
             if ((frag_hi << 8 | (frag_lo & 0xf8)) != 0) { /* not the first fragment */
                 d->later_frag = 1;
                 d->l4_proto = nh;

@@ -16,6 +16,19 @@ struct slot {
     uint32_t idx1; /* pool index + 1; 0 = empty */
 };
 
+/* Where the later fragments of a datagram go: the flow of its first fragment. Direct
+ * mapped and overwritten on collision; entries older than FRAG_TTL_US are ignored. */
+#define FRAG_SLOTS  4096
+#define FRAG_TTL_US (30 * 1000000LL)
+
+struct frag_entry {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint32_t flow1; /* pool index + 1 */
+    int64_t seen_us;
+    uint8_t proto;
+};
+
 struct flow_list {
     uint32_t head, tail; /* index + 1 */
 };
@@ -29,6 +42,7 @@ struct flow_table {
     struct flow_list lists[NLISTS];
     struct flow_timeouts to;
     struct flow_stats stats;
+    struct frag_entry *frags; /* FRAG_SLOTS */
 };
 
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
@@ -47,7 +61,8 @@ struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
     /* calloc'd: pages stay untouched (and out of RSS) until flows use them */
     t->pool = calloc(max_flows, sizeof *t->pool);
     t->slots = calloc(size, sizeof *t->slots);
-    if (!t->pool || !t->slots) {
+    t->frags = calloc(FRAG_SLOTS, sizeof *t->frags);
+    if (!t->pool || !t->slots || !t->frags) {
         flow_free(t);
         return NULL;
     }
@@ -58,6 +73,7 @@ void flow_free(struct flow_table *t)
 {
     if (!t)
         return;
+    free(t->frags);
     free(t->slots);
     free(t->pool);
     free(t);
@@ -147,7 +163,62 @@ static struct flow *alloc_flow(struct flow_table *t)
     return NULL;
 }
 
+static struct frag_entry *frag_slot(struct flow_table *t, const struct decoded *d)
+{
+    uint64_t h = ((uint64_t)d->frag_id << 8 | d->l4_proto) * 0x9e3779b97f4a7c15ull;
+    for (int i = 12; i < 16; i++)
+        h = (h ^ d->src[i] ^ (uint64_t)d->dst[i] << 8) * 0xff51afd7ed558ccdull;
+    return &t->frags[(h >> 40) & (FRAG_SLOTS - 1)];
+}
+
+/* The flow of a later fragment's first fragment, if it was seen and the flow is alive. */
+static struct flow *frag_find(struct flow_table *t, const struct decoded *d, int64_t now_us)
+{
+    const struct frag_entry *e = frag_slot(t, d);
+
+    if (!e->flow1 || e->id != d->frag_id || e->proto != d->l4_proto ||
+        now_us - e->seen_us > FRAG_TTL_US || memcmp(e->src, d->src, 16) != 0 ||
+        memcmp(e->dst, d->dst, 16) != 0)
+        return NULL;
+    struct flow *f = &t->pool[e->flow1 - 1];
+    bool same = f->key.proto == d->l4_proto &&
+                ((memcmp(f->key.a, d->src, 16) == 0 && memcmp(f->key.b, d->dst, 16) == 0) ||
+                 (memcmp(f->key.a, d->dst, 16) == 0 && memcmp(f->key.b, d->src, 16) == 0));
+    return same ? f : NULL;
+}
+
+static void frag_remember(struct flow_table *t, const struct decoded *d, const struct flow *f,
+                          int64_t now_us)
+{
+    struct frag_entry *e = frag_slot(t, d);
+    memcpy(e->src, d->src, 16);
+    memcpy(e->dst, d->dst, 16);
+    e->id = d->frag_id;
+    e->proto = d->l4_proto;
+    e->flow1 = (uint32_t)(f - t->pool) + 1;
+    e->seen_us = now_us;
+}
+
+static struct flow *lookup_or_create(struct flow_table *t, const struct decoded *d, int64_t now_us,
+                                     bool *created);
+
 struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created)
+{
+    if (d->later_frag) {
+        struct flow *f = frag_find(t, d, now_us);
+        if (f) {
+            *created = false;
+            return f;
+        }
+    }
+    struct flow *f = lookup_or_create(t, d, now_us, created);
+    if (f && d->is_fragment && !d->later_frag)
+        frag_remember(t, d, f, now_us);
+    return f;
+}
+
+static struct flow *lookup_or_create(struct flow_table *t, const struct decoded *d, int64_t now_us,
+                                     bool *created)
 {
     struct flow_key k;
     bool src_is_a;

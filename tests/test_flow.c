@@ -198,6 +198,31 @@ static void deletion_keeps_chains_intact(void **state)
     flow_free(t);
 }
 
+/* Later fragments (no ports) belong to the flow of their datagram's first fragment. */
+static void fragments_join_their_flow(void **state)
+{
+    struct flow_table *t = flow_new(16, &TO);
+    bool created;
+
+    struct decoded first = tcp(KP, 80, EXT, 40000);
+    first.is_fragment = 1;
+    first.frag_id = 4242;
+    struct flow *f = flow_get(t, &first, 1 * SEC, &created);
+    assert_true(created);
+    struct decoded later = first;
+    later.later_frag = 1;
+    later.has_ports = 0;
+    later.sport = later.dport = 0;
+    assert_ptr_equal(flow_get(t, &later, 1 * SEC, &created), f);
+    assert_false(created);
+    later.frag_id = 4243; /* another datagram whose first fragment was not seen */
+    assert_ptr_not_equal(flow_get(t, &later, 1 * SEC, &created), f);
+    assert_true(created);
+    later.frag_id = 4242; /* too late: the first fragment is forgotten after 30 s */
+    assert_ptr_not_equal(flow_get(t, &later, 40 * SEC, &created), f);
+    flow_free(t);
+}
+
 static void bad_sizes(void **state)
 {
     assert_null(flow_new(0, &TO));
@@ -213,6 +238,7 @@ int main(void)
         cmocka_unit_test(active_timeout_exports_and_goes_on),
         cmocka_unit_test(full_pool_refuses_and_counts),
         cmocka_unit_test(deletion_keeps_chains_intact),
+        cmocka_unit_test(fragments_join_their_flow),
         cmocka_unit_test(bad_sizes),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
