@@ -5,7 +5,7 @@
 #   make format     apply .clang-format to every source file
 
 CC      ?= cc
-PKGS    := libpcap
+PKGS    := libpcap hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
