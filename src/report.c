@@ -63,6 +63,29 @@ static void summary_routes(struct sensor *s, struct json *j)
     json_obj_close(j);
 }
 
+static void summary_redis(struct sensor *s, struct json *j)
+{
+    struct backlog_stats st;
+
+    if (!s->sink)
+        return;
+    sink_stats(s->sink, &st);
+    json_key(j, "redis");
+    json_obj_open(j);
+    json_ku64(j, "flushes", st.flushes);
+    json_ku64(j, "duplicates", st.duplicates);
+    json_ku64(j, "commands", st.commands);
+    json_ku64(j, "script_commands", st.script_commands);
+    json_ku64(j, "bytes", st.bytes);
+    json_ku64(j, "bins_dropped", st.dropped_bins);
+    json_ku64(j, "units_pending", st.pending_units);
+    json_ku64(j, "bins_pending", st.pending_bins);
+    json_ku64(j, "reconnects", st.reconnects);
+    json_ku64(j, "errors", st.errors);
+    json_ku64(j, "data_lost", st.data_lost);
+    json_obj_close(j);
+}
+
 static void summary_json(struct sensor *s)
 {
     struct json *j = &s->json;
@@ -81,6 +104,7 @@ static void summary_json(struct sensor *s)
     json_ku64(j, "bins", s->bins_emitted);
     json_ku64(j, "late_packets", bins_late_packets(s->bins));
     json_ku64(j, "time_jumps", bins_time_jumps(s->bins));
+    summary_redis(s, j);
     json_obj_close(j);
     emit_line(s);
 }
@@ -100,6 +124,15 @@ static void summary_text(struct sensor *s)
                " %12" PRIu64 "\n",
                s->routes.names[r], t->pkts_in, t->pkts_out, t->bytes_in, t->bytes_out, t->flows,
                t->ctl_pkts);
+    }
+    if (s->sink) {
+        struct backlog_stats st;
+        sink_stats(s->sink, &st);
+        printf("\nredis: %" PRIu64 " flushes (%" PRIu64 " already applied), %" PRIu64
+               " commands, %" PRIu64 " bytes, %" PRIu64 " reconnects, %" PRIu64
+               " bins dropped, %" PRIu64 " bins pending\n",
+               st.flushes, st.duplicates, st.commands, st.bytes, st.reconnects, st.dropped_bins,
+               st.pending_bins);
     }
 }
 

@@ -4,8 +4,11 @@
 #include "log.h"
 #include "report.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+
+#define SINK_BACKLOG_BYTES ((size_t)1 << 30)
 
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen)
 {
@@ -90,6 +93,63 @@ static void on_bin(void *ctx, const struct bin_view *v)
     }
     s->bins_emitted++;
     report_bin(s, v);
+    if (s->sink) {
+        sink_bin(s->sink, v);
+        char err[8];
+        s->stop = s->stop || sink_failed(s->sink, err, sizeof err);
+    }
+}
+
+int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
+{
+    const struct options *o = s->opt;
+    struct sink_config c = {
+        .timeout_ms = (unsigned)o->redis_timeout,
+        .prefix = o->redis_prefix,
+        .sensor = o->sensor,
+        .nroutes = s->routes.nroutes,
+        .route_names = s->route_names,
+        .backlog = (unsigned)o->backlog,
+        .backlog_bytes = SINK_BACKLOG_BYTES,
+        .wait_when_full = o->cmd == CMD_REPLAY,
+        .retention = o->retention,
+        .stream_maxlen = o->stream_maxlen,
+        .alerts_maxlen = o->stream_maxlen / 10 > 1000 ? o->stream_maxlen / 10 : 1000,
+        .heartbeat_ttl = 3 * o->bin > 60 ? 3 * o->bin : 60,
+    };
+
+    if (o->no_redis)
+        return 0;
+    for (unsigned r = 0; r < s->routes.nroutes; r++)
+        s->route_names[r] = s->routes.names[r];
+    if (redis_url_parse(o->redis, &c.url, err, errlen) < 0)
+        return -1;
+    s->sink = sink_new(&c, err, errlen);
+    memset(&c.url, 0, sizeof c.url);
+    return s->sink ? 0 : -1;
+}
+
+int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t errlen)
+{
+    struct backlog_stats st;
+    char where[300];
+
+    if (!s->sink)
+        return 0;
+    uint64_t pending = sink_close(s->sink, timeout_ms);
+    if (sink_failed(s->sink, err, errlen))
+        return -1;
+    if (pending == 0)
+        return 0;
+    sink_stats(s->sink, &st);
+    snprintf(err, errlen,
+             "%" PRIu64 " bins (starts %" PRId64 " to %" PRId64 "), %" PRIu64 " flows and %" PRIu64
+             " events not written to Redis at %s within --flush-timeout %" PRIu64 " s; last "
+             "error: %s",
+             st.pending_bins, st.pending_first_bin, st.pending_last_bin, st.pending_flows,
+             st.pending_events, sink_where(s->sink, where, sizeof where), timeout_ms / 1000,
+             st.last_error[0] ? st.last_error : "no answer");
+    return -1;
 }
 
 void sensor_packet(struct sensor *s, const struct packet *p)
@@ -116,6 +176,8 @@ void sensor_finish(struct sensor *s)
 
 void sensor_free(struct sensor *s)
 {
+    sink_free(s->sink);
+    s->sink = NULL;
     bins_free(s->bins);
     prefix_free(s->country);
     json_free(&s->json);
