@@ -3,8 +3,8 @@
  * Between the sink (which encodes one flush unit per closed bin) and Redis. The packet
  * path only ever calls backlog_push, which takes a lock for a moment and never waits on
  * Redis (unless the backlog was made with wait_when_full, for replays, and the writer is
- * connected and making progress). The writer thread owns the connection: it connects
- * (AUTH, SELECT, SCRIPT LOAD), sends up to a batch of units in one pipelined round trip as
+ * connected and has made progress in the last 10 s). The writer thread owns the connection: it
+ * connects (AUTH, SELECT, SCRIPT LOAD), sends up to a batch of units in one pipelined round trip as
  * EVALSHA (EVAL after NOSCRIPT), checks every reply, and reconnects with capped
  * exponential backoff on the monotonic clock.
  *
@@ -60,7 +60,7 @@ struct backlog_stats {
     int64_t pending_first_bin, pending_last_bin; /* INT64_MIN when none */
     uint64_t reconnects, errors, data_lost;
     bool connected;
-    char last_error[256]; /* the last failure seen, "" when none */
+    char last_error[400]; /* the last failure seen, "" when none */
 };
 
 struct backlog;

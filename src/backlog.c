@@ -14,6 +14,7 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_CAP_MS  5000u
 #define ERRLEN          400
+#define STALL_MS        10000u /* wait_when_full: a writer this long without progress is stuck */
 
 struct backlog {
     struct redis *conn;
@@ -37,6 +38,7 @@ struct backlog {
     uint64_t known; /* last sequence known to be applied */
     unsigned attempt;
     uint64_t retry_at, down_since;
+    uint64_t progress_ms; /* (mu) the last time a unit was confirmed or a connection made */
     unsigned lose_every, sent_batches; /* test hook: BLACKOUT_TEST_LOSE_REPLY=N */
     struct log_limit lim_err;
 };
@@ -108,7 +110,8 @@ void backlog_push(struct backlog *b, struct backlog_unit *u)
 {
     pthread_mutex_lock(&b->mu);
     if (b->cfg.wait_when_full)
-        while (over(b, u) && b->st.connected && !b->stop && !b->fatal)
+        while (over(b, u) && b->st.connected && !b->stop && !b->fatal &&
+               log_now_ms() - b->progress_ms < STALL_MS)
             wait_until(&b->progress, &b->mu, log_now_ms() + 100);
     while (over(b, u) && b->n > 0)
         drop_oldest(b);
@@ -338,6 +341,8 @@ static void writer_step(struct backlog *b)
         LOG(LOG_WARN, "%s; the flush will be retried (%u bins waiting)",
             err[0] ? err : "Redis connection lost", b->n + b->ninflight);
     }
+    if (confirmed || (connect && rc == REDIS_OK))
+        b->progress_ms = log_now_ms();
     retire(b, confirmed);
     if (rc != REDIS_OK || retry)
         b->retry_at =
