@@ -56,7 +56,9 @@ struct backlog *backlog_new(struct redis *conn, const struct backlog_config *cfg
     const char *hook = getenv("BLACKOUT_TEST_LOSE_REPLY");
     uint64_t v;
 
-    if (!b || cfg->max_units < 2 || !(b->ring = calloc(cfg->max_units, sizeof *b->ring))) {
+    if (b && cfg->max_units >= 2)
+        b->ring = calloc(cfg->max_units, sizeof *b->ring);
+    if (!b || !b->ring) {
         free(b);
         redis_free(conn);
         return NULL;

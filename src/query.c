@@ -53,8 +53,11 @@ int query_parse_time(const char *s, int64_t *t)
         s++;
         if (digits(&s, 2, &h) < 0 || *s++ != ':' || digits(&s, 2, &mi) < 0)
             return -1;
-        if (*s == ':' && (s++, digits(&s, 2, &se) < 0))
-            return -1;
+        if (*s == ':') {
+            s++;
+            if (digits(&s, 2, &se) < 0)
+                return -1;
+        }
         if (*s == 'Z')
             s++;
     }

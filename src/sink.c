@@ -606,19 +606,19 @@ struct sink *sink_new(const struct sink_config *c, char *err, size_t errlen)
         .script = sink_script,
     };
 
+    snprintf(err, errlen, "out of memory for the Redis sink");
     struct sink *s = sink_alloc(c);
     if (!s)
-        goto oom;
+        goto err;
     snprintf(name, sizeof name, "blackout-%s", c->sensor);
     struct redis *conn = redis_new(&c->url, c->timeout_ms, name);
-    if (!conn || !(s->backlog = backlog_new(conn, &bc)))
-        goto oom;
-    if (backlog_start(s->backlog, err, errlen) < 0)
+    if (!conn)
+        goto err;
+    s->backlog = backlog_new(conn, &bc);
+    if (!s->backlog || backlog_start(s->backlog, err, errlen) < 0)
         goto err;
     LOG(LOG_INFO, "Redis sink: run %s, prefix '%s', sensor '%s'", s->run, s->prefix, s->sensor);
     return s;
-oom:
-    snprintf(err, errlen, "out of memory for the Redis sink");
 err:
     sink_free(s);
     return NULL;

@@ -100,7 +100,8 @@ static bool arg_is(const struct backlog_unit *u, int i, const char *s)
 /* Index of ARGV[k] (1-based, as in the script). */
 static int argv_at(const struct backlog_unit *u, int k)
 {
-    return 3 + atoi(u->argv[2]) + k - 1; /* argv[2] is numkeys, followed by a digit-only end */
+    return 3 + (int)strtol(u->argv[2], NULL, 10) + k -
+           1; /* argv[2] is numkeys, followed by a digit-only end */
 }
 
 static void bin_unit_layout(void **state)
@@ -121,7 +122,7 @@ static void bin_unit_layout(void **state)
     assert_int_equal(u->nbins, 1);
     assert_int_equal(u->bin_start, 1000);
     /* 7 fixed keys + 4 per route */
-    assert_int_equal(atoi(u->argv[2]), 7 + 2 * 4);
+    assert_int_equal((int)strtol(u->argv[2], NULL, 10), 7 + 2 * 4);
     assert_true(arg_is(u, 3 + 1, "t:{s1}:heartbeat"));
     assert_true(arg_is(u, 3 + 3, "t:alerts"));
     assert_true(arg_is(u, 3 + 4, "t:state"));
@@ -193,7 +194,7 @@ static void records_unit(void **state)
     assert_int_equal(u->nbins, 0);
     assert_int_equal(u->nflows, 1);
     assert_int_equal(u->nevents, 1);
-    assert_int_equal(atoi(u->argv[2]), 7 + 1); /* the state hash */
+    assert_int_equal((int)strtol(u->argv[2], NULL, 10), 7 + 1); /* the state hash */
     assert_true(arg_is(u, 3 + 7, "t:{s1}:state:*"));
     assert_true(arg_is(u, argv_at(u, 12), "0"));
     assert_true(arg_is(u, argv_at(u, 13), "1"));
@@ -313,7 +314,8 @@ static long long int_cmd(int argc, const char **argv)
     struct redis_reply *x = cmd(argc, argv);
     size_t n;
     const char *s = redis_reply_str(x, &n);
-    long long v = redis_reply_type(x) == REDIS_R_INTEGER ? redis_reply_int(x) : atoll(s);
+    long long v =
+        redis_reply_type(x) == REDIS_R_INTEGER ? redis_reply_int(x) : strtoll(s, NULL, 10);
     redis_reply_free(x);
     return v;
 }
