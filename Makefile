@@ -5,7 +5,7 @@
 #   make format     apply .clang-format to every source file
 
 CC      ?= cc
-PKGS    := libpcap libndpi
+PKGS    := libpcap libndpi hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -26,7 +26,7 @@ GEN_SRCS := $(wildcard src/gen/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
 
-.PHONY: all asan test unit deps format check-format clean
+.PHONY: all asan test unit deps eval format check-format clean
 .DEFAULT_GOAL := all
 
 all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
@@ -72,6 +72,10 @@ deps:
 test: deps
 	$(MAKE) all asan $(TESTS)
 	tests/run.sh
+
+# The detector against the generator's scenario set (SEEDS=1,2,3 for more).
+eval: deps all
+	scripts/eval --seeds $(or $(SEEDS),1)
 
 format:
 	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c

@@ -23,6 +23,7 @@
 struct bin_counts {
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
     uint64_t flows_new, hosts, ctl_pkts, drops;
+    uint64_t starts_in, starts_out; /* flows whose first packet that way fell in the bin */
 };
 
 /* One closed bin for every route, valid only during the emit callback. */
@@ -56,6 +57,7 @@ void bins_count(struct bins *b, unsigned route, unsigned dir, uint64_t bytes,
                 const uint8_t host[16]);
 void bins_count_ctl(struct bins *b, unsigned route);
 void bins_count_flow(struct bins *b, unsigned route);
+void bins_count_start(struct bins *b, unsigned route, unsigned dir);
 void bins_count_drops(struct bins *b, unsigned route, uint64_t n);
 
 /* Emits the open bin (marked partial) and stops the clock. */

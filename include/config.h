@@ -48,11 +48,26 @@ struct options {
     uint64_t flow_active;
     uint64_t dpi_tcp;
     uint64_t dpi_udp;
+    uint64_t warmup;
+    uint64_t horizon;
+    double false_alarms;
     bool flows;
     bool json;
     bool quiet;
     bool verbose;
     bool no_redis;
+    /* Redis */
+    const char *redis; /* URL: may hold a password, never print it */
+    const char *redis_prefix;
+    uint64_t redis_timeout; /* milliseconds */
+    uint64_t backlog;       /* bins */
+    uint64_t flush_timeout; /* seconds */
+    uint64_t retention;     /* seconds */
+    uint64_t stream_maxlen;
+    /* export, status */
+    const char *from, *to;
+    struct strlist route_filter;
+    bool csv;
     /* positional arguments (replay: files) */
     int nargs;
     char **args;
@@ -73,6 +88,9 @@ enum config_result {
  * line in err. */
 enum config_result config_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
 void config_free(struct options *o);
+
+/* True when --sensor was given (on the command line or in the config file). */
+bool config_sensor_given(const struct options *o);
 
 /* Prints the option reference as a Markdown table (for the README). */
 void config_print_markdown(void);

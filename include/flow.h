@@ -42,6 +42,8 @@ enum {
     FLOW_DETECTED = 1 << 3,   /* named by inspection, still dissecting for more */
     FLOW_NO_DPI = 1 << 4,     /* no nDPI flow could be had: labelled by guess at the end */
     FLOW_COUNTED = 1 << 5,    /* already counted once in the per-protocol flow counts */
+    FLOW_SEEN_IN = 1 << 6,    /* a packet toward the country was seen */
+    FLOW_SEEN_OUT = 1 << 7,   /* a packet from the country was seen */
 };
 
 struct flow {

@@ -5,7 +5,8 @@
 
 #include "config.h"
 
-/* Returns the process exit status: 0, 1 (a file could not be read), 2 (configuration). */
+/* Returns the process exit status: 0, 1 (a file could not be read, Redis refused us or did
+ * not take every bin within --flush-timeout), 2 (configuration). */
 int replay_run(const struct options *o);
 
 #endif

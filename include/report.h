@@ -11,6 +11,9 @@ struct sensor;
 
 void report_bin(struct sensor *s, const struct bin_view *v);
 
+/* Prints one detector event: a JSON line with --json, a line of text otherwise. */
+void report_event(struct sensor *s, const struct event *e);
+
 /* Prints one finished flow ({"type":"flow"}, with --json). */
 void report_flow(struct sensor *s, const struct flow_record *r);
 

@@ -5,7 +5,7 @@
  * holds every stage's state (no globals), so replay and live capture drive the same code:
  * sensor_packet for each packet, sensor_tick for wall-clock time without packets, and
  * sensor_finish at the end. Bins closed on the way are reported (JSON lines) and added to
- * the per-route totals. */
+ * the per-route totals, and sent to the Redis sink unless --no-redis. */
 #ifndef BLACKOUT_SENSOR_H
 #define BLACKOUT_SENSOR_H
 
@@ -14,10 +14,12 @@
 #include "classify.h"
 #include "config.h"
 #include "decode.h"
+#include "detect.h"
 #include "flow.h"
 #include "json.h"
 #include "prefix.h"
 #include "route.h"
+#include "sink.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,11 +51,25 @@ struct sensor {
     struct route_total totals[ROUTE_MAX];
     uint64_t bins_emitted;
     bool output_failed; /* stdout could not be written */
+    struct sink *sink;  /* NULL with --no-redis */
+    struct detect *det;
+    uint64_t events;
+    const char *route_names[ROUTE_MAX];
+    bool stop; /* the sink failed for good: stop reading */
 };
 
 /* Builds the country set and route table from the options and starts the stages. Returns 0,
  * or -1 with one line in err (a configuration problem: exit 2). */
 int sensor_init(struct sensor *s, const struct options *o, char *err, size_t errlen);
+
+/* Starts the Redis sink unless --no-redis: connects (waiting for the first attempt) and
+ * starts its writer. Returns 0, or -1 with one line in err (the server refused us: exit
+ * 1). */
+int sensor_start_sink(struct sensor *s, char *err, size_t errlen);
+
+/* At the end of input: waits up to timeout_ms for the sink to write everything. Returns
+ * 0, or -1 with one line in err saying what was not written and why. */
+int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t errlen);
 
 /* The per-packet path. */
 void sensor_packet(struct sensor *s, const struct packet *p);

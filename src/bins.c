@@ -286,6 +286,14 @@ void bins_count_flow(struct bins *b, unsigned route)
     b->cur[route].flows_new++;
 }
 
+void bins_count_start(struct bins *b, unsigned route, unsigned dir)
+{
+    if (dir == 0)
+        b->cur[route].starts_in++;
+    else
+        b->cur[route].starts_out++;
+}
+
 void bins_count_drops(struct bins *b, unsigned route, uint64_t n)
 {
     b->cur[route].drops += n;

@@ -1,6 +1,7 @@
 /* config — options table, argv and config-file parsing, help. See config.h. */
 #include "config.h"
 
+#include "redis.h"
 #include "route.h"
 #include "text.h"
 #include "version.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum opt_kind { OPT_FLAG, OPT_UINT, OPT_STR, OPT_LIST };
+enum opt_kind { OPT_FLAG, OPT_UINT, OPT_DOUBLE, OPT_STR, OPT_LIST };
 
 #define ALL     (CMD_REPLAY | CMD_CAPTURE | CMD_DETECT | CMD_ALERTS | CMD_STATUS | CMD_EXPORT)
 #define SENSING (CMD_REPLAY | CMD_CAPTURE)
@@ -25,6 +26,7 @@ struct optdef {
     const char *arg;
     const char *def;
     uint64_t min, max;
+    double dmin, dmax; /* OPT_DOUBLE bounds */
     size_t off;
     const char *help;
     /* Optional check of one value, so errors name the file:line or option they came from. */
@@ -38,7 +40,18 @@ static int check_route(const char *val, char *err, size_t errlen)
     return route_add(&t, val, err, errlen);
 }
 
-#define O(f) offsetof(struct options, f)
+/* The URL is checked here so a bad one is a usage error (exit 2); the message never
+ * quotes it (it may hold a password). */
+static int check_redis_url(const char *val, char *err, size_t errlen)
+{
+    struct redis_url u;
+    int rc = redis_url_parse(val, &u, err, errlen);
+    memset(&u, 0, sizeof u);
+    return rc;
+}
+
+#define O(f)       offsetof(struct options, f)
+#define REDIS_CMDS (SENSING | CMD_STATUS | CMD_EXPORT | CMD_DETECT | CMD_ALERTS)
 
 static const struct optdef optdefs[] = {
     {.name = "config",
@@ -151,16 +164,128 @@ static const struct optdef optdefs[] = {
      .cmds = SENSING,
      .off = O(flows),
      .help = "with --json, also print each finished flow as a {\"type\":\"flow\"} line"},
+    {.name = "warmup",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "SECONDS",
+     .def = "1800",
+     .min = 0,
+     .max = 7 * 86400,
+     .off = O(warmup),
+     .help = "traffic a route needs before the detector judges it (state 'learning' until then)"},
+    {.name = "horizon",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "SECONDS",
+     .def = "3600",
+     .min = 60,
+     .max = 7 * 86400,
+     .off = O(horizon),
+     .help = "a route too quiet for a silence to be judged within this is 'unknown'"},
+    {.name = "false-alarms",
+     .kind = OPT_DOUBLE,
+     .cmds = SENSING,
+     .arg = "N",
+     .def = "0.1",
+     .dmin = 1e-6,
+     .dmax = 1000,
+     .off = O(false_alarms),
+     .help = "false outage alarms allowed per route per 30 days: sets how long a silence must "
+             "last"},
     {.name = "no-redis",
      .kind = OPT_FLAG,
      .cmds = SENSING,
      .off = O(no_redis),
      .help = "write counters and events to stdout only"},
+    {.name = "redis",
+     .kind = OPT_STR,
+     .cmds = REDIS_CMDS,
+     .arg = "URL",
+     .def = "redis://127.0.0.1:6379/0",
+     .off = O(redis),
+     .check = check_redis_url,
+     .help = "Redis server: redis://[[user]:password@]host[:port][/db] or "
+             "unix:///path.sock[?db=N] (put a password in the config file, not on the command "
+             "line)"},
+    {.name = "redis-prefix",
+     .kind = OPT_STR,
+     .cmds = REDIS_CMDS,
+     .arg = "STR",
+     .def = "blackout:",
+     .off = O(redis_prefix),
+     .help = "prefix of every Redis key"},
+    {.name = "redis-timeout",
+     .kind = OPT_UINT,
+     .cmds = REDIS_CMDS,
+     .arg = "MS",
+     .def = "2000",
+     .min = 10,
+     .max = 600000,
+     .off = O(redis_timeout),
+     .help = "Redis connect and command timeout in milliseconds"},
+    {.name = "backlog",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "N",
+     .def = "8640",
+     .min = 2,
+     .max = 10000000,
+     .off = O(backlog),
+     .help = "closed bins kept while Redis is away or slow; beyond, the oldest are dropped"},
+    {.name = "flush-timeout",
+     .kind = OPT_UINT,
+     .cmds = CMD_REPLAY,
+     .arg = "SECONDS",
+     .def = "30",
+     .max = 86400,
+     .off = O(flush_timeout),
+     .help = "at the end of a replay, wait this long for Redis to take every bin, then exit 1"},
+    {.name = "retention",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "SECONDS",
+     .def = "604800",
+     .min = 60,
+     .max = 315360000,
+     .off = O(retention),
+     .help = "how long per-bin series and host sketches stay in Redis"},
+    {.name = "stream-maxlen",
+     .kind = OPT_UINT,
+     .cmds = SENSING,
+     .arg = "N",
+     .def = "1000000",
+     .min = 100,
+     .max = 1000000000,
+     .off = O(stream_maxlen),
+     .help = "approximate length cap of the flows stream (alerts: a tenth, at least 1000)"},
+    {.name = "from",
+     .kind = OPT_STR,
+     .cmds = CMD_EXPORT,
+     .arg = "T",
+     .off = O(from),
+     .help = "first bin start: epoch seconds or 2025-06-07T10:00:00Z"},
+    {.name = "to",
+     .kind = OPT_STR,
+     .cmds = CMD_EXPORT,
+     .arg = "T",
+     .off = O(to),
+     .help = "end (exclusive): epoch seconds or 2025-06-07T10:00:00Z"},
+    {.name = "route",
+     .kind = OPT_LIST,
+     .cmds = CMD_EXPORT | CMD_STATUS,
+     .arg = "NAME",
+     .off = O(route_filter),
+     .help = "only this route (repeatable)"},
+    {.name = "csv",
+     .kind = OPT_FLAG,
+     .cmds = CMD_EXPORT,
+     .off = O(csv),
+     .help = "CSV with a header line (the default)"},
     {.name = "json",
      .kind = OPT_FLAG,
-     .cmds = SENSING,
+     .cmds = SENSING | CMD_EXPORT | CMD_STATUS,
      .off = O(json),
-     .help = "print bins, events and the summary as JSON lines on stdout"},
+     .help = "JSON lines on stdout"},
     {.name = "quiet",
      .shortopt = 'q',
      .kind = OPT_FLAG,
@@ -186,16 +311,26 @@ static const struct {
     {"replay", CMD_REPLAY, "replay [OPTIONS] FILE...",
      "Reads pcap or pcapng files in order ('-' = stdin); packet time drives bins and the "
      "detector."},
+    {"status", CMD_STATUS, "status [OPTIONS]",
+     "Per-route state, baseline and current packets/s of every sensor, from Redis."},
+    {"export", CMD_EXPORT, "export [OPTIONS] --from T --to T",
+     "Per-bin counters from Redis as CSV (header line first) or JSON lines."},
 };
 
 #define NCMDS (sizeof commands / sizeof commands[0])
 
-static const struct optdef *find_long(const char *name, size_t n)
+/* The row named name that applies to cmd, else the first row of that name. */
+static const struct optdef *find_long(const char *name, size_t n, unsigned cmd)
 {
+    const struct optdef *any = NULL;
     for (size_t i = 0; i < NOPTS; i++)
-        if (strlen(optdefs[i].name) == n && strncmp(optdefs[i].name, name, n) == 0)
-            return &optdefs[i];
-    return NULL;
+        if (strlen(optdefs[i].name) == n && strncmp(optdefs[i].name, name, n) == 0) {
+            if (optdefs[i].cmds & cmd)
+                return &optdefs[i];
+            if (!any)
+                any = &optdefs[i];
+        }
+    return any;
 }
 
 static const struct optdef *find_short(char c)
@@ -246,7 +381,21 @@ static int set_value(struct options *o, const struct optdef *d, const char *val,
         }
         *(uint64_t *)field = u;
         return 0;
+    case OPT_DOUBLE:
+        if (text_parse_double(val, d->dmin, d->dmax, (double *)field) < 0) {
+            snprintf(err, errlen, "%s: bad value '%.40s' for %s (%g to %g)", where, val, d->name,
+                     d->dmin, d->dmax);
+            return -1;
+        }
+        return 0;
     case OPT_STR:
+        if (d->check && strcmp(where, "default") != 0) {
+            char why[400];
+            if (d->check(val, why, sizeof why) < 0) {
+                snprintf(err, errlen, "%s: %s", where, why);
+                return -1;
+            }
+        }
         *(const char **)field = val;
         return 0;
     case OPT_LIST: {
@@ -310,7 +459,8 @@ static int load_file(struct options *o, const char *path, char *err, size_t errl
         if (eq)
             *eq = '\0';
         key = text_strip(key);
-        const struct optdef *d = find_long(key, strlen(key));
+        const struct optdef *d =
+            find_long(key, strlen(key), SENSING) /* "route" in a file is a rule */;
         if (!d || d->off == O(config)) {
             snprintf(err, errlen, "%s: unknown option '%.40s'", where, key);
             goto fail;
@@ -391,7 +541,7 @@ static int parse_opt(struct options *o, int argc, char **argv, int *i, char *err
     if (a[1] == '-') {
         const char *eq = strchr(a + 2, '=');
         size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        d = find_long(a + 2, n);
+        d = find_long(a + 2, n, o->cmd);
         if (eq)
             val = eq + 1;
     } else {
@@ -515,6 +665,11 @@ enum config_result config_parse(int argc, char **argv, struct options *o, char *
     if (parse_args(o, argc, argv, err, errlen) < 0)
         return CONFIG_USAGE;
     return CONFIG_OK;
+}
+
+bool config_sensor_given(const struct options *o)
+{
+    return o->sensor != o->sensor_buf;
 }
 
 void config_free(struct options *o)

@@ -2,6 +2,7 @@
  * 0 success, 1 runtime failure, 2 usage or configuration error. */
 #include "config.h"
 #include "log.h"
+#include "query.h"
 #include "replay.h"
 
 #include <stdio.h>
@@ -27,6 +28,12 @@ int main(int argc, char **argv)
     switch (o.cmd) {
     case CMD_REPLAY:
         rc = replay_run(&o);
+        break;
+    case CMD_EXPORT:
+        rc = query_export(&o);
+        break;
+    case CMD_STATUS:
+        rc = query_status(&o);
         break;
     default:
         log_write(LOG_ERR, "subcommand '%s' is not available", o.cmd_name);

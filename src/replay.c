@@ -20,7 +20,7 @@ static int replay_file(struct sensor *s, const char *path)
         log_write(LOG_ERR, "%s", err);
         return -1;
     }
-    while ((r = capture_next(c, &p, err, sizeof err)) == 1)
+    while (!s->stop && (r = capture_next(c, &p, err, sizeof err)) == 1)
         sensor_packet(s, &p);
     capture_close(c);
     if (r < 0) {
@@ -45,13 +45,22 @@ int replay_run(const struct options *o)
         sensor_free(&s);
         return 2;
     }
-    for (int i = 0; i < o->nargs; i++) {
+    if (sensor_start_sink(&s, err, sizeof err) < 0) {
+        log_write(LOG_ERR, "%s", err);
+        sensor_free(&s);
+        return 1;
+    }
+    for (int i = 0; i < o->nargs && !s.stop; i++) {
         if (replay_file(&s, o->args[i]) < 0) {
             rc = 1;
             break;
         }
     }
     sensor_finish(&s);
+    if (sensor_close_sink(&s, o->flush_timeout * 1000, err, sizeof err) < 0) {
+        log_write(LOG_ERR, "%s", err);
+        rc = 1;
+    }
     report_summary(&s);
     if (s.output_failed)
         rc = 1;

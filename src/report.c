@@ -5,6 +5,7 @@
 #include "sensor.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 
 static void emit_line(struct sensor *s)
@@ -41,6 +42,27 @@ void report_bin(struct sensor *s, const struct bin_view *v)
         json_obj_close(j);
         emit_line(s);
     }
+}
+
+void report_event(struct sensor *s, const struct event *e)
+{
+    if (s->opt->json) {
+        json_reset(&s->json);
+        event_json(e, &s->json);
+        emit_line(s);
+        return;
+    }
+    if (s->opt->quiet)
+        return;
+    printf("%s %s route %s since %" PRId64 " detected %" PRId64 " baseline %.2f pps observed "
+           "%.2f pps",
+           e->sensor, event_kind_name((enum event_kind)e->kind), e->route, e->since, e->detected,
+           e->baseline_pps, e->observed_pps);
+    if (e->kind == EVENT_COUNTRY_DOWN)
+        printf(" cause %s", event_cause_name((enum event_cause)e->cause));
+    if (e->duration >= 0)
+        printf(" duration %" PRId64 " s", e->duration);
+    printf("\n");
 }
 
 void report_flow(struct sensor *s, const struct flow_record *r)
@@ -91,6 +113,31 @@ static void summary_flows(struct sensor *s, struct json *j)
     json_obj_close(j);
 }
 
+static void summary_detector(struct sensor *s, struct json *j)
+{
+    struct detect_route_status st;
+
+    json_key(j, "detector");
+    json_obj_open(j);
+    json_ku64(j, "events", s->events);
+    json_kdouble(j, "ln_inv_alpha", detect_tstar(detect_config_of(s->det), 1.0));
+    json_key(j, "routes");
+    json_obj_open(j);
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+        detect_route_status(s->det, r, &st);
+        json_key(j, s->routes.names[r]);
+        json_obj_open(j);
+        json_kstr(j, "state", detect_state_name(st.state));
+        json_kdouble(j, "baseline_pps", st.baseline_pps);
+        json_kdouble(j, "lambda", st.lambda);
+        if (isfinite(st.threshold_s))
+            json_kdouble(j, "threshold_s", st.threshold_s);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+    json_obj_close(j);
+}
+
 static void summary_routes(struct sensor *s, struct json *j)
 {
     json_key(j, "routes");
@@ -112,6 +159,29 @@ static void summary_routes(struct sensor *s, struct json *j)
     json_obj_close(j);
 }
 
+static void summary_redis(struct sensor *s, struct json *j)
+{
+    struct backlog_stats st;
+
+    if (!s->sink)
+        return;
+    sink_stats(s->sink, &st);
+    json_key(j, "redis");
+    json_obj_open(j);
+    json_ku64(j, "flushes", st.flushes);
+    json_ku64(j, "duplicates", st.duplicates);
+    json_ku64(j, "commands", st.commands);
+    json_ku64(j, "script_commands", st.script_commands);
+    json_ku64(j, "bytes", st.bytes);
+    json_ku64(j, "bins_dropped", st.dropped_bins);
+    json_ku64(j, "units_pending", st.pending_units);
+    json_ku64(j, "bins_pending", st.pending_bins);
+    json_ku64(j, "reconnects", st.reconnects);
+    json_ku64(j, "errors", st.errors);
+    json_ku64(j, "data_lost", st.data_lost);
+    json_obj_close(j);
+}
+
 static void summary_json(struct sensor *s)
 {
     struct json *j = &s->json;
@@ -128,9 +198,11 @@ static void summary_json(struct sensor *s)
         json_ku64(j, decode_status_name((enum decode_status)i), s->decode[i]);
     json_obj_close(j);
     summary_flows(s, j);
+    summary_detector(s, j);
     json_ku64(j, "bins", s->bins_emitted);
     json_ku64(j, "late_packets", bins_late_packets(s->bins));
     json_ku64(j, "time_jumps", bins_time_jumps(s->bins));
+    summary_redis(s, j);
     json_obj_close(j);
     emit_line(s);
 }
@@ -150,6 +222,15 @@ static void summary_text(struct sensor *s)
                " %12" PRIu64 "\n",
                s->routes.names[r], t->pkts_in, t->pkts_out, t->bytes_in, t->bytes_out, t->flows,
                t->ctl_pkts);
+    }
+    if (s->sink) {
+        struct backlog_stats st;
+        sink_stats(s->sink, &st);
+        printf("\nredis: %" PRIu64 " flushes (%" PRIu64 " already applied), %" PRIu64
+               " commands, %" PRIu64 " bytes, %" PRIu64 " reconnects, %" PRIu64
+               " bins dropped, %" PRIu64 " bins pending\n",
+               st.flushes, st.duplicates, st.commands, st.bytes, st.reconnects, st.dropped_bins,
+               st.pending_bins);
     }
 }
 

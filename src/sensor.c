@@ -4,9 +4,12 @@
 #include "log.h"
 #include "report.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SINK_BACKLOG_BYTES ((size_t)1 << 30)
 
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen)
 {
@@ -102,10 +105,62 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     }
     if (flows_init(s, o, err, errlen) < 0)
         return -1;
+    struct detect_config dc;
+    detect_defaults(&dc, (unsigned)o->bin);
+    dc.warmup = (unsigned)o->warmup;
+    dc.horizon = (unsigned)o->horizon;
+    dc.alarms_per_month = o->false_alarms;
+    for (unsigned r = 0; r < s->routes.nroutes; r++)
+        s->route_names[r] = s->routes.names[r];
+    s->det = detect_new(&dc, s->routes.nroutes, s->route_names, o->sensor);
+    if (!s->det) {
+        snprintf(err, errlen, "cannot start the detector (bad --false-alarms or out of memory)");
+        return -1;
+    }
     LOG(LOG_INFO, "country set: %llu IPv4 addresses, %zu IPv6 ranges; %u routes",
         (unsigned long long)prefix_v4_addresses(s->country), prefix_v6_ranges(s->country),
         s->routes.nroutes);
     return 0;
+}
+
+/* The detector's view of a closed bin; its events go out as JSON lines and to Redis with
+ * this bin's flush, and so do the routes' states. */
+static void run_detector(struct sensor *s, const struct bin_view *v)
+{
+    struct detect_route_bin rb[ROUTE_MAX];
+    struct event ev[2 * ROUTE_MAX + 4];
+    struct detect_route_status st;
+
+    for (unsigned r = 0; r < v->nroutes; r++) {
+        const struct bin_counts *c = &v->routes[r];
+        rb[r] = (struct detect_route_bin){.pkts = {c->pkts_in, c->pkts_out},
+                                          .starts = {c->starts_in, c->starts_out},
+                                          .ctl_pkts = c->ctl_pkts,
+                                          .drops = c->drops};
+    }
+    const struct detect_bin b = {.start = v->start,
+                                 .len = v->len,
+                                 .partial = v->partial,
+                                 .after_jump = v->after_jump,
+                                 .nroutes = v->nroutes,
+                                 .routes = rb};
+    unsigned n = detect_feed(s->det, &b, ev, sizeof ev / sizeof ev[0]);
+    for (unsigned i = 0; i < n; i++) {
+        s->events++;
+        report_event(s, &ev[i]);
+        if (s->sink)
+            sink_event(s->sink, &ev[i]);
+    }
+    if (!s->sink)
+        return;
+    for (unsigned r = 0; r < v->nroutes; r++) {
+        detect_route_status(s->det, r, &st);
+        sink_route_state(s->sink, s->routes.names[r], detect_state_name(st.state), st.since,
+                         st.baseline_pps, st.observed_pps);
+    }
+    detect_country_status(s->det, &st);
+    sink_route_state(s->sink, "*", detect_state_name(st.state), st.since, st.baseline_pps,
+                     st.observed_pps);
 }
 
 /* Every closed bin: totals, then the reports. */
@@ -126,6 +181,64 @@ static void on_bin(void *ctx, const struct bin_view *v)
     }
     s->bins_emitted++;
     report_bin(s, v);
+    run_detector(s, v);
+    if (s->sink) {
+        sink_bin(s->sink, v);
+        char err[8];
+        s->stop = s->stop || sink_failed(s->sink, err, sizeof err);
+    }
+}
+
+int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
+{
+    const struct options *o = s->opt;
+    struct sink_config c = {
+        .timeout_ms = (unsigned)o->redis_timeout,
+        .prefix = o->redis_prefix,
+        .sensor = o->sensor,
+        .nroutes = s->routes.nroutes,
+        .route_names = s->route_names,
+        .backlog = (unsigned)o->backlog,
+        .backlog_bytes = SINK_BACKLOG_BYTES,
+        .wait_when_full = o->cmd == CMD_REPLAY,
+        .retention = o->retention,
+        .stream_maxlen = o->stream_maxlen,
+        .alerts_maxlen = o->stream_maxlen / 10 > 1000 ? o->stream_maxlen / 10 : 1000,
+        .heartbeat_ttl = 3 * o->bin > 60 ? 3 * o->bin : 60,
+    };
+
+    if (o->no_redis)
+        return 0;
+    for (unsigned r = 0; r < s->routes.nroutes; r++)
+        s->route_names[r] = s->routes.names[r];
+    if (redis_url_parse(o->redis, &c.url, err, errlen) < 0)
+        return -1;
+    s->sink = sink_new(&c, err, errlen);
+    memset(&c.url, 0, sizeof c.url);
+    return s->sink ? 0 : -1;
+}
+
+int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t errlen)
+{
+    struct backlog_stats st;
+    char where[300];
+
+    if (!s->sink)
+        return 0;
+    uint64_t pending = sink_close(s->sink, timeout_ms);
+    if (sink_failed(s->sink, err, errlen))
+        return -1;
+    if (pending == 0)
+        return 0;
+    sink_stats(s->sink, &st);
+    snprintf(err, errlen,
+             "%" PRIu64 " bins (starts %" PRId64 " to %" PRId64 "), %" PRIu64 " flows and %" PRIu64
+             " events not written to Redis at %s within --flush-timeout %" PRIu64 " s; last "
+             "error: %s",
+             st.pending_bins, st.pending_first_bin, st.pending_last_bin, st.pending_flows,
+             st.pending_events, sink_where(s->sink, where, sizeof where), timeout_ms / 1000,
+             st.last_error[0] ? st.last_error : "no answer");
+    return -1;
 }
 
 /* A flow leaves the table (or is exported on its active timeout): final label, protocol
@@ -143,13 +256,18 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
         pc->flows++;
         f->flags |= FLOW_COUNTED;
     }
-    if (!s->opt->flows)
+    if (s->sink)
+        sink_proto(s->sink, f->route, classify_name(s->cls, f->label), f->pkts[0] + f->pkts[1]);
+    if (!s->sink && !s->opt->flows)
         return;
     flow_to_record(f, why, &r);
     snprintf(r.route, sizeof r.route, "%s", s->routes.names[f->route]);
     snprintf(r.proto, sizeof r.proto, "%s", classify_name(s->cls, f->label));
     snprintf(r.host, sizeof r.host, "%s", f->host);
-    report_flow(s, &r);
+    if (s->sink)
+        sink_flow(s->sink, &r);
+    if (s->opt->flows)
+        report_flow(s, &r);
 }
 
 /* The flow and classification stages of a country packet. */
@@ -171,6 +289,11 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
     if (created) {
         f->route = (uint8_t)v->route;
         bins_count_flow(s->bins, v->route);
+    }
+    uint8_t seen = v->dir == DIR_IN ? FLOW_SEEN_IN : FLOW_SEEN_OUT;
+    if (!(f->flags & seen)) { /* the flow's first packet this way: a conversation start */
+        f->flags |= seen;
+        bins_count_start(s->bins, v->route, v->dir);
     }
     flow_count(s->flows, f, v->dir, p->len, d->tcp_flags, now_us, on_flow, s);
     classify_packet(s->cls, f, d, now_us);
@@ -202,6 +325,10 @@ void sensor_finish(struct sensor *s)
 
 void sensor_free(struct sensor *s)
 {
+    sink_free(s->sink);
+    s->sink = NULL;
+    detect_free(s->det);
+    s->det = NULL;
     free(s->protos);
     classify_free(s->cls);
     flow_free(s->flows);

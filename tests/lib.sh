@@ -5,7 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BO=$ROOT/build/blackout
 ASAN=$ROOT/build/asan/blackout
-GEN=$ROOT/build/blackout-gen
+GEN=${BLACKOUT_GEN:-$ROOT/build/blackout-gen}
 SHARED=$ROOT/../shared
 T=$(mktemp -d "${TMPDIR:-/tmp}/blackout-test.XXXXXX")
 _cleanups=()
@@ -59,3 +59,157 @@ expect_exit() {
 
 # A JSON checker in Python (Debian's python3 is a test dependency).
 py() { python3 "$@"; }
+
+# ---- a private redis-server (AOF on, fsync always) on a free port in $T/redis ----
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# redis_start [CONFIG-LINE]...: writes the config (extra lines appended) and starts the
+# server; sets REDIS_PORT, REDIS_URL, REDIS_PID. The server is stopped when the test exits.
+redis_start() {
+    REDIS_DIR=$T/redis
+    mkdir -p "$REDIS_DIR"
+    REDIS_PORT=$(free_port)
+    REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+    {
+        echo "port $REDIS_PORT"
+        echo "bind 127.0.0.1"
+        echo "dir $REDIS_DIR"
+        echo "appendonly yes"
+        echo "appendfsync always"
+        echo 'save ""'
+        echo "logfile $REDIS_DIR/redis.log"
+        printf '%s\n' "$@"
+    } >"$REDIS_DIR/redis.conf"
+    if [ -z "${_redis_at_exit:-}" ]; then
+        at_exit redis_stop
+        _redis_at_exit=1
+    fi
+    redis_run
+}
+
+# Starts the configured server again (same port, same data directory) and waits for it.
+redis_run() {
+    redis-server "$REDIS_DIR/redis.conf" &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 100); do
+        if redis-cli -p "$REDIS_PORT" PING 2>&1 | grep -Eq 'PONG|NOAUTH'; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "redis-server did not start:" >&2
+    tail -5 "$REDIS_DIR/redis.log" >&2
+    return 1
+}
+
+# SIGKILL: no shutdown, no final save; what the AOF holds is what survives.
+redis_kill() {
+    [ -n "${REDIS_PID:-}" ] || return 0
+    kill -KILL "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+}
+
+redis_stop() {
+    [ -n "${REDIS_PID:-}" ] || return 0
+    kill -TERM "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+}
+
+# redis-cli against the private server; REDIS_CLI_AUTH=(--user U --pass P) when needed.
+REDIS_CLI_AUTH=()
+rcli() { redis-cli --no-auth-warning -p "$REDIS_PORT" "${REDIS_CLI_AUTH[@]}" "$@"; }
+
+# pace FILE CHUNK SECONDS: copies FILE to stdout CHUNK bytes at a time, SECONDS apart (a
+# capture arriving slowly on stdin, as from a live tap).
+pace() {
+    python3 -c '
+import sys, time
+f, n, d = open(sys.argv[1], "rb"), int(sys.argv[2]), float(sys.argv[3])
+out = sys.stdout.buffer
+while True:
+    b = f.read(n)
+    if not b:
+        break
+    out.write(b)
+    out.flush()
+    time.sleep(d)
+' "$@"
+}
+
+# need_gen: skips the whole test when the traffic generator is not built.
+need_gen() {
+    if [ ! -x "$GEN" ]; then
+        skip "traffic generator $GEN not built"
+        done_testing
+    fi
+}
+
+# redis_compare EXPECT SENSOR_JSON SENSOR PREFIX: the totals and the per-bin series in Redis
+# against the generator's exact counters (packets and bytes) and against the bins the
+# sensor reported (every field). Prints one line per difference; exit 0 when none.
+redis_compare() {
+    local expect=$1 sensor_out=$2 sensor=$3 prefix=$4 r
+    : >"$T/dump"
+    for r in $(rcli SMEMBERS "$prefix{$sensor}:routes"); do
+        echo "route $r" >>"$T/dump"
+        rcli --raw HGETALL "$prefix{$sensor}:totals:$r" | paste -d' ' - - | sed 's/^/total /' >>"$T/dump"
+        rcli --raw ZRANGE "$prefix{$sensor}:bins:$r" 0 -1 | sed 's/^/bin /' >>"$T/dump"
+    done
+    python3 - "$expect" "$sensor_out" "$T/dump" <<'PY'
+import json, sys
+exp = json.load(open(sys.argv[1]))
+bins, summary = {}, None
+for line in open(sys.argv[2]):
+    o = json.loads(line)
+    if o["type"] == "bin":
+        bins[(o["route"], o["start"])] = o
+    elif o["type"] == "summary":
+        summary = o
+totals, rbins, route = {}, {}, None
+for line in open(sys.argv[3]):
+    kind, rest = (line.rstrip("\n") + " ").split(" ", 1)
+    rest = rest.strip()
+    if not rest:
+        continue
+    if kind == "route":
+        route = rest
+        totals[route] = {}
+    elif kind == "total":
+        k, v = rest.split(" ")
+        totals[route][k] = int(v)
+    else:
+        f = [int(x) for x in rest.split(":")]
+        rbins[(route, f[0])] = f
+bad = []
+names = ["pkts_in", "pkts_out", "bytes_in", "bytes_out", "flows_new", "hosts", "ctl_pkts", "drops"]
+for r, e in exp["routes"].items():
+    t = totals.get(r, {})
+    for k in ["pkts_in", "pkts_out", "bytes_in", "bytes_out"]:
+        if t.get(k, 0) != e[k]:
+            bad.append(f"{r} {k}: redis {t.get(k, 0)}, expected {e[k]}")
+    if t.get("flows", 0) != summary["routes"][r]["flows"]:
+        bad.append(f"{r} flows: redis {t.get('flows', 0)}, sensor {summary['routes'][r]['flows']}")
+for key, o in bins.items():
+    f = rbins.get(key)
+    want = [o["start"], o["len"]] + [o[n] for n in names]
+    if f is None or f[:10] != want:
+        bad.append(f"bin {key}: redis {f}, sensor {want}")
+for key in rbins:
+    if key not in bins:
+        bad.append(f"bin {key} in redis, not reported by the sensor")
+for r, lst in exp.get("bins", {}).items():
+    for b in lst:
+        f = rbins.get((r, b["start"]))
+        if f is None or f[2] != b["pkts_in"] or f[3] != b["pkts_out"] or f[4] != b["bytes_in"]:
+            bad.append(f"bin {r} {b['start']}: redis {f}, expected {b}")
+for line in bad[:10]:
+    print(line)
+sys.exit(1 if bad else 0)
+PY
+}

@@ -1,0 +1,95 @@
+/* backlog — the bounded queue of flush units and the writer thread that drains it.
+ *
+ * Between the sink (which encodes one flush unit per closed bin) and Redis. The packet
+ * path only ever calls backlog_push, which takes a lock for a moment and never waits on
+ * Redis (unless the backlog was made with wait_when_full, for replays, and the writer is
+ * connected and has made progress in the last 10 s). The writer thread owns the connection: it
+ * connects (AUTH, SELECT, SCRIPT LOAD), sends up to a batch of units in one pipelined round trip as
+ * EVALSHA (EVAL after NOSCRIPT), checks every reply, and reconnects with capped
+ * exponential backoff on the monotonic clock.
+ *
+ * Exactly-once: every unit carries a sequence number; the writer fills two arguments at
+ * send time, `prev` (the unit before it in this round trip, or the last unit known to be
+ * applied) and `first`. The script (sink.c) applies a unit only when the run's marker in
+ * Redis is below its sequence and, inside a round trip, equal to `prev`; so a retried
+ * unit that was in fact applied is skipped, and no unit is applied out of order. A unit
+ * stays queued until a reply confirms it (applied or already applied); error replies (OOM,
+ * LOADING, ...) are logged and the unit is retried, never dropped silently.
+ *
+ * Bound: at most max_units units (queued plus being written) and about max_bytes; when a
+ * new unit does not fit, the oldest queued units are dropped, counted, logged once. */
+#ifndef BLACKOUT_BACKLOG_H
+#define BLACKOUT_BACKLOG_H
+
+#include "redis.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One encoded flush unit: argv[0] and argv[1] (EVALSHA sha / EVAL script) and the
+ * `prev`/`first` arguments are filled by the writer. Allocated in one block (free()). */
+struct backlog_unit {
+    uint64_t seq;
+    int64_t bin_start; /* start of the unit's bin, INT64_MIN when it holds records only */
+    unsigned nbins, nflows, nevents;
+    bool use_eval; /* the server did not know the script: send its text */
+    size_t bytes;  /* memory held */
+    int argc;
+    const char **argv;
+    size_t *lens;
+    int idx_prev, idx_first; /* argv slots filled at send time */
+    char prev[24], first[2];
+};
+
+struct backlog_config {
+    unsigned max_units; /* >= 2 */
+    size_t max_bytes;
+    bool wait_when_full; /* replay: wait for a connected writer instead of dropping */
+    const char *script;  /* the flush script's text */
+};
+
+struct backlog_stats {
+    uint64_t flushes;         /* units applied */
+    uint64_t duplicates;      /* units found already applied when retried */
+    uint64_t commands;        /* commands sent: EVALSHA/EVAL and SCRIPT LOAD */
+    uint64_t script_commands; /* commands the flush script ran */
+    uint64_t bytes;           /* bytes of commands sent */
+    uint64_t dropped_units, dropped_bins;
+    uint64_t pending_units, pending_bins, pending_flows, pending_events;
+    int64_t pending_first_bin, pending_last_bin; /* INT64_MIN when none */
+    uint64_t reconnects, errors, data_lost;
+    bool connected;
+    char last_error[400]; /* the last failure seen, "" when none */
+};
+
+struct backlog;
+
+/* Takes ownership of conn. Returns NULL when out of memory (conn is then freed). */
+struct backlog *backlog_new(struct redis *conn, const struct backlog_config *cfg);
+
+/* Starts the writer and waits for its first connection attempt. Returns 0 (connected, or
+ * not reachable yet: the writer keeps trying), or -1 when the server refused us (wrong
+ * password, bad database) with one line in err. */
+int backlog_start(struct backlog *b, char *err, size_t errlen);
+
+/* Queues a unit (ownership passes). Never fails: on overflow the oldest queued units go. */
+void backlog_push(struct backlog *b, struct backlog_unit *u);
+
+/* Waits until every unit is written or timeout_ms pass. Returns the units still pending. */
+uint64_t backlog_drain(struct backlog *b, uint64_t timeout_ms);
+
+/* True once the writer has stopped for good (refused by the server), with one line in
+ * err. */
+bool backlog_failed(struct backlog *b, char *err, size_t errlen);
+
+void backlog_stats(struct backlog *b, struct backlog_stats *st);
+
+/* Stops the writer (waiting at most for one connect or command timeout) and frees every
+ * unit left. backlog_free(NULL) is safe. */
+void backlog_free(struct backlog *b);
+
+/* The batch size for a bound: min(32, max_units / 2), at least 1. */
+unsigned backlog_batch_max(unsigned max_units);
+
+#endif

@@ -1,0 +1,494 @@
+/* query — export and status from Redis. See query.h. */
+#include "query.h"
+
+#include "json.h"
+#include "log.h"
+#include "redis.h"
+#include "sink.h"
+#include "text.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NAME_MAX_LEN 256
+#define LIST_MAX     4096
+
+struct names {
+    size_t n;
+    char (*v)[NAME_MAX_LEN];
+};
+
+/* ---- time ---- */
+
+/* Reads exactly n digits at *s. */
+static int digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*s)++) {
+        if (**s < '0' || **s > '9')
+            return -1;
+        v = v * 10 + (**s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int query_parse_time(const char *s, int64_t *t)
+{
+    struct tm tm = {0};
+    uint64_t v;
+    int y, mo, d, h = 0, mi = 0, se = 0;
+
+    if (text_parse_u64(s, 0, (uint64_t)1 << 40, &v) == 0) {
+        *t = (int64_t)v;
+        return 0;
+    }
+    if (digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &mo) < 0 || *s++ != '-' ||
+        digits(&s, 2, &d) < 0)
+        return -1;
+    if (*s == 'T' || *s == ' ') {
+        s++;
+        if (digits(&s, 2, &h) < 0 || *s++ != ':' || digits(&s, 2, &mi) < 0)
+            return -1;
+        if (*s == ':') {
+            s++;
+            if (digits(&s, 2, &se) < 0)
+                return -1;
+        }
+        if (*s == 'Z')
+            s++;
+    }
+    if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    *t = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static const char *iso_time(int64_t t, char *buf, size_t size)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (t == INT64_MIN || !gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, size, "-");
+    return buf;
+}
+
+/* ---- reading ---- */
+
+static struct redis *open_redis(const struct options *o, char *err, size_t errlen)
+{
+    struct redis_url u;
+
+    if (redis_url_parse(o->redis, &u, err, errlen) < 0)
+        return NULL;
+    struct redis *r = redis_new(&u, (unsigned)o->redis_timeout, "blackout-query");
+    memset(&u, 0, sizeof u);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (redis_connect(r, err, errlen) != REDIS_OK) {
+        redis_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Runs a command given as strings. Returns REDIS_OK with *out, else an error in err. */
+static int run(struct redis *r, struct redis_reply **out, char *err, size_t errlen, int argc,
+               const char *const *argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc && i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    return redis_call(r, argc, (const char **)argv, lens, out, err, errlen);
+}
+
+/* Copies a string reply (cut to size-1 bytes), "" for nil. */
+static void reply_copy(const struct redis_reply *x, char *buf, size_t size)
+{
+    size_t n;
+    const char *s = x ? redis_reply_str(x, &n) : "";
+    if (!x)
+        n = 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+}
+
+/* The sorted members of a set. Returns 0, or -1 with err. */
+static int sorted_set(struct redis *r, const char *key, struct names *out, char *err, size_t errlen)
+{
+    const char *argv[] = {"SORT", key, "ALPHA"};
+    struct redis_reply *x;
+
+    out->n = 0;
+    out->v = NULL;
+    if (run(r, &x, err, errlen, 3, argv) != REDIS_OK)
+        return -1;
+    size_t n = redis_reply_len(x);
+    if (n > LIST_MAX)
+        n = LIST_MAX;
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v) {
+        redis_reply_free(x);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        reply_copy(redis_reply_at(x, i), out->v[i], sizeof out->v[i]);
+    out->n = n;
+    redis_reply_free(x);
+    return 0;
+}
+
+static bool wanted_route(const struct options *o, const char *route)
+{
+    if (o->route_filter.n == 0)
+        return true;
+    for (unsigned i = 0; i < o->route_filter.n; i++)
+        if (strcmp(o->route_filter.v[i], route) == 0)
+            return true;
+    return false;
+}
+
+/* The sensors to show: --sensor, else every sensor that has written. */
+static int list_sensors(struct redis *r, const struct options *o, struct names *out, char *err,
+                        size_t errlen)
+{
+    char key[300];
+
+    if (config_sensor_given(o)) {
+        out->n = 1;
+        out->v = calloc(1, sizeof *out->v);
+        if (!out->v)
+            return -1;
+        text_copy(out->v[0], sizeof out->v[0], o->sensor);
+        return 0;
+    }
+    snprintf(key, sizeof key, "%ssensors", o->redis_prefix);
+    return sorted_set(r, key, out, err, errlen);
+}
+
+/* ---- export ---- */
+
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void export_row(const struct options *o, struct json *j, const char *sensor,
+                       const char *route, const struct sink_bin_row *b)
+{
+    static const char *const names[8] = {"pkts_in",   "pkts_out", "bytes_in", "bytes_out",
+                                         "flows_new", "hosts",    "ctl_pkts", "drops"};
+    if (!o->json) {
+        csv_field(sensor);
+        putchar(',');
+        csv_field(route);
+        printf(",%" PRId64 ",%" PRIu64, b->start, b->len);
+        for (int i = 0; i < 8; i++)
+            printf(",%" PRIu64, b->c[i]);
+        putchar('\n');
+        return;
+    }
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", "bin");
+    json_kstr(j, "sensor", sensor);
+    json_kstr(j, "route", route);
+    json_ki64(j, "start", b->start);
+    json_ku64(j, "len", b->len);
+    for (int i = 0; i < 8; i++)
+        json_ku64(j, names[i], b->c[i]);
+    if (b->flags & 1)
+        json_kbool(j, "partial", true);
+    json_obj_close(j);
+    json_print_line(j);
+}
+
+static int export_route(struct redis *r, const struct options *o, struct json *j,
+                        const char *sensor, const char *route, const int64_t range[2], char *err,
+                        size_t errlen)
+{
+    char key[600], from[32], to[32];
+    struct redis_reply *x;
+    struct sink_bin_row b;
+    size_t n;
+
+    if (sink_key(key, sizeof key, o->redis_prefix, sensor, "bins", route) < 0)
+        return 0;
+    snprintf(from, sizeof from, "%" PRId64, range[0]);
+    snprintf(to, sizeof to, "(%" PRId64, range[1]);
+    const char *argv[] = {"ZRANGEBYSCORE", key, from, to};
+    if (run(r, &x, err, errlen, 4, argv) != REDIS_OK)
+        return -1;
+    for (size_t i = 0; i < redis_reply_len(x); i++) {
+        const char *s = redis_reply_str(redis_reply_at(x, i), &n);
+        if (sink_parse_bin(s, n, &b) == 0)
+            export_row(o, j, sensor, route, &b);
+    }
+    redis_reply_free(x);
+    return 0;
+}
+
+static int export_sensor(struct redis *r, const struct options *o, struct json *j,
+                         const char *sensor, const int64_t range[2], char *err, size_t errlen)
+{
+    char key[600];
+    struct names routes;
+    int rc = 0;
+
+    if (sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL) < 0)
+        return 0;
+    if (sorted_set(r, key, &routes, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < routes.n && rc == 0; i++)
+        if (wanted_route(o, routes.v[i]))
+            rc = export_route(r, o, j, sensor, routes.v[i], range, err, errlen);
+    free(routes.v);
+    return rc;
+}
+
+int query_export(const struct options *o)
+{
+    int64_t range[2];
+    char err[600];
+    struct names sensors = {0};
+    struct json j;
+    int rc = 1;
+
+    if (!o->from || !o->to || query_parse_time(o->from, &range[0]) < 0 ||
+        query_parse_time(o->to, &range[1]) < 0) {
+        log_write(LOG_ERR, "export needs --from T and --to T (epoch seconds or "
+                           "2025-06-07T10:00:00Z)");
+        return 2;
+    }
+    struct redis *r = open_redis(o, err, sizeof err);
+    if (!r) {
+        log_write(LOG_ERR, "%s", err);
+        return 1;
+    }
+    json_init(&j);
+    if (list_sensors(r, o, &sensors, err, sizeof err) < 0)
+        goto out;
+    if (!o->json)
+        printf("sensor,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,"
+               "ctl_pkts,drops\n");
+    for (size_t i = 0; i < sensors.n; i++)
+        if (export_sensor(r, o, &j, sensors.v[i], range, err, sizeof err) < 0)
+            goto out;
+    rc = fflush(stdout) == 0 ? 0 : 1;
+    if (rc)
+        snprintf(err, sizeof err, "cannot write to stdout");
+out:
+    if (rc)
+        log_write(LOG_ERR, "%s", err);
+    free(sensors.v);
+    json_free(&j);
+    redis_free(r);
+    return rc;
+}
+
+/* ---- status ---- */
+
+struct route_status {
+    const char *route, *state;
+    int64_t since, last_bin;
+    double baseline, current;
+    bool has_baseline, has_current;
+};
+
+/* The value of field in a HGETALL reply, or NULL. */
+static const char *hash_get(const struct redis_reply *h, const char *field, char *buf, size_t size)
+{
+    size_t n, fl = strlen(field);
+    for (size_t i = 0; i + 1 < redis_reply_len(h); i += 2) {
+        const char *f = redis_reply_str(redis_reply_at(h, i), &n);
+        if (n == fl && memcmp(f, field, n) == 0) {
+            reply_copy(redis_reply_at(h, i + 1), buf, size);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+static double to_double(const char *s, bool *ok)
+{
+    double v = 0;
+    *ok = s && text_parse_double(s, 0, 1e15, &v) == 0;
+    return v;
+}
+
+/* Detector state (P{S}:state:R) and the last full bin (P{S}:bins:R). */
+static int read_route(struct redis *r, const struct options *o, const char *sensor,
+                      struct route_status *st, char *err, size_t errlen)
+{
+    char key[600], buf[64];
+    struct redis_reply *x;
+    struct sink_bin_row b;
+    size_t n;
+    bool ok;
+    uint64_t v;
+
+    sink_key(key, sizeof key, o->redis_prefix, sensor, "state", st->route);
+    const char *hg[] = {"HGETALL", key};
+    if (run(r, &x, err, errlen, 2, hg) != REDIS_OK)
+        return -1;
+    const char *since = hash_get(x, "since", buf, sizeof buf);
+    st->since = since && text_parse_u64(since, 0, INT64_MAX, &v) == 0 ? (int64_t)v : INT64_MIN;
+    st->baseline = to_double(hash_get(x, "baseline_pps", buf, sizeof buf), &st->has_baseline);
+    redis_reply_free(x);
+    sink_key(key, sizeof key, o->redis_prefix, sensor, "bins", st->route);
+    const char *zr[] = {"ZREVRANGE", key, "0", "1"};
+    if (run(r, &x, err, errlen, 4, zr) != REDIS_OK)
+        return -1;
+    for (size_t i = redis_reply_len(x); i-- > 0;) { /* the older one first: prefer full bins */
+        const char *s = redis_reply_str(redis_reply_at(x, i), &n);
+        ok = sink_parse_bin(s, n, &b) == 0 && b.len > 0;
+        if (ok && (!st->has_current || !(b.flags & 1))) {
+            st->current = (double)(b.c[0] + b.c[1]) / (double)b.len;
+            st->last_bin = b.start;
+            st->has_current = true;
+        }
+    }
+    redis_reply_free(x);
+    return 0;
+}
+
+static void print_status(const struct options *o, struct json *j, const char *sensor,
+                         const struct route_status *st, long long hb_ttl)
+{
+    char since[32], last[32], base[32] = "-", cur[32] = "-";
+
+    iso_time(st->since, since, sizeof since);
+    iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
+    if (!o->json) {
+        if (st->has_baseline)
+            snprintf(base, sizeof base, "%.3f", st->baseline);
+        if (st->has_current)
+            snprintf(cur, sizeof cur, "%.3f", st->current);
+        printf("%-16s %-10s %-9s %13s %12s  %-21s %-21s %s\n", sensor, st->route, st->state, base,
+               cur, since, last, hb_ttl > 0 ? "yes" : "no");
+        return;
+    }
+    json_reset(j);
+    json_obj_open(j);
+    json_kstr(j, "type", "status");
+    json_kstr(j, "sensor", sensor);
+    json_kstr(j, "route", st->route);
+    json_kstr(j, "state", st->state);
+    json_key(j, "baseline_pps");
+    st->has_baseline ? json_double(j, st->baseline) : json_null(j);
+    json_key(j, "current_pps");
+    st->has_current ? json_double(j, st->current) : json_null(j);
+    json_key(j, "since");
+    st->since != INT64_MIN ? json_i64(j, st->since) : json_null(j);
+    json_key(j, "last_bin");
+    st->has_current ? json_i64(j, st->last_bin) : json_null(j);
+    json_kbool(j, "heartbeat", hb_ttl > 0);
+    json_obj_close(j);
+    json_print_line(j);
+}
+
+static long long heartbeat_ttl(struct redis *r, const struct options *o, const char *sensor)
+{
+    char key[600], err[256];
+    struct redis_reply *x;
+
+    sink_key(key, sizeof key, o->redis_prefix, sensor, "heartbeat", NULL);
+    const char *argv[] = {"TTL", key};
+    if (run(r, &x, err, sizeof err, 2, argv) != REDIS_OK)
+        return -2;
+    long long t = redis_reply_int(x);
+    redis_reply_free(x);
+    return t;
+}
+
+/* Every route of one sensor: the country entry "*" first when the detector wrote one. */
+static int status_sensor(struct redis *r, const struct options *o, struct json *j,
+                         const char *sensor, const struct redis_reply *pstate, char *err,
+                         size_t errlen)
+{
+    char key[600], field[600], state[32];
+    struct names routes;
+    int rc = 0;
+
+    sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL);
+    if (sorted_set(r, key, &routes, err, errlen) < 0)
+        return -1;
+    long long hb = heartbeat_ttl(r, o, sensor);
+    for (size_t i = 0; i <= routes.n && rc == 0; i++) {
+        struct route_status st = {.route = i == 0 ? "*" : routes.v[i - 1]};
+        snprintf(field, sizeof field, "%s/%s", sensor, st.route);
+        st.state = hash_get(pstate, field, state, sizeof state);
+        if ((i == 0 && !st.state) || !wanted_route(o, st.route))
+            continue;
+        if (!st.state)
+            st.state = "-";
+        rc = read_route(r, o, sensor, &st, err, errlen);
+        if (rc == 0)
+            print_status(o, j, sensor, &st, hb);
+    }
+    free(routes.v);
+    return rc;
+}
+
+int query_status(const struct options *o)
+{
+    char err[600], key[300];
+    struct names sensors = {0};
+    struct redis_reply *pstate = NULL;
+    struct json j;
+    int rc = 1;
+
+    struct redis *r = open_redis(o, err, sizeof err);
+    if (!r) {
+        log_write(LOG_ERR, "%s", err);
+        return 1;
+    }
+    json_init(&j);
+    snprintf(key, sizeof key, "%sstate", o->redis_prefix);
+    const char *argv[] = {"HGETALL", key};
+    if (list_sensors(r, o, &sensors, err, sizeof err) < 0 ||
+        run(r, &pstate, err, sizeof err, 2, argv) != REDIS_OK)
+        goto out;
+    if (!o->json)
+        printf("%-16s %-10s %-9s %13s %12s  %-21s %-21s %s\n", "SENSOR", "ROUTE", "STATE",
+               "BASELINE_PPS", "CURRENT_PPS", "SINCE", "LAST_BIN", "ALIVE");
+    for (size_t i = 0; i < sensors.n; i++)
+        if (status_sensor(r, o, &j, sensors.v[i], pstate, err, sizeof err) < 0)
+            goto out;
+    rc = fflush(stdout) == 0 ? 0 : 1;
+    if (rc)
+        snprintf(err, sizeof err, "cannot write to stdout");
+out:
+    if (rc)
+        log_write(LOG_ERR, "%s", err);
+    redis_reply_free(pstate);
+    free(sensors.v);
+    json_free(&j);
+    redis_free(r);
+    return rc;
+}

@@ -1,0 +1,301 @@
+/* Unit tests for the detector on synthetic bins: learning, silence decisions and their
+ * timing, direction, the blind sensor, surges, recovery, partial bins, unknown routes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "detect.h"
+
+#include <math.h>
+#include <string.h>
+
+#define BIN 10
+#define T0  1749254400
+
+static const char *const NAMES[] = {"cn", "ru", "other"};
+
+/* Deterministic Poisson draws (Knuth) from a xorshift generator. */
+static uint64_t rng = 88172645463325252ull;
+static double uniform(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static uint64_t poisson(double mean)
+{
+    double l = exp(-mean), p = 1;
+    uint64_t k = 0;
+    do {
+        k++;
+        p *= uniform();
+    } while (p > l);
+    return k - 1;
+}
+
+struct sim {
+    struct detect *d;
+    int64_t t;
+    struct event ev[64];
+    unsigned nev;
+    struct event log[64];
+    unsigned nlog;
+};
+
+/* Route traffic for one bin: conversations per second each way (0 = silent), background. */
+struct shape {
+    double conv_in, conv_out, ctl;
+    uint64_t flood_in;
+};
+
+static void step(struct sim *s, const struct shape *sh, unsigned nroutes, bool partial)
+{
+    struct detect_route_bin rb[3];
+    memset(rb, 0, sizeof rb);
+    for (unsigned r = 0; r < nroutes; r++) {
+        uint64_t in = poisson(sh[r].conv_in * BIN), out = poisson(sh[r].conv_out * BIN);
+        rb[r].starts[0] = in + sh[r].flood_in;
+        rb[r].starts[1] = out;
+        rb[r].pkts[0] = in * 4 + sh[r].flood_in;
+        rb[r].pkts[1] = out * 4;
+        rb[r].ctl_pkts = poisson(sh[r].ctl * BIN);
+    }
+    struct detect_bin b = {
+        .start = s->t, .len = BIN, .partial = partial, .nroutes = nroutes, .routes = rb};
+    s->nev = detect_feed(s->d, &b, s->ev, 64);
+    for (unsigned i = 0; i < s->nev && s->nlog < 64; i++)
+        s->log[s->nlog++] = s->ev[i];
+    s->t += BIN;
+}
+
+static void run(struct sim *s, const struct shape *sh, unsigned nroutes, unsigned seconds)
+{
+    for (unsigned i = 0; i < seconds / BIN; i++)
+        step(s, sh, nroutes, false);
+}
+
+static void sim_init(struct sim *s, unsigned nroutes)
+{
+    struct detect_config c;
+    detect_defaults(&c, BIN);
+    memset(s, 0, sizeof *s);
+    s->d = detect_new(&c, nroutes, NAMES, "s1");
+    assert_non_null(s->d);
+    s->t = T0;
+}
+
+static const struct event *find(const struct sim *s, enum event_kind k, const char *route)
+{
+    for (unsigned i = 0; i < s->nlog; i++)
+        if (s->log[i].kind == k && strcmp(s->log[i].route, route) == 0)
+            return &s->log[i];
+    return NULL;
+}
+
+static void learning_then_up(void **state)
+{
+    struct sim s;
+    struct detect_route_status st;
+    const struct shape busy[2] = {{2, 2, 10, 0}, {2, 2, 10, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 1700);
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_LEARNING);
+    run(&s, busy, 2, 200);
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_UP);
+    assert_true(st.lambda > 1.5 && st.lambda < 2.5);
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+static void blackout_detected_fast_with_cause(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape dark[2] = {{0, 0, 20, 0}, {0, 0, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    int64_t silence = s.t;
+    run(&s, dark, 2, 120);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_int_equal(e->since, silence);
+    assert_true(e->detected - silence <= 30);
+    assert_int_equal(e->cause, CAUSE_INTERNAL);
+    assert_int_equal(e->evidence.routes_silent, 2);
+    /* one incident, one alert: the routes' own down events are folded into it */
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "cn"));
+    int64_t back = s.t;
+    run(&s, busy, 2, 60);
+    e = find(&s, EVENT_COUNTRY_UP, "*");
+    assert_non_null(e);
+    assert_int_equal(e->since, back);
+    assert_int_equal(e->duration, back - silence);
+    detect_free(s.d);
+}
+
+static void one_way_silence_is_down(void **state)
+{
+    struct sim s;
+    const struct shape busy[1] = {{4, 4, 20, 0}};
+    const struct shape oneway[1] = {{2, 0, 20, 0}};
+    sim_init(&s, 1);
+    run(&s, busy, 1, 3600);
+    run(&s, oneway, 1, 60);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_true(e->evidence.one_way);
+    assert_true(e->evidence.in_ratio > 0.2);
+    assert_true(e->evidence.out_ratio == 0);
+    detect_free(s.d);
+}
+
+static void failover_is_a_route_event(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape moved[2] = {{0, 0, 20, 0}, {8, 8, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, moved, 2, 600);
+    assert_non_null(find(&s, EVENT_ROUTE_DOWN, "cn"));
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "ru"));
+    assert_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    run(&s, busy, 2, 60);
+    const struct event *e = find(&s, EVENT_ROUTE_UP, "cn");
+    assert_non_null(e);
+    assert_int_equal(e->duration, 600);
+    detect_free(s.d);
+}
+
+static void blind_sensor_suppresses_routes(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 50, 0}, {4, 4, 50, 0}};
+    const struct shape nothing[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    int64_t blind = s.t;
+    run(&s, nothing, 2, 600);
+    run(&s, busy, 2, 60);
+    const struct event *e = find(&s, EVENT_SENSOR_BLIND, "*");
+    assert_non_null(e);
+    assert_int_equal(e->since, blind);
+    assert_non_null(find(&s, EVENT_SENSOR_OK, "*"));
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "cn"));
+    assert_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    detect_free(s.d);
+}
+
+static void surge_then_silence_is_an_attack(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape flood[2] = {{4, 4, 20, 20000}, {4, 4, 20, 20000}};
+    const struct shape dark[2] = {{0, 0, 20, 0}, {0, 0, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, flood, 2, 180);
+    run(&s, dark, 2, 60);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_int_equal(e->cause, CAUSE_ATTACK);
+    assert_true(e->evidence.surge_before);
+    detect_free(s.d);
+}
+
+static void routes_one_by_one_is_upstream(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape half[2] = {{0, 0, 20, 0}, {8, 8, 20, 0}};
+    const struct shape dark[2] = {{0, 0, 20, 0}, {0, 0, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, half, 2, 300);
+    run(&s, dark, 2, 60);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_int_equal(e->cause, CAUSE_UPSTREAM);
+    detect_free(s.d);
+}
+
+static void end_of_input_is_not_silence(void **state)
+{
+    struct sim s;
+    const struct shape busy[1] = {{4, 4, 20, 0}};
+    const struct shape dark[1] = {{0, 0, 0, 0}};
+    sim_init(&s, 1);
+    run(&s, busy, 1, 3600);
+    step(&s, dark, 1, true); /* the last bin, cut short */
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+static void a_stray_packet_is_not_a_return(void **state)
+{
+    struct sim s;
+    const struct shape busy[1] = {{4, 4, 20, 0}};
+    const struct shape dark[1] = {{0, 0, 20, 0}};
+    const struct shape stray[1] = {{0.05, 0.05, 20, 0}};
+    sim_init(&s, 1);
+    run(&s, busy, 1, 3600);
+    run(&s, dark, 1, 120);
+    assert_non_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    rng = 42; /* a few bins with a lone packet at most */
+    for (int i = 0; i < 3; i++) {
+        step(&s, stray, 1, false);
+        step(&s, dark, 1, false);
+        step(&s, dark, 1, false);
+        step(&s, dark, 1, false);
+    }
+    assert_null(find(&s, EVENT_COUNTRY_UP, "*"));
+    detect_free(s.d);
+}
+
+static void too_thin_is_unknown(void **state)
+{
+    struct sim s;
+    struct detect_route_status st;
+    const struct shape thin[1] = {{0.0005, 0.0005, 5, 0}};
+    sim_init(&s, 1);
+    run(&s, thin, 1, 7200);
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_UNKNOWN);
+    detect_free(s.d);
+}
+
+static void thresholds_follow_the_bound(void **state)
+{
+    struct detect_config c;
+    detect_defaults(&c, BIN);
+    /* t* = ln(1/α)/λ; the threshold allows for a drop to margin × λ */
+    double tstar = detect_tstar(&c, 0.05);
+    assert_true(fabs(tstar * 0.05 - log(2.0 * 30 * 86400 / BIN / c.alarms_per_month)) < 1e-9);
+    assert_true(fabs(detect_threshold(&c, 0.05) - tstar / c.margin) < 1e-9);
+    c.margin = 0;
+    assert_null(detect_new(&c, 1, NAMES, "s"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(learning_then_up),
+        cmocka_unit_test(blackout_detected_fast_with_cause),
+        cmocka_unit_test(one_way_silence_is_down),
+        cmocka_unit_test(failover_is_a_route_event),
+        cmocka_unit_test(blind_sensor_suppresses_routes),
+        cmocka_unit_test(surge_then_silence_is_an_attack),
+        cmocka_unit_test(routes_one_by_one_is_upstream),
+        cmocka_unit_test(end_of_input_is_not_silence),
+        cmocka_unit_test(a_stray_packet_is_not_a_return),
+        cmocka_unit_test(too_thin_is_unknown),
+        cmocka_unit_test(thresholds_follow_the_bound),
+    };
+    return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
+}
