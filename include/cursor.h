@@ -98,6 +98,29 @@ static inline bool cur_copy(struct cursor *c, void *dst, size_t n)
     return true;
 }
 
+/* Returns the next n bytes as a checked window and moves past them, or NULL (not moving) when
+ * fewer are left. Fields of the window are read with rd_be16/rd_be32 at offsets below n:
+ * one length check covers a whole fixed-size header. */
+static inline const uint8_t *cur_take(struct cursor *c, size_t n)
+{
+    if (!cur_need(c, n))
+        return NULL;
+    const uint8_t *p = c->buf + c->pos;
+    c->pos += n;
+    return p;
+}
+
+/* Big-endian reads inside a window returned by cur_take (offset + width <= its size). */
+static inline uint16_t rd_be16(const uint8_t *w)
+{
+    return (uint16_t)((unsigned)w[0] << 8 | w[1]);
+}
+
+static inline uint32_t rd_be32(const uint8_t *w)
+{
+    return (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 | (uint32_t)w[2] << 8 | w[3];
+}
+
 /* Looks at the byte `off` bytes ahead without moving. */
 static inline bool cur_peek_u8(const struct cursor *c, size_t off, uint8_t *v)
 {

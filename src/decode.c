@@ -56,49 +56,51 @@ static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, stru
 static enum decode_status decode_l4(struct cursor *c, uint8_t proto, uint32_t l4_len,
                                     struct decoded *d)
 {
-    uint16_t w = 0;
-    uint8_t b = 0;
+    const uint8_t *h;
 
     d->l4_proto = proto;
     switch (proto) {
-    case IPP_TCP:
-        if (!cur_need(c, 20))
+    case IPP_TCP: {
+        h = cur_take(c, 20);
+        if (!h)
             return DECODE_TRUNCATED;
-        cur_be16(c, &d->sport);
-        cur_be16(c, &d->dport);
+        uint32_t hlen = (uint32_t)(h[12] >> 4) * 4;
+        d->sport = rd_be16(h);
+        d->dport = rd_be16(h + 2);
         d->has_ports = 1;
-        cur_skip(c, 8);
-        cur_u8(c, &b);
-        cur_u8(c, &d->tcp_flags);
-        if ((b >> 4) < 5 || (uint32_t)(b >> 4) * 4 > l4_len)
+        d->tcp_flags = h[13];
+        if (hlen < 20 || hlen > l4_len)
             return DECODE_BAD_HEADER;
-        d->payload_len = l4_len - (uint32_t)(b >> 4) * 4;
+        d->payload_len = l4_len - hlen;
         return DECODE_OK;
+    }
     case IPP_UDP:
-        if (!cur_need(c, 8))
+        h = cur_take(c, 8);
+        if (!h)
             return DECODE_TRUNCATED;
-        cur_be16(c, &d->sport);
-        cur_be16(c, &d->dport);
+        d->sport = rd_be16(h);
+        d->dport = rd_be16(h + 2);
         d->has_ports = 1;
-        cur_be16(c, &w);
         if (l4_len < 8)
             return DECODE_BAD_HEADER;
         d->payload_len = l4_len - 8;
         return DECODE_OK;
     case IPP_SCTP:
-        if (!cur_need(c, 12))
+        h = cur_take(c, 12);
+        if (!h)
             return DECODE_TRUNCATED;
-        cur_be16(c, &d->sport);
-        cur_be16(c, &d->dport);
+        d->sport = rd_be16(h);
+        d->dport = rd_be16(h + 2);
         d->has_ports = 1;
         d->payload_len = l4_len >= 12 ? l4_len - 12 : 0;
         return DECODE_OK;
     case IPP_ICMP:
     case IPP_ICMPV6:
-        if (!cur_need(c, 4))
+        h = cur_take(c, 4);
+        if (!h)
             return DECODE_TRUNCATED;
-        cur_u8(c, &d->icmp_type);
-        cur_u8(c, &d->icmp_code);
+        d->icmp_type = h[0];
+        d->icmp_code = h[1];
         d->payload_len = l4_len >= 8 ? l4_len - 8 : 0;
         return DECODE_OK;
     default:
@@ -109,39 +111,29 @@ static enum decode_status decode_l4(struct cursor *c, uint8_t proto, uint32_t l4
 
 static void set_v4_mapped(uint8_t out[16], uint32_t a)
 {
-    memset(out, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-    out[12] = (uint8_t)(a >> 24);
-    out[13] = (uint8_t)(a >> 16);
-    out[14] = (uint8_t)(a >> 8);
-    out[15] = (uint8_t)a;
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint32_t be = __builtin_bswap32(a);
+    memcpy(out, prefix, 12);
+    memcpy(out + 12, &be, 4);
 }
 
 static enum decode_status decode_ipv4(struct cursor *c, struct decoded *d)
 {
-    uint8_t vhl = 0, tos = 0, ttl = 0, proto = 0;
-    uint16_t tot_len = 0, id = 0, frag = 0, sum = 0;
-    const uint8_t *start = cur_ptr(c);
+    const uint8_t *start = cur_ptr(c), *h;
+    uint8_t vhl = 0;
 
     if (!cur_peek_u8(c, 0, &vhl))
         return DECODE_TRUNCATED;
     if ((vhl >> 4) != 4)
         return DECODE_BAD_HEADER;
-    if (!cur_need(c, 20))
+    h = cur_take(c, 20);
+    if (!h)
         return DECODE_TRUNCATED;
-    cur_u8(c, &vhl);
-    cur_u8(c, &tos);
-    cur_be16(c, &tot_len);
-    cur_be16(c, &id);
-    cur_be16(c, &frag);
-    cur_u8(c, &ttl);
-    cur_u8(c, &proto);
-    cur_be16(c, &sum);
-    cur_be32(c, &d->src4);
-    cur_be32(c, &d->dst4);
-
     uint32_t ihl = (uint32_t)(vhl & 0x0f) * 4;
+    uint16_t tot_len = rd_be16(h + 2), id = rd_be16(h + 4), frag = rd_be16(h + 6);
+    uint8_t proto = h[9];
+    d->src4 = rd_be32(h + 12);
+    d->dst4 = rd_be32(h + 16);
     if (ihl < 20)
         return DECODE_BAD_HEADER;
     /* A zero total length comes from segmentation offload on the capturing host: the
@@ -281,20 +273,16 @@ static enum decode_status decode_ip_any(struct cursor *c, struct decoded *d)
 
 static enum decode_status decode_eth(struct cursor *c, struct decoded *d, unsigned depth)
 {
-    uint8_t dst[6] = {0}, src[6] = {0};
-    uint16_t type = 0;
+    const uint8_t *h = cur_take(c, 14);
 
-    if (!cur_need(c, 14))
+    if (!h)
         return DECODE_TRUNCATED;
-    cur_copy(c, dst, 6);
-    cur_copy(c, src, 6);
-    cur_be16(c, &type);
     if (!d->has_dst_mac) { /* an inner frame (MPLS pseudowire) keeps the outer MACs */
-        memcpy(d->dst_mac, dst, 6);
-        memcpy(d->src_mac, src, 6);
+        memcpy(d->dst_mac, h, 6);
+        memcpy(d->src_mac, h + 6, 6);
         d->has_dst_mac = d->has_src_mac = 1;
     }
-    return decode_ethertype(c, type, d, depth);
+    return decode_ethertype(c, rd_be16(h + 12), d, depth);
 }
 
 static enum decode_status decode_mpls(struct cursor *c, struct decoded *d, unsigned depth)
@@ -350,19 +338,18 @@ static enum decode_status decode_pppoe(struct cursor *c, struct decoded *d)
 static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, struct decoded *d,
                                            unsigned depth)
 {
-    uint16_t tci = 0;
 
     for (unsigned tags = 0;; tags++) {
         if (type != ETH_VLAN && type != ETH_QINQ && type != ETH_QINQ_9)
             break;
         if (tags >= DECODE_MAX_VLANS)
             return DECODE_UNSUPPORTED;
-        if (!cur_need(c, 4))
+        const uint8_t *tag = cur_take(c, 4);
+        if (!tag)
             return DECODE_TRUNCATED;
-        cur_be16(c, &tci);
-        cur_be16(c, &type);
+        type = rd_be16(tag + 2);
         if (d->vlan == DECODE_NO_VLAN)
-            d->vlan = tci & 0x0fff;
+            d->vlan = rd_be16(tag) & 0x0fff;
     }
     switch (type) {
     case ETH_IPV4:
