@@ -11,7 +11,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror
 CPPFLAGS += -D_DEFAULT_SOURCE -Iinclude
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -flto=auto
 CFLAGS  += -std=c11 $(WARN) -MMD -MP
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 
