@@ -6,10 +6,12 @@
  * that carries payload, is handed packets from the IP header on (with packet time) until
  * nDPI names the application or the give-up limit is reached, and then gives the nDPI flow
  * back. After detection it goes on (within the same limit) while nDPI says more packets
- * could refine the result, as ndpiReader does. Flows that never carried payload are labelled by
- * nDPI's port/address guess at the end. The label is the application protocol's id, or the master
- * protocol's when the application is unknown: the label ndpiReader lists under "Detected
- * protocols". */
+ * could refine the result, as ndpiReader does. Flows that never carried payload are
+ * labelled by nDPI's port/address guess at the end. Under load (more new nDPI flows in a
+ * second of packet time than the budget) new flows get that guess too, but for a sample
+ * still inspected, so a flood of conversations cannot make the sensor fall behind. The
+ * label is the application protocol's id, or the master protocol's when the application
+ * is unknown: the label ndpiReader lists under "Detected protocols". */
 #ifndef BLACKOUT_CLASSIFY_H
 #define BLACKOUT_CLASSIFY_H
 
@@ -25,6 +27,8 @@ struct classify_config {
     unsigned tcp_pkts;   /* payload packets of a TCP flow handed to nDPI before giving up */
     unsigned udp_pkts;   /* the same for UDP and other protocols */
     bool extra; /* keep dissecting after detection while nDPI wants more (within the limit) */
+    unsigned extra_pkts; /* at most this many payload packets after detection */
+    uint32_t budget;     /* new nDPI flows per second of packet time before shedding */
 };
 
 struct classify_stats {
@@ -33,6 +37,7 @@ struct classify_stats {
     uint64_t gaveup;   /* flows that reached the give-up limit or ended first */
     uint64_t guessed;  /* flows labelled by port/address guess only */
     uint64_t refused;  /* flows that found the nDPI pool full */
+    uint64_t shed;     /* flows labelled by guess under load (also counted in guessed) */
     uint32_t active, peak;
 };
 

@@ -48,6 +48,8 @@ struct options {
     uint64_t flow_active;
     uint64_t dpi_tcp;
     uint64_t dpi_udp;
+    uint64_t dpi_extra;
+    uint64_t dpi_budget;
     uint64_t warmup;
     uint64_t horizon;
     double false_alarms;

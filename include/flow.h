@@ -53,8 +53,8 @@ struct flow {
     uint16_t label;      /* protocol label id owned by the caller */
     uint8_t route;
     uint8_t flags;
-    uint16_t cls_pkts; /* packets handed to classification */
-    uint16_t reserved;
+    uint16_t cls_pkts;          /* packets handed to classification */
+    uint16_t cls_found;         /* cls_pkts when the protocol was found (classifier) */
     uint64_t pkts[2], bytes[2]; /* [0] toward the country, [1] from it */
     int64_t first_us, last_us;
     char host[FLOW_HOST_MAX];
@@ -67,7 +67,7 @@ struct flow_timeouts {
 };
 
 struct flow_stats {
-    uint64_t created, refused, expired, active_exports;
+    uint64_t created, refused_pkts, expired, active_exports;
     uint32_t active, peak;
 };
 
@@ -81,8 +81,8 @@ void flow_free(struct flow_table *t);
 
 /* Finds the flow of a decoded IP packet, or creates it (*created set). A fragment after the
  * first (no ports) goes to the flow of its datagram's first fragment when that was seen.
- * Returns NULL when the pool is full (counted as refused). The returned flow is valid until
- * the next call that may expire flows. */
+ * Returns NULL when the pool is full (the packet is counted, its flow estimated). The returned flow
+ * is valid until the next call that may expire flows. */
 struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created);
 
 /* Counts one packet on the flow: direction (0 in, 1 out), wire bytes, TCP flags; moves the
@@ -101,6 +101,9 @@ void flow_expire(struct flow_table *t, int64_t now_us, flow_export_fn fn, void *
 void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx);
 
 const struct flow_stats *flow_stats(const struct flow_table *t);
+
+/* Distinct flows the full table refused (HyperLogLog estimate, about 1% off). */
+uint64_t flow_refused_flows(const struct flow_table *t);
 
 /* Fills a record's addresses, ports and counters from a flow (names left to the caller). */
 void flow_to_record(const struct flow *f, enum flow_end why, struct flow_record *r);

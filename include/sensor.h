@@ -44,7 +44,6 @@ struct sensor {
     struct proto_count *protos; /* [route * nlabels + label] */
     unsigned nlabels;
     int64_t expired_at; /* packet second of the last flow expiry pass */
-    uint64_t unflowed;  /* country packets of flows the full table refused */
     struct json json;   /* reused output buffer */
     uint64_t packets;
     uint64_t decode[DECODE_NSTATUS];

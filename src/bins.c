@@ -1,12 +1,12 @@
 /* bins — per-route time bins. See bins.h. */
 #include "bins.h"
 
+#include "hll.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HLL_P   14
-#define HLL_M   (1u << HLL_P)
 #define SET_MIN 1024u
 
 struct host_slot {
@@ -20,7 +20,7 @@ struct host_set {
     size_t size; /* power of two */
     uint8_t (*addrs)[16];
     size_t n, cap_addrs;
-    uint8_t *hll; /* HLL_M registers once the exact set is full */
+    uint8_t *hll; /* HLL_REGISTERS registers once the exact set is full */
     bool overflow;
 };
 
@@ -71,32 +71,9 @@ static void set_clear(struct host_set *s)
     if (s->n)
         memset(s->slots, 0, s->size * sizeof *s->slots);
     if (s->overflow)
-        memset(s->hll, 0, HLL_M);
+        memset(s->hll, 0, HLL_REGISTERS);
     s->n = 0;
     s->overflow = false;
-}
-
-static void hll_add(uint8_t *hll, uint64_t h)
-{
-    uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
-    uint64_t rest = h << HLL_P | ((uint64_t)1 << (HLL_P - 1));
-    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
-    if (rank > hll[idx])
-        hll[idx] = rank;
-}
-
-static uint64_t hll_count(const uint8_t *hll)
-{
-    double sum = 0;
-    unsigned zeros = 0;
-    for (unsigned i = 0; i < HLL_M; i++) {
-        sum += ldexp(1.0, -(int)hll[i]);
-        zeros += hll[i] == 0;
-    }
-    double m = HLL_M, est = 0.7213 / (1 + 1.079 / m) * m * m / sum;
-    if (est <= 2.5 * m && zeros)
-        est = m * log(m / zeros);
-    return (uint64_t)llround(est);
 }
 
 /* Doubles the slot table and the address array (rare: at most a few times per run). */
@@ -130,7 +107,9 @@ static int set_grow(struct host_set *s, unsigned cap)
 /* Switches to the estimate: every exact member goes into the sketch first. */
 static void set_overflow(struct host_set *s)
 {
-    if (!s->hll && !(s->hll = calloc(HLL_M, 1)))
+    if (!s->hll)
+        s->hll = calloc(HLL_REGISTERS, 1);
+    if (!s->hll)
         return;
     for (size_t i = 0; i < s->n; i++)
         hll_add(s->hll, hash_addr(s->addrs[i]));

@@ -17,7 +17,12 @@ struct classify {
     uint32_t free1; /* recycled entries (index + 1), linked through their first bytes */
     unsigned nlabels;
     struct classify_stats stats;
+    /* load shedding: new nDPI flows in the current second of packet time */
+    int64_t sec;
+    uint32_t started, sampled;
 };
+
+#define SHED_CHECK 16 /* one flow in this many still goes to nDPI while shedding */
 
 static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 {
@@ -97,6 +102,27 @@ static uint16_t label_of(const struct classify *c, ndpi_protocol p)
     return id < c->nlabels ? id : NDPI_PROTOCOL_UNKNOWN;
 }
 
+static void guess(struct classify *c, struct flow *f);
+
+/* Over the --dpi-budget of new nDPI flows in this second of packet time, a new flow is
+ * labelled by nDPI's port/address guess instead of inspection (one in SHED_CHECK is still
+ * inspected), so a flood of conversations cannot make the sensor fall behind. Returns true
+ * when the flow was labelled so. */
+static bool shed(struct classify *c, struct flow *f, int64_t now_us)
+{
+    int64_t sec = now_us / 1000000;
+
+    if (sec != c->sec) {
+        c->sec = sec;
+        c->started = 0;
+    }
+    if (c->cfg.budget == 0 || c->started++ < c->cfg.budget || ++c->sampled % SHED_CHECK == 0)
+        return false;
+    guess(c, f);
+    c->stats.shed++;
+    return true;
+}
+
 /* Keeps the host name and returns the nDPI flow to the pool; the label is final. */
 static void finish(struct classify *c, struct flow *f)
 {
@@ -126,7 +152,7 @@ void classify_packet(struct classify *c, struct flow *f, const struct decoded *d
     if (f->flags & (FLOW_CLASSIFIED | FLOW_NO_DPI))
         return;
     if (!f->cls) {
-        if (d->payload_len == 0 || d->later_frag)
+        if (d->payload_len == 0 || d->later_frag || shed(c, f, now_us))
             return;
         f->cls = pool_get(c);
         if (!f->cls) {
@@ -146,10 +172,14 @@ void classify_packet(struct classify *c, struct flow *f, const struct decoded *d
     f->cls_pkts++;
     if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
         f->label = label_of(c, p);
-        if (!(f->flags & FLOW_DETECTED))
+        if (!(f->flags & FLOW_DETECTED)) {
             c->stats.detected++;
+            f->cls_found = f->cls_pkts;
+        }
         f->flags |= FLOW_DETECTED;
-        if (!c->cfg.extra || f->cls_pkts >= limit || !ndpi_extra_dissection_possible(c->ndpi, nf))
+        if (!c->cfg.extra || f->cls_pkts >= limit ||
+            (unsigned)(f->cls_pkts - f->cls_found) >= c->cfg.extra_pkts ||
+            !ndpi_extra_dissection_possible(c->ndpi, nf))
             finish(c, f);
         return;
     }

@@ -1,6 +1,8 @@
 /* flow — fixed-pool bidirectional flow table. See flow.h. */
 #include "flow.h"
 
+#include "hll.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ struct flow_table {
     struct flow_timeouts to;
     struct flow_stats stats;
     struct frag_entry *frags; /* FRAG_SLOTS */
+    uint8_t *refused;         /* HLL_REGISTERS: distinct keys of refused flows */
 };
 
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
@@ -62,7 +65,8 @@ struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
     t->pool = calloc(max_flows, sizeof *t->pool);
     t->slots = calloc(size, sizeof *t->slots);
     t->frags = calloc(FRAG_SLOTS, sizeof *t->frags);
-    if (!t->pool || !t->slots || !t->frags) {
+    t->refused = calloc(HLL_REGISTERS, 1);
+    if (!t->pool || !t->slots || !t->frags || !t->refused) {
         flow_free(t);
         return NULL;
     }
@@ -73,13 +77,14 @@ void flow_free(struct flow_table *t)
 {
     if (!t)
         return;
+    free(t->refused);
     free(t->frags);
     free(t->slots);
     free(t->pool);
     free(t);
 }
 
-static uint32_t key_hash(const struct flow_key *k)
+static uint64_t key_hash64(const struct flow_key *k)
 {
     uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
 
@@ -88,6 +93,12 @@ static uint32_t key_hash(const struct flow_key *k)
         h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
+    return h;
+}
+
+static uint32_t key_hash(const struct flow_key *k)
+{
+    uint64_t h = key_hash64(k);
     return (uint32_t)(h ^ h >> 29);
 }
 
@@ -234,7 +245,8 @@ static struct flow *lookup_or_create(struct flow_table *t, const struct decoded 
     }
     struct flow *f = alloc_flow(t);
     if (!f) {
-        t->stats.refused++;
+        t->stats.refused_pkts++;
+        hll_add(t->refused, key_hash64(&k));
         return NULL;
     }
     memset(f, 0, offsetof(struct flow, host));
@@ -333,6 +345,11 @@ void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx)
 const struct flow_stats *flow_stats(const struct flow_table *t)
 {
     return &t->stats;
+}
+
+uint64_t flow_refused_flows(const struct flow_table *t)
+{
+    return t->stats.refused_pkts ? hll_count(t->refused) : 0;
 }
 
 void flow_to_record(const struct flow *f, enum flow_end why, struct flow_record *r)

@@ -100,8 +100,8 @@ static void summary_flows(struct sensor *s, struct json *j)
     json_key(j, "flow_table");
     json_obj_open(j);
     json_ku64(j, "created", fs->created);
-    json_ku64(j, "refused", fs->refused);
-    json_ku64(j, "refused_pkts", s->unflowed);
+    json_ku64(j, "refused_flows", flow_refused_flows(s->flows));
+    json_ku64(j, "refused_pkts", fs->refused_pkts);
     json_ku64(j, "peak", fs->peak);
     json_ku64(j, "active_exports", fs->active_exports);
     json_ku64(j, "dpi_packets", cs->packets);
@@ -109,6 +109,7 @@ static void summary_flows(struct sensor *s, struct json *j)
     json_ku64(j, "dpi_gave_up", cs->gaveup);
     json_ku64(j, "dpi_guessed", cs->guessed);
     json_ku64(j, "dpi_refused", cs->refused);
+    json_ku64(j, "dpi_shed", cs->shed);
     json_ku64(j, "dpi_peak", cs->peak);
     json_obj_close(j);
 }

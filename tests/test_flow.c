@@ -159,8 +159,9 @@ static void full_pool_refuses_and_counts(void **state)
     struct decoded d = tcp(EXT, 99, KP, 80);
     assert_null(flow_get(t, &d, 0, &created));
     assert_null(flow_get(t, &d, 0, &created));
-    assert_int_equal(flow_stats(t)->refused, 2);
-    struct decoded old = tcp(KP, 80, EXT, 1); /* existing flows are still found */
+    assert_int_equal(flow_stats(t)->refused_pkts, 2);
+    assert_int_equal(flow_refused_flows(t), 1); /* two packets, one flow */
+    struct decoded old = tcp(KP, 80, EXT, 1);   /* existing flows are still found */
     assert_non_null(flow_get(t, &old, 0, &created));
     assert_false(created);
     flow_free(t);
