@@ -26,7 +26,7 @@ GEN_SRCS := $(wildcard src/gen/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
 
-.PHONY: all asan test unit deps eval format check-format clean
+.PHONY: all asan test unit deps eval bench format check-format clean
 .DEFAULT_GOAL := all
 
 all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
@@ -72,6 +72,10 @@ deps:
 test: deps
 	$(MAKE) all asan $(TESTS)
 	tests/run.sh
+
+# Speed and memory beside tcpdump and ndpiReader (RUNS=5 for best of more runs).
+bench: deps all
+	scripts/bench --runs $(or $(RUNS),3) --callgrind
 
 # The detector against the generator's scenario set (SEEDS=1,2,3 for more).
 eval: deps all
