@@ -448,6 +448,21 @@ static void sensor_watch(struct detect *d, const struct detect_bin *b, struct ev
     }
 }
 
+enum event_cause detect_cause(double coincide_s, int64_t first, int64_t last, double lambda,
+                              bool surge, bool unsure)
+{
+    if (surge)
+        return CAUSE_ATTACK;
+    if (unsure)
+        return CAUSE_UNKNOWN;
+    /* A silence begins with the route's last conversation, up to a natural gap early: with
+     * sparse traffic "at once" must allow for it (99% of gaps are shorter than ln(100)/λ). */
+    double at_once = fmax(coincide_s, lambda > 0 && isfinite(lambda) ? log(100) / lambda : 0);
+    if ((double)(last - first) <= at_once)
+        return CAUSE_INTERNAL;
+    return CAUSE_UPSTREAM;
+}
+
 static enum event_cause country_cause(const struct detect *d, int64_t *since)
 {
     int64_t first = INT64_MAX, last = INT64_MIN;
@@ -465,16 +480,7 @@ static enum event_cause country_cause(const struct detect *d, int64_t *since)
         lambda = fmin(lambda, est_lambda(&r->est[r->down_dir], d->c.bin));
     }
     *since = last;
-    if (surge)
-        return CAUSE_ATTACK;
-    if (unsure)
-        return CAUSE_UNKNOWN;
-    /* A silence begins with the route's last conversation, up to a natural gap early: with
-     * sparse traffic "at once" must allow for it (99% of gaps are shorter than ln(100)/λ). */
-    double at_once = fmax((double)d->c.coincide * d->c.bin, lambda > 0 ? log(100) / lambda : 0);
-    if ((double)(last - first) <= at_once)
-        return CAUSE_INTERNAL;
-    return CAUSE_UPSTREAM;
+    return detect_cause((double)d->c.coincide * d->c.bin, first, last, lambda, surge, unsure);
 }
 
 static void country_down(struct detect *d, int64_t end, struct event *out, unsigned max,
@@ -559,9 +565,7 @@ static void country_watch(struct detect *d, int64_t end, struct event *out, unsi
     }
 }
 
-/* A country event says it all for the routes that changed in the same bin: their own
- * events are dropped (their states still change), so one incident is one alert. */
-static unsigned subsume(struct event *ev, unsigned n)
+unsigned detect_subsume(struct event *ev, unsigned n)
 {
     bool down = false, up = false;
     unsigned k = 0;
@@ -606,7 +610,7 @@ unsigned detect_feed(struct detect *d, const struct detect_bin *b, struct event 
         route_settle(d, r, end);
     }
     country_watch(d, end, out, max, &n);
-    return subsume(out, n);
+    return detect_subsume(out, n);
 }
 
 void detect_route_status(const struct detect *d, unsigned route, struct detect_route_status *st)
@@ -620,6 +624,17 @@ void detect_route_status(const struct detect *d, unsigned route, struct detect_r
     unsigned th = threshold_bins(d, r, OUT);
     st->threshold_s = th ? (double)th * d->c.bin : INFINITY;
     st->lambda = est_lambda(&r->est[OUT], d->c.bin);
+    st->last_active = r->last_active;
+    if (r->state != DS_DOWN)
+        return;
+    st->down_since = r->down_since;
+    st->down_lambda = est_lambda(&r->est[r->down_dir], d->c.bin);
+    for (unsigned k = 0; k < 2; k++) {
+        st->down_base_pps[k] = r->down_base_pps[k];
+        st->down_obs_pps[k] = r->down_obs_pps[k];
+    }
+    st->surge_before = r->down_surge;
+    st->one_way = r->down_dir == OUT && ratio(r->down_obs_pps[IN], r->down_base_pps[IN]) >= 0.1;
 }
 
 const struct detect_config *detect_config_of(const struct detect *d)
