@@ -1,5 +1,6 @@
 /* main — subcommand dispatch; the only place that decides the exit status.
  * 0 success, 1 runtime failure, 2 usage or configuration error. */
+#include "alert.h"
 #include "config.h"
 #include "log.h"
 #include "query.h"
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
     switch (o.cmd) {
     case CMD_REPLAY:
         rc = replay_run(&o);
+        break;
+    case CMD_ALERTS:
+        rc = alert_run(&o);
         break;
     case CMD_EXPORT:
         rc = query_export(&o);
