@@ -3,6 +3,7 @@
 #include "alert.h"
 #include "config.h"
 #include "log.h"
+#include "multidetect.h"
 #include "query.h"
 #include "replay.h"
 
@@ -29,6 +30,9 @@ int main(int argc, char **argv)
     switch (o.cmd) {
     case CMD_REPLAY:
         rc = replay_run(&o);
+        break;
+    case CMD_DETECT:
+        rc = multidetect_run(&o);
         break;
     case CMD_ALERTS:
         rc = alert_run(&o);
