@@ -268,8 +268,7 @@ static int wait_child(pid_t pid, uint64_t timeout_ms)
     }
 }
 
-static int spawn(const struct consumer *c, const struct alert_entry *e, char **envp, int in[2],
-                 pid_t *pid)
+static int spawn(const struct consumer *c, char **envp, int in[2], pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -277,7 +276,6 @@ static int spawn(const struct consumer *c, const struct alert_entry *e, char **e
     char sh[] = "/bin/sh", flag[] = "-c";
     char *argv[] = {sh, flag, (char *)c->o->exec, NULL};
 
-    (void)e;
     sigemptyset(&def);
     sigaddset(&def, SIGPIPE);
     sigaddset(&def, SIGINT);
@@ -319,7 +317,7 @@ static enum handled run_exec(struct consumer *c, const struct alert_entry *e)
         return FAILED;
     }
     fcntl(in[1], F_SETFD, FD_CLOEXEC);
-    int rc = spawn(c, e, envp, in, &pid);
+    int rc = spawn(c, envp, in, &pid);
     free(envp);
     close(in[0]);
     if (rc != 0) {
