@@ -66,10 +66,18 @@ struct options {
     uint64_t flush_timeout; /* seconds */
     uint64_t retention;     /* seconds */
     uint64_t stream_maxlen;
-    /* export, status */
+    /* export, status, detect */
     const char *from, *to;
     struct strlist route_filter;
     bool csv;
+    /* detect */
+    struct strlist sensors; /* --sensor: the sensors whose bins to read */
+    const char *id;         /* sensor id of the combined events */
+    uint64_t poll;          /* seconds between reads with --follow */
+    /* alerts */
+    const char *group, *consumer, *since, *exec;
+    uint64_t exec_timeout; /* seconds */
+    bool follow;
     /* positional arguments (replay: files) */
     int nargs;
     char **args;

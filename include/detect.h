@@ -71,11 +71,21 @@ enum detect_state { DS_LEARNING, DS_UP, DS_DOWN, DS_UNKNOWN, DS_BLIND };
 /* A route's state for status displays. */
 struct detect_route_status {
     enum detect_state state;
-    int64_t since;       /* when the state began (packet time) */
-    double baseline_pps; /* packets/s, both directions, as learned */
-    double observed_pps; /* packets/s in the last bin */
-    double threshold_s;  /* silence that would be declared an outage now */
-    double lambda;       /* conversation starts per second from the country, as learned */
+    int64_t since;              /* when the state began (packet time) */
+    double baseline_pps;        /* packets/s, both directions, as learned */
+    double observed_pps;        /* packets/s in the last bin */
+    double threshold_s;         /* silence that would be declared an outage now */
+    double lambda;              /* conversation starts per second from the country, as learned */
+    int64_t last_active;        /* end of the last bin with country traffic (0: none yet) */
+    double baseline_dir_pps[2]; /* baseline_pps toward [0] and from [1] the country */
+    double observed_dir_pps[2]; /* observed_pps the same way */
+    /* While the route is down (its own state DS_DOWN, even when the sensor is blind): */
+    int64_t down_since;      /* when its silence began */
+    double down_lambda;      /* conversation rate of the direction that went silent */
+    double down_base_pps[2]; /* baseline packets/s toward [0] and from [1] the country */
+    double down_obs_pps[2];  /* packets/s seen during the silent run */
+    bool surge_before;       /* an inbound surge shortly before the silence */
+    bool one_way;            /* traffic toward the country went on, nothing came back */
 };
 
 struct detect;
@@ -99,6 +109,31 @@ const struct detect_config *detect_config_of(const struct detect *d);
 void detect_country_status(const struct detect *d, struct detect_route_status *st);
 
 const char *detect_state_name(enum detect_state s);
+
+/* The cause of a country outage whose routes went silent between first and last (their
+ * `since`): `attack` after an inbound surge, `unknown` when a route that could not be judged
+ * carried traffic, `internal` when they fell within coincide_s of each other (or, for sparse
+ * traffic at conversation rate lambda, within a natural gap ln(100)/λ), else `upstream`. */
+enum event_cause detect_cause(double coincide_s, int64_t first, int64_t last, double lambda,
+                              bool surge, bool unsure);
+
+/* The country rule over its routes (state, since, down_since and last_active of each):
+ * from `learning` to `up` when a route is up; from `up` to `down` when no route is up, one is
+ * down, and no route that cannot be judged (learning, unknown) carried traffic after the
+ * first one went silent; from `down` back to `up` when a route is up. Returns the next state
+ * of the country and fills in t: the routes up and down (0 down when vetoed) and the earliest
+ * `since` of those up. */
+struct detect_country_tally {
+    unsigned up, down;
+    int64_t back;
+};
+enum detect_state detect_country_next(enum detect_state now, const struct detect_route_status *rs,
+                                      unsigned n, struct detect_country_tally *t);
+
+/* A country event says it all for the routes that changed with it: drops the route_down
+ * (route_up) events of a batch that holds a country_down (country_up), so one incident is
+ * one alert. Returns the events kept, in order. */
+unsigned detect_subsume(struct event *ev, unsigned n);
 
 /* Seconds of silence after which a route with conversation rate lambda (per second) would
  * be declared down with this configuration: ln(1/α)/(ρ·λ). */

@@ -1,4 +1,4 @@
-/* json — builds JSON text into a growable buffer with a hard maximum.
+/* json — builds JSON text into a growable buffer with a hard maximum, and walks JSON text.
  *
  * Used once per bin, event, flow record and summary (never per packet). Strings from
  * packets (host names) are escaped here: control bytes, quotes, backslashes and bytes that
@@ -48,5 +48,25 @@ void json_kbool(struct json *j, const char *key, bool v);
 
 /* Writes the buffer plus '\n' to stdout as one line; returns 0 or -1. */
 int json_print_line(struct json *j);
+
+/* ---- reading (what Redis hands back: stored events) ---- */
+
+#define JSON_PATH_MAX  256  /* keys joined with '.' */
+#define JSON_STR_MAX   4096 /* an unescaped string value */
+#define JSON_DEPTH_MAX 16
+
+enum json_type { JSON_T_STRING, JSON_T_NUMBER, JSON_T_TRUE, JSON_T_FALSE, JSON_T_NULL };
+
+/* Called once per scalar: path is its keys joined with '.' ("evidence.routes_silent"; the
+ * elements of an array share the array's path), val the unescaped string (UTF-8, may hold
+ * NUL bytes: use len) or the number's text, terminated. Both valid during the call only. */
+typedef void (*json_visit_fn)(void *ctx, const char *path, enum json_type t, const char *val,
+                              size_t len);
+
+/* Walks one JSON value (RFC 8259) in s[0..n), calling fn for every scalar in document order.
+ * Returns 0, or -1 when the text is not one valid JSON value, nests deeper than
+ * JSON_DEPTH_MAX, or has a key path or string longer than the limits above (fn may have been
+ * called for what came before). */
+int json_walk(const char *s, size_t n, json_visit_fn fn, void *ctx);
 
 #endif

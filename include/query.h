@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Return the process exit status: 0, 1 (Redis unreachable or refused us), 2 (usage). */
@@ -19,5 +20,43 @@ int query_status(const struct options *o);
 /* Parses a time: epoch seconds, 2025-06-07T10:00:00Z (or without the Z: still UTC) or
  * 2025-06-07. Returns 0, or -1. */
 int query_parse_time(const char *s, int64_t *t);
+
+/* "2025-06-07T10:00:00Z", "-" for INT64_MIN. Returns buf. */
+const char *query_iso_time(int64_t t, char *buf, size_t size);
+
+/* ---- helpers for the subcommands that read Redis (detect, alerts) ---- */
+
+struct redis;
+struct redis_reply;
+
+#define QUERY_NAME_MAX 256
+#define QUERY_ARGS_MAX 16
+
+/* Connects to --redis as client `client` (AUTH, SELECT). Returns the connection, or NULL with
+ * one line in err (the caller exits 1). */
+struct redis *query_open(const struct options *o, const char *client, char *err, size_t errlen);
+
+/* Runs one command given as at most QUERY_ARGS_MAX strings. Returns REDIS_OK with *out, else
+ * REDIS_EIO or REDIS_EREPLY with err. */
+int query_run(struct redis *r, struct redis_reply **out, char *err, size_t errlen, int argc,
+              const char *const *argv);
+
+/* --follow: the connection was lost (err says how). Reconnects with backoff (100 ms to
+ * 5 s, one line per 10 s through lim) until Redis is back (REDIS_OK), refuses us
+ * (REDIS_EFATAL, err) or a stop is requested (REDIS_EIO). */
+struct log_limit;
+int query_reconnect(struct redis *r, struct log_limit *lim, char *err, size_t errlen);
+
+/* A string reply copied into buf (cut to size-1 bytes); "" for nil or NULL. */
+void query_reply_copy(const struct redis_reply *x, char *buf, size_t size);
+
+/* The members of a set, sorted (SORT ALPHA), at most 4096 of them. Returns 0 with out->v to
+ * free, or -1 with err. */
+struct query_names {
+    size_t n;
+    char (*v)[QUERY_NAME_MAX];
+};
+int query_set_members(struct redis *r, const char *key, struct query_names *out, char *err,
+                      size_t errlen);
 
 #endif

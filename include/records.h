@@ -50,6 +50,9 @@ struct event_evidence {
     double ctl_ratio;           /* control series observed / baseline (sensor_blind) */
     uint64_t drops;             /* capture drops in the deciding bins */
     bool one_way;               /* traffic toward the country went on, nothing came back */
+    /* `blackout detect` (events combined over sensors; 0 otherwise): the sensors that judged
+     * the route (or, for the country, any route), and those of them that saw it silent */
+    unsigned sensors_silent, sensors_total;
 };
 
 struct event {
@@ -71,6 +74,18 @@ bool event_is_down(enum event_kind k);
 
 /* The event as one JSON object (the contract line of DESIGN.md section 6). */
 void event_json(const struct event *e, struct json *j);
+
+/* Reads an event back from its JSON object (as event_json wrote it; unknown keys are
+ * ignored, missing ones left at zero, duration -1). Returns 0, or -1 when the text is not
+ * JSON or not an event of a known kind. */
+int event_from_json(const char *s, size_t n, struct event *e);
+
+/* One readable line for a person (no newline), columns aligned:
+ *   2025-06-07 01:00:10Z  country_down  *      sensor s1        since 01:00:00Z (10 s to
+ *   detect)      cause internal, routes 2/2 silent
+ * (one line: the time it was detected, the event, route, sensor, when it began and how long
+ * the decision took, then what the evidence says). Returns buf. */
+const char *event_text(const struct event *e, char *buf, size_t size);
 
 /* The flow record as one JSON object: {"type":"flow",...}. */
 void flow_record_json(const struct flow_record *r, const char *sensor, struct json *j);

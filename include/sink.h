@@ -12,8 +12,11 @@
  *   P{S}:totals:R      hash  pkts_in pkts_out bytes_in bytes_out flows (cumulative)
  *   P{S}:proto:R       hash  protocol name -> packets (cumulative)
  *   P{S}:bins:R        zset  score = bin start, member = "start:len:pkts_in:pkts_out:
- *                            bytes_in:bytes_out:flows_new:hosts:ctl_pkts:drops:flags"
- *                            (flags: 1 partial, 2 after a time jump); one member per bin
+ *                            bytes_in:bytes_out:flows_new:hosts:ctl_pkts:drops:flags:
+ *                            starts_in:starts_out" (flags: 1 partial, 2 after a time
+ *                            jump; starts: flows whose first packet that way fell in the
+ *                            bin, for the detector; members of older versions end at
+ *                            flags); one member per bin
  *                            start; members older than the retention (packet time) are
  *                            trimmed, the key expires after the retention (wall time)
  *   P{S}:hosts:R:START hll   the bin's country-side addresses (16-byte form), TTL retention
@@ -28,7 +31,7 @@
  *                            unknown blind
  *
  * Records added with sink_proto, sink_flow, sink_event and sink_route_state go out with
- * the next sink_bin (or with sink_close). */
+ * the next sink_bin, with sink_send, or with sink_close. */
 #ifndef BLACKOUT_SINK_H
 #define BLACKOUT_SINK_H
 
@@ -83,6 +86,10 @@ int sink_event(struct sink *s, const struct event *e);
 int sink_route_state(struct sink *s, const char *route, const char *state, int64_t since,
                      double baseline_pps, double observed_pps);
 
+/* Sends the records added since the last unit (events, states, flows) as a unit of their own
+ * now, without a bin (`blackout detect`, which writes no bins). Nothing when none. */
+void sink_send(struct sink *s);
+
 /* Sends what is pending, then waits up to timeout_ms for every unit to be written.
  * Returns the units not written. */
 uint64_t sink_close(struct sink *s, uint64_t timeout_ms);
@@ -104,11 +111,17 @@ int sink_key(char *buf, size_t size, const char *prefix, const char *sensor, con
 /* The flush script (Lua, with a #!lua shebang so Redis refuses it whole under OOM). */
 extern const char sink_script[];
 
-/* Parses a bins member. Returns 0, or -1 when it is not one. */
+#define SINK_BIN_FIELDS     13 /* fields of a bins member */
+#define SINK_BIN_FIELDS_OLD 11 /* members written before starts_in and starts_out */
+
+/* Parses a bins member (13 fields, or the 11 of older versions). Returns 0, or -1 when it
+ * is not one. */
 struct sink_bin_row {
     int64_t start;
     uint64_t len, flags;
-    uint64_t c[8]; /* pkts_in pkts_out bytes_in bytes_out flows_new hosts ctl_pkts drops */
+    uint64_t c[8];      /* pkts_in pkts_out bytes_in bytes_out flows_new hosts ctl_pkts drops */
+    uint64_t starts[2]; /* starts_in starts_out; 0 when !has_starts */
+    bool has_starts;    /* false for an 11-field member */
 };
 int sink_parse_bin(const char *s, size_t n, struct sink_bin_row *row);
 

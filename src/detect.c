@@ -52,7 +52,7 @@ struct route_det {
     unsigned up_seen, up_window;
     int64_t up_since;
     int64_t last_surge; /* end of the last bin with an inbound surge */
-    double last_pps;
+    double last_pps, last_dir_pps[2];
 };
 
 struct detect {
@@ -448,6 +448,21 @@ static void sensor_watch(struct detect *d, const struct detect_bin *b, struct ev
     }
 }
 
+enum event_cause detect_cause(double coincide_s, int64_t first, int64_t last, double lambda,
+                              bool surge, bool unsure)
+{
+    if (surge)
+        return CAUSE_ATTACK;
+    if (unsure)
+        return CAUSE_UNKNOWN;
+    /* A silence begins with the route's last conversation, up to a natural gap early: with
+     * sparse traffic "at once" must allow for it (99% of gaps are shorter than ln(100)/λ). */
+    double at_once = fmax(coincide_s, lambda > 0 && isfinite(lambda) ? log(100) / lambda : 0);
+    if ((double)(last - first) <= at_once)
+        return CAUSE_INTERNAL;
+    return CAUSE_UPSTREAM;
+}
+
 static enum event_cause country_cause(const struct detect *d, int64_t *since)
 {
     int64_t first = INT64_MAX, last = INT64_MIN;
@@ -465,16 +480,7 @@ static enum event_cause country_cause(const struct detect *d, int64_t *since)
         lambda = fmin(lambda, est_lambda(&r->est[r->down_dir], d->c.bin));
     }
     *since = last;
-    if (surge)
-        return CAUSE_ATTACK;
-    if (unsure)
-        return CAUSE_UNKNOWN;
-    /* A silence begins with the route's last conversation, up to a natural gap early: with
-     * sparse traffic "at once" must allow for it (99% of gaps are shorter than ln(100)/λ). */
-    double at_once = fmax((double)d->c.coincide * d->c.bin, lambda > 0 ? log(100) / lambda : 0);
-    if ((double)(last - first) <= at_once)
-        return CAUSE_INTERNAL;
-    return CAUSE_UPSTREAM;
+    return detect_cause((double)d->c.coincide * d->c.bin, first, last, lambda, surge, unsure);
 }
 
 static void country_down(struct detect *d, int64_t end, struct event *out, unsigned max,
@@ -516,52 +522,75 @@ static void country_down(struct detect *d, int64_t end, struct event *out, unsig
     }
 }
 
+enum detect_state detect_country_next(enum detect_state now, const struct detect_route_status *rs,
+                                      unsigned n, struct detect_country_tally *t)
+{
+    int64_t first_down = INT64_MAX, other_active = INT64_MIN;
+
+    t->up = t->down = 0;
+    t->back = INT64_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        t->up += rs[i].state == DS_UP;
+        t->down += rs[i].state == DS_DOWN;
+        if (rs[i].state == DS_UP && rs[i].since < t->back)
+            t->back = rs[i].since;
+        if (rs[i].state == DS_DOWN && rs[i].down_since < first_down)
+            first_down = rs[i].down_since;
+        if ((rs[i].state == DS_LEARNING || rs[i].state == DS_UNKNOWN) &&
+            rs[i].last_active > other_active)
+            other_active = rs[i].last_active;
+    }
+    /* a route we cannot judge that still carried traffic during the silence: not dark */
+    if (t->down && other_active > first_down)
+        t->down = 0;
+    if (now == DS_LEARNING && t->up)
+        return DS_UP;
+    if (now == DS_UP && !t->up && t->down)
+        return DS_DOWN;
+    if (now == DS_DOWN && t->up)
+        return DS_UP;
+    return now;
+}
+
 /* The country: down when every route that was up is down; up when one comes back. */
 static void country_watch(struct detect *d, int64_t end, struct event *out, unsigned max,
                           unsigned *n)
 {
-    unsigned up = 0, down = 0;
-    int64_t back = INT64_MAX, first_down = INT64_MAX, other_active = INT64_MIN;
-    for (unsigned i = 0; i < d->nroutes; i++) {
-        const struct route_det *r = &d->r[i];
-        up += r->state == DS_UP;
-        down += r->state == DS_DOWN;
-        if (r->state == DS_UP && r->state_since < back)
-            back = r->state_since;
-        if (r->state == DS_DOWN && r->down_since < first_down)
-            first_down = r->down_since;
-        if (r->state == DS_LEARNING || r->state == DS_UNKNOWN)
-            other_active = r->last_active > other_active ? r->last_active : other_active;
-    }
-    /* a route we cannot judge that still carried traffic during the silence: not dark */
-    if (down && other_active > first_down)
-        down = 0;
-    if (d->country == DS_LEARNING && up) {
+    struct detect_route_status rs[DETECT_ROUTES_MAX];
+    struct detect_country_tally t;
+
+    for (unsigned i = 0; i < d->nroutes; i++)
+        rs[i] = (struct detect_route_status){.state = d->r[i].state,
+                                             .since = d->r[i].state_since,
+                                             .down_since = d->r[i].down_since,
+                                             .last_active = d->r[i].last_active};
+    enum detect_state next = detect_country_next(d->country, rs, d->nroutes, &t);
+    if (next == d->country)
+        return;
+    if (d->country == DS_LEARNING) {
         d->country = DS_UP;
         d->country_since = end;
-    } else if (d->country == DS_UP && !up && down) {
+    } else if (next == DS_DOWN) {
         country_down(d, end, out, max, n);
-    } else if (d->country == DS_DOWN && up) {
+    } else {
         struct event *e = new_event(d, out, max, n, EVENT_COUNTRY_UP, "*");
         if (e) {
-            e->since = back;
+            e->since = t.back;
             e->detected = end;
-            e->duration = back - d->country_since;
+            e->duration = t.back - d->country_since;
             for (unsigned i = 0; i < d->nroutes; i++) {
                 e->baseline_pps += d->r[i].est[IN].pps + d->r[i].est[OUT].pps;
                 e->observed_pps += d->r[i].last_pps;
             }
-            e->evidence.routes_total = up + down;
-            e->evidence.routes_silent = down;
+            e->evidence.routes_total = t.up + t.down;
+            e->evidence.routes_silent = t.down;
         }
         d->country = DS_UP;
-        d->country_since = back;
+        d->country_since = t.back;
     }
 }
 
-/* A country event says it all for the routes that changed in the same bin: their own
- * events are dropped (their states still change), so one incident is one alert. */
-static unsigned subsume(struct event *ev, unsigned n)
+unsigned detect_subsume(struct event *ev, unsigned n)
 {
     bool down = false, up = false;
     unsigned k = 0;
@@ -598,7 +627,9 @@ unsigned detect_feed(struct detect *d, const struct detect_bin *b, struct event 
         seen += b->routes[i].pkts[0] + b->routes[i].pkts[1] + b->routes[i].ctl_pkts;
     for (unsigned i = 0; i < d->nroutes; i++) {
         struct route_det *r = &d->r[i];
-        r->last_pps = (double)(b->routes[i].pkts[0] + b->routes[i].pkts[1]) / d->c.bin;
+        for (unsigned k = 0; k < 2; k++)
+            r->last_dir_pps[k] = (double)b->routes[i].pkts[k] / d->c.bin;
+        r->last_pps = r->last_dir_pps[IN] + r->last_dir_pps[OUT];
         if (r->state == DS_DOWN)
             route_recover(d, r, &b->routes[i], b->start, out, max, &n);
         else
@@ -606,7 +637,7 @@ unsigned detect_feed(struct detect *d, const struct detect_bin *b, struct event 
         route_settle(d, r, end);
     }
     country_watch(d, end, out, max, &n);
-    return subsume(out, n);
+    return detect_subsume(out, n);
 }
 
 void detect_route_status(const struct detect *d, unsigned route, struct detect_route_status *st)
@@ -620,6 +651,21 @@ void detect_route_status(const struct detect *d, unsigned route, struct detect_r
     unsigned th = threshold_bins(d, r, OUT);
     st->threshold_s = th ? (double)th * d->c.bin : INFINITY;
     st->lambda = est_lambda(&r->est[OUT], d->c.bin);
+    st->last_active = r->last_active;
+    for (unsigned k = 0; k < 2; k++) {
+        st->baseline_dir_pps[k] = r->est[k].pps;
+        st->observed_dir_pps[k] = r->last_dir_pps[k];
+    }
+    if (r->state != DS_DOWN)
+        return;
+    st->down_since = r->down_since;
+    st->down_lambda = est_lambda(&r->est[r->down_dir], d->c.bin);
+    for (unsigned k = 0; k < 2; k++) {
+        st->down_base_pps[k] = r->down_base_pps[k];
+        st->down_obs_pps[k] = r->down_obs_pps[k];
+    }
+    st->surge_before = r->down_surge;
+    st->one_way = r->down_dir == OUT && ratio(r->down_obs_pps[IN], r->down_base_pps[IN]) >= 0.1;
 }
 
 const struct detect_config *detect_config_of(const struct detect *d)

@@ -248,3 +248,270 @@ int json_print_line(struct json *j)
         return -1;
     return 0;
 }
+
+/* ---- reading ---- */
+
+struct reader {
+    const char *s;
+    size_t n, i;
+    unsigned depth;
+    char path[JSON_PATH_MAX];
+    size_t plen;
+    char str[JSON_STR_MAX];
+    json_visit_fn fn;
+    void *ctx;
+};
+
+static void skip_ws(struct reader *r)
+{
+    while (r->i < r->n &&
+           (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r'))
+        r->i++;
+}
+
+static bool take(struct reader *r, char c)
+{
+    skip_ws(r);
+    if (r->i < r->n && r->s[r->i] == c) {
+        r->i++;
+        return true;
+    }
+    return false;
+}
+
+static int hex4(struct reader *r, unsigned *v)
+{
+    *v = 0;
+    if (r->n - r->i < 4)
+        return -1;
+    for (int k = 0; k < 4; k++) {
+        char c = r->s[r->i++];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        *v = *v * 16 + (unsigned)d;
+    }
+    return 0;
+}
+
+/* Appends code point cp as UTF-8 to out[*len], within size. */
+static int put_utf8(char *out, size_t size, size_t *len, unsigned cp)
+{
+    uint8_t b[4];
+    size_t k;
+    if (cp < 0x80) {
+        b[0] = (uint8_t)cp, k = 1;
+    } else if (cp < 0x800) {
+        b[0] = (uint8_t)(0xc0 | cp >> 6), b[1] = (uint8_t)(0x80 | (cp & 0x3f)), k = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (uint8_t)(0xe0 | cp >> 12), b[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        b[2] = (uint8_t)(0x80 | (cp & 0x3f)), k = 3;
+    } else {
+        b[0] = (uint8_t)(0xf0 | cp >> 18), b[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+        b[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f)), b[3] = (uint8_t)(0x80 | (cp & 0x3f)), k = 4;
+    }
+    if (*len + k >= size)
+        return -1;
+    memcpy(out + *len, b, k);
+    *len += k;
+    return 0;
+}
+
+/* One \u escape (the "\u" already read), with a surrogate pair when there is one. */
+static int unicode_escape(struct reader *r, char *out, size_t size, size_t *len)
+{
+    unsigned cp, lo;
+    if (hex4(r, &cp) < 0 || (cp >= 0xdc00 && cp < 0xe000))
+        return -1;
+    if (cp >= 0xd800 && cp < 0xdc00) {
+        if (r->n - r->i < 2 || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u')
+            return -1;
+        r->i += 2;
+        if (hex4(r, &lo) < 0 || lo < 0xdc00 || lo >= 0xe000)
+            return -1;
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+    }
+    return put_utf8(out, size, len, cp);
+}
+
+/* A string at r->i (the opening quote next), unescaped into out (terminated). */
+static int read_string(struct reader *r, char *out, size_t size, size_t *len)
+{
+    static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+    *len = 0;
+    if (!take(r, '"'))
+        return -1;
+    while (r->i < r->n) {
+        unsigned char c = (unsigned char)r->s[r->i++];
+        if (c == '"') {
+            out[*len] = '\0';
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            if (r->i >= r->n)
+                return -1;
+            char e = r->s[r->i++];
+            const char *p = e ? strchr(esc_in, e) : NULL;
+            if (e == 'u') {
+                if (unicode_escape(r, out, size, len) < 0)
+                    return -1;
+                continue;
+            }
+            if (!p)
+                return -1;
+            c = (unsigned char)esc_out[p - esc_in];
+        }
+        if (*len + 1 >= size)
+            return -1;
+        out[(*len)++] = (char)c;
+    }
+    return -1;
+}
+
+static bool is_digit(const struct reader *r)
+{
+    return r->i < r->n && r->s[r->i] >= '0' && r->s[r->i] <= '9';
+}
+
+/* A number per the JSON grammar; its text is handed on as it is. */
+static int read_number(struct reader *r)
+{
+    size_t start = r->i;
+    if (r->i < r->n && r->s[r->i] == '-')
+        r->i++;
+    if (!is_digit(r))
+        return -1;
+    if (r->s[r->i] == '0')
+        r->i++;
+    else
+        while (is_digit(r))
+            r->i++;
+    if (r->i < r->n && r->s[r->i] == '.') {
+        r->i++;
+        if (!is_digit(r))
+            return -1;
+        while (is_digit(r))
+            r->i++;
+    }
+    if (r->i < r->n && (r->s[r->i] == 'e' || r->s[r->i] == 'E')) {
+        r->i++;
+        if (r->i < r->n && (r->s[r->i] == '+' || r->s[r->i] == '-'))
+            r->i++;
+        if (!is_digit(r))
+            return -1;
+        while (is_digit(r))
+            r->i++;
+    }
+    size_t len = r->i - start;
+    if (len >= sizeof r->str)
+        return -1;
+    memcpy(r->str, r->s + start, len);
+    r->str[len] = '\0';
+    r->fn(r->ctx, r->path, JSON_T_NUMBER, r->str, len);
+    return 0;
+}
+
+static int read_word(struct reader *r, const char *w, enum json_type t)
+{
+    size_t len = strlen(w);
+    if (r->n - r->i < len || memcmp(r->s + r->i, w, len) != 0)
+        return -1;
+    r->i += len;
+    r->fn(r->ctx, r->path, t, w, len);
+    return 0;
+}
+
+static int read_value(struct reader *r);
+
+static int read_object(struct reader *r)
+{
+    size_t plen = r->plen;
+    char key[JSON_PATH_MAX];
+    size_t klen;
+
+    r->i++;
+    if (take(r, '}'))
+        return 0;
+    do {
+        skip_ws(r);
+        if (read_string(r, key, sizeof key, &klen) < 0 || !take(r, ':'))
+            return -1;
+        if (plen + (plen > 0) + klen >= sizeof r->path)
+            return -1;
+        if (plen > 0)
+            r->path[r->plen++] = '.';
+        memcpy(r->path + r->plen, key, klen + 1);
+        r->plen += klen;
+        int rc = read_value(r);
+        r->plen = plen;
+        r->path[plen] = '\0';
+        if (rc < 0)
+            return -1;
+    } while (take(r, ','));
+    return take(r, '}') ? 0 : -1;
+}
+
+static int read_array(struct reader *r)
+{
+    r->i++;
+    if (take(r, ']'))
+        return 0;
+    do {
+        if (read_value(r) < 0)
+            return -1;
+    } while (take(r, ','));
+    return take(r, ']') ? 0 : -1;
+}
+
+static int read_value(struct reader *r)
+{
+    size_t len;
+    int rc;
+
+    skip_ws(r);
+    if (r->i >= r->n || r->depth >= JSON_DEPTH_MAX)
+        return -1;
+    switch (r->s[r->i]) {
+    case '{':
+    case '[':
+        r->depth++;
+        rc = r->s[r->i] == '{' ? read_object(r) : read_array(r);
+        r->depth--;
+        return rc;
+    case '"':
+        if (read_string(r, r->str, sizeof r->str, &len) < 0)
+            return -1;
+        r->fn(r->ctx, r->path, JSON_T_STRING, r->str, len);
+        return 0;
+    case 't':
+        return read_word(r, "true", JSON_T_TRUE);
+    case 'f':
+        return read_word(r, "false", JSON_T_FALSE);
+    case 'n':
+        return read_word(r, "null", JSON_T_NULL);
+    default:
+        return read_number(r);
+    }
+}
+
+int json_walk(const char *s, size_t n, json_visit_fn fn, void *ctx)
+{
+    struct reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    r->s = s;
+    r->n = n;
+    r->fn = fn;
+    r->ctx = ctx;
+    int rc = read_value(r);
+    skip_ws(r);
+    if (rc == 0 && r->i != r->n)
+        rc = -1;
+    free(r);
+    return rc;
+}

@@ -1,7 +1,9 @@
 /* main — subcommand dispatch; the only place that decides the exit status.
  * 0 success, 1 runtime failure, 2 usage or configuration error. */
+#include "alert.h"
 #include "config.h"
 #include "log.h"
+#include "multidetect.h"
 #include "query.h"
 #include "replay.h"
 
@@ -28,6 +30,12 @@ int main(int argc, char **argv)
     switch (o.cmd) {
     case CMD_REPLAY:
         rc = replay_run(&o);
+        break;
+    case CMD_DETECT:
+        rc = multidetect_run(&o);
+        break;
+    case CMD_ALERTS:
+        rc = alert_run(&o);
         break;
     case CMD_EXPORT:
         rc = query_export(&o);

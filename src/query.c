@@ -5,6 +5,7 @@
 #include "log.h"
 #include "redis.h"
 #include "sink.h"
+#include "stop.h"
 #include "text.h"
 
 #include <inttypes.h>
@@ -13,13 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NAME_MAX_LEN 256
-#define LIST_MAX     4096
-
-struct names {
-    size_t n;
-    char (*v)[NAME_MAX_LEN];
-};
+#define LIST_MAX 4096
 
 /* ---- time ---- */
 
@@ -73,7 +68,7 @@ int query_parse_time(const char *s, int64_t *t)
     return 0;
 }
 
-static const char *iso_time(int64_t t, char *buf, size_t size)
+const char *query_iso_time(int64_t t, char *buf, size_t size)
 {
     struct tm tm;
     time_t tt = (time_t)t;
@@ -85,13 +80,13 @@ static const char *iso_time(int64_t t, char *buf, size_t size)
 
 /* ---- reading ---- */
 
-static struct redis *open_redis(const struct options *o, char *err, size_t errlen)
+struct redis *query_open(const struct options *o, const char *client, char *err, size_t errlen)
 {
     struct redis_url u;
 
     if (redis_url_parse(o->redis, &u, err, errlen) < 0)
         return NULL;
-    struct redis *r = redis_new(&u, (unsigned)o->redis_timeout, "blackout-query");
+    struct redis *r = redis_new(&u, (unsigned)o->redis_timeout, client);
     memset(&u, 0, sizeof u);
     if (!r) {
         snprintf(err, errlen, "out of memory");
@@ -104,18 +99,20 @@ static struct redis *open_redis(const struct options *o, char *err, size_t errle
     return r;
 }
 
-/* Runs a command given as strings. Returns REDIS_OK with *out, else an error in err. */
-static int run(struct redis *r, struct redis_reply **out, char *err, size_t errlen, int argc,
-               const char *const *argv)
+int query_run(struct redis *r, struct redis_reply **out, char *err, size_t errlen, int argc,
+              const char *const *argv)
 {
-    size_t lens[8];
-    for (int i = 0; i < argc && i < 8; i++)
+    size_t lens[QUERY_ARGS_MAX];
+    if (argc > QUERY_ARGS_MAX) {
+        snprintf(err, errlen, "too many arguments");
+        return REDIS_EREPLY;
+    }
+    for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     return redis_call(r, argc, (const char **)argv, lens, out, err, errlen);
 }
 
-/* Copies a string reply (cut to size-1 bytes), "" for nil. */
-static void reply_copy(const struct redis_reply *x, char *buf, size_t size)
+void query_reply_copy(const struct redis_reply *x, char *buf, size_t size)
 {
     size_t n;
     const char *s = x ? redis_reply_str(x, &n) : "";
@@ -127,15 +124,15 @@ static void reply_copy(const struct redis_reply *x, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-/* The sorted members of a set. Returns 0, or -1 with err. */
-static int sorted_set(struct redis *r, const char *key, struct names *out, char *err, size_t errlen)
+int query_set_members(struct redis *r, const char *key, struct query_names *out, char *err,
+                      size_t errlen)
 {
     const char *argv[] = {"SORT", key, "ALPHA"};
     struct redis_reply *x;
 
     out->n = 0;
     out->v = NULL;
-    if (run(r, &x, err, errlen, 3, argv) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 3, argv) != REDIS_OK)
         return -1;
     size_t n = redis_reply_len(x);
     if (n > LIST_MAX)
@@ -147,7 +144,7 @@ static int sorted_set(struct redis *r, const char *key, struct names *out, char 
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        reply_copy(redis_reply_at(x, i), out->v[i], sizeof out->v[i]);
+        query_reply_copy(redis_reply_at(x, i), out->v[i], sizeof out->v[i]);
     out->n = n;
     redis_reply_free(x);
     return 0;
@@ -164,8 +161,8 @@ static bool wanted_route(const struct options *o, const char *route)
 }
 
 /* The sensors to show: --sensor, else every sensor that has written. */
-static int list_sensors(struct redis *r, const struct options *o, struct names *out, char *err,
-                        size_t errlen)
+static int list_sensors(struct redis *r, const struct options *o, struct query_names *out,
+                        char *err, size_t errlen)
 {
     char key[300];
 
@@ -178,7 +175,21 @@ static int list_sensors(struct redis *r, const struct options *o, struct names *
         return 0;
     }
     snprintf(key, sizeof key, "%ssensors", o->redis_prefix);
-    return sorted_set(r, key, out, err, errlen);
+    return query_set_members(r, key, out, err, errlen);
+}
+
+int query_reconnect(struct redis *r, struct log_limit *lim, char *err, size_t errlen)
+{
+    for (unsigned attempt = 0; !stop_requested(); attempt++) {
+        log_limited(lim, LOG_WARN, "%s; reconnecting", err);
+        stop_sleep_ms(redis_backoff_ms(attempt, 100, 5000));
+        int rc = redis_connect(r, err, errlen);
+        if (rc == REDIS_OK)
+            LOG(LOG_WARN, "reconnected to Redis");
+        if (rc != REDIS_EIO)
+            return rc;
+    }
+    return REDIS_EIO;
 }
 
 /* ---- export ---- */
@@ -242,7 +253,7 @@ static int export_route(struct redis *r, const struct options *o, struct json *j
     snprintf(from, sizeof from, "%" PRId64, range[0]);
     snprintf(to, sizeof to, "(%" PRId64, range[1]);
     const char *argv[] = {"ZRANGEBYSCORE", key, from, to};
-    if (run(r, &x, err, errlen, 4, argv) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 4, argv) != REDIS_OK)
         return -1;
     for (size_t i = 0; i < redis_reply_len(x); i++) {
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
@@ -257,12 +268,12 @@ static int export_sensor(struct redis *r, const struct options *o, struct json *
                          const char *sensor, const int64_t range[2], char *err, size_t errlen)
 {
     char key[600];
-    struct names routes;
+    struct query_names routes;
     int rc = 0;
 
     if (sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL) < 0)
         return 0;
-    if (sorted_set(r, key, &routes, err, errlen) < 0)
+    if (query_set_members(r, key, &routes, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < routes.n && rc == 0; i++)
         if (wanted_route(o, routes.v[i]))
@@ -275,7 +286,7 @@ int query_export(const struct options *o)
 {
     int64_t range[2];
     char err[600];
-    struct names sensors = {0};
+    struct query_names sensors = {0};
     struct json j;
     int rc = 1;
 
@@ -285,7 +296,7 @@ int query_export(const struct options *o)
                            "2025-06-07T10:00:00Z)");
         return 2;
     }
-    struct redis *r = open_redis(o, err, sizeof err);
+    struct redis *r = query_open(o, "blackout-query", err, sizeof err);
     if (!r) {
         log_write(LOG_ERR, "%s", err);
         return 1;
@@ -327,7 +338,7 @@ static const char *hash_get(const struct redis_reply *h, const char *field, char
     for (size_t i = 0; i + 1 < redis_reply_len(h); i += 2) {
         const char *f = redis_reply_str(redis_reply_at(h, i), &n);
         if (n == fl && memcmp(f, field, n) == 0) {
-            reply_copy(redis_reply_at(h, i + 1), buf, size);
+            query_reply_copy(redis_reply_at(h, i + 1), buf, size);
             return buf;
         }
     }
@@ -354,7 +365,7 @@ static int read_route(struct redis *r, const struct options *o, const char *sens
 
     sink_key(key, sizeof key, o->redis_prefix, sensor, "state", st->route);
     const char *hg[] = {"HGETALL", key};
-    if (run(r, &x, err, errlen, 2, hg) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 2, hg) != REDIS_OK)
         return -1;
     const char *since = hash_get(x, "since", buf, sizeof buf);
     st->since = since && text_parse_u64(since, 0, INT64_MAX, &v) == 0 ? (int64_t)v : INT64_MIN;
@@ -362,7 +373,7 @@ static int read_route(struct redis *r, const struct options *o, const char *sens
     redis_reply_free(x);
     sink_key(key, sizeof key, o->redis_prefix, sensor, "bins", st->route);
     const char *zr[] = {"ZREVRANGE", key, "0", "1"};
-    if (run(r, &x, err, errlen, 4, zr) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 4, zr) != REDIS_OK)
         return -1;
     for (size_t i = redis_reply_len(x); i-- > 0;) { /* the older one first: prefer full bins */
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
@@ -382,8 +393,8 @@ static void print_status(const struct options *o, struct json *j, const char *se
 {
     char since[32], last[32], base[32] = "-", cur[32] = "-";
 
-    iso_time(st->since, since, sizeof since);
-    iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
+    query_iso_time(st->since, since, sizeof since);
+    query_iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
     if (!o->json) {
         if (st->has_baseline)
             snprintf(base, sizeof base, "%.3f", st->baseline);
@@ -419,7 +430,7 @@ static long long heartbeat_ttl(struct redis *r, const struct options *o, const c
 
     sink_key(key, sizeof key, o->redis_prefix, sensor, "heartbeat", NULL);
     const char *argv[] = {"TTL", key};
-    if (run(r, &x, err, sizeof err, 2, argv) != REDIS_OK)
+    if (query_run(r, &x, err, sizeof err, 2, argv) != REDIS_OK)
         return -2;
     long long t = redis_reply_int(x);
     redis_reply_free(x);
@@ -432,11 +443,11 @@ static int status_sensor(struct redis *r, const struct options *o, struct json *
                          size_t errlen)
 {
     char key[600], field[600], state[32];
-    struct names routes;
+    struct query_names routes;
     int rc = 0;
 
     sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL);
-    if (sorted_set(r, key, &routes, err, errlen) < 0)
+    if (query_set_members(r, key, &routes, err, errlen) < 0)
         return -1;
     long long hb = heartbeat_ttl(r, o, sensor);
     for (size_t i = 0; i <= routes.n && rc == 0; i++) {
@@ -458,12 +469,12 @@ static int status_sensor(struct redis *r, const struct options *o, struct json *
 int query_status(const struct options *o)
 {
     char err[600], key[300];
-    struct names sensors = {0};
+    struct query_names sensors = {0};
     struct redis_reply *pstate = NULL;
     struct json j;
     int rc = 1;
 
-    struct redis *r = open_redis(o, err, sizeof err);
+    struct redis *r = query_open(o, "blackout-query", err, sizeof err);
     if (!r) {
         log_write(LOG_ERR, "%s", err);
         return 1;
@@ -472,7 +483,7 @@ int query_status(const struct options *o)
     snprintf(key, sizeof key, "%sstate", o->redis_prefix);
     const char *argv[] = {"HGETALL", key};
     if (list_sensors(r, o, &sensors, err, sizeof err) < 0 ||
-        run(r, &pstate, err, sizeof err, 2, argv) != REDIS_OK)
+        query_run(r, &pstate, err, sizeof err, 2, argv) != REDIS_OK)
         goto out;
     if (!o->json)
         printf("%-16s %-10s %-9s %13s %12s  %-21s %-21s %s\n", "SENSOR", "ROUTE", "STATE",

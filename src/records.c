@@ -1,9 +1,16 @@
 /* records — flow records and events, and their JSON. See records.h. */
 #include "records.h"
 
+#include "text.h"
+
 #include <arpa/inet.h>
+#include <math.h>
+#include <stddef.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const kind_names[] = {
     [EVENT_ROUTE_DOWN] = "route_down",     [EVENT_ROUTE_UP] = "route_up",
@@ -66,6 +73,10 @@ static void evidence_json(const struct event *e, struct json *j)
         json_kbool(j, "surge_before", ev->surge_before);
         json_kbool(j, "one_way", ev->one_way);
     }
+    if (ev->sensors_total) {
+        json_ku64(j, "sensors_silent", ev->sensors_silent);
+        json_ku64(j, "sensors_total", ev->sensors_total);
+    }
     json_obj_close(j);
 }
 
@@ -114,4 +125,231 @@ void flow_record_json(const struct flow_record *r, const char *sensor, struct js
     json_kdouble(j, "last", (double)r->last_us / 1e6);
     json_kstr(j, "end", (unsigned)r->end <= FLOW_END_EVICT ? end_names[r->end] : "?");
     json_obj_close(j);
+}
+
+/* ---- reading an event back ---- */
+
+struct event_reader {
+    struct event *e;
+    bool is_event, kind_known, bad;
+};
+
+static int name_index(const char *const *names, unsigned n, const char *s)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+enum field_kind { F_I64, F_DOUBLE, F_COUNT, F_U64 };
+
+#define EV(f) offsetof(struct event, f)
+
+/* The numeric fields of an event's JSON, by path. */
+static const struct {
+    const char *path;
+    uint8_t kind; /* enum field_kind */
+    size_t off;
+} event_fields[] = {
+    {"since", F_I64, EV(since)},
+    {"detected", F_I64, EV(detected)},
+    {"duration", F_I64, EV(duration)},
+    {"baseline_pps", F_DOUBLE, EV(baseline_pps)},
+    {"observed_pps", F_DOUBLE, EV(observed_pps)},
+    {"evidence.routes_silent", F_COUNT, EV(evidence.routes_silent)},
+    {"evidence.routes_total", F_COUNT, EV(evidence.routes_total)},
+    {"evidence.sensors_silent", F_COUNT, EV(evidence.sensors_silent)},
+    {"evidence.sensors_total", F_COUNT, EV(evidence.sensors_total)},
+    {"evidence.in_ratio", F_DOUBLE, EV(evidence.in_ratio)},
+    {"evidence.out_ratio", F_DOUBLE, EV(evidence.out_ratio)},
+    {"evidence.ctl_ratio", F_DOUBLE, EV(evidence.ctl_ratio)},
+    {"evidence.drops", F_U64, EV(evidence.drops)},
+};
+
+/* A number for a known numeric field (a string there, or a value out of range: bad). */
+static void event_number(struct event_reader *r, const char *path, const char *val)
+{
+    size_t i, n = sizeof event_fields / sizeof event_fields[0];
+    char *end;
+
+    for (i = 0; i < n && strcmp(event_fields[i].path, path) != 0; i++)
+        ;
+    if (i == n)
+        return;
+    void *field = (char *)r->e + event_fields[i].off;
+    double d = strtod(val, &end);
+    bool ok = *end == '\0' && val[0] != '\0' && isfinite(d);
+    switch (event_fields[i].kind) {
+    case F_I64:
+        ok = ok && d >= -9.2e18 && d <= 9.2e18;
+        *(int64_t *)field = ok ? (int64_t)d : 0;
+        break;
+    case F_DOUBLE:
+        *(double *)field = ok ? d : 0;
+        break;
+    case F_COUNT:
+        ok = ok && d >= 0 && d <= UINT32_MAX;
+        *(unsigned *)field = ok ? (unsigned)d : 0;
+        break;
+    case F_U64:
+        ok = ok && d >= 0 && d <= 1.8e19;
+        *(uint64_t *)field = ok ? (uint64_t)d : 0;
+        break;
+    }
+    r->bad = r->bad || !ok;
+}
+
+static void event_string(struct event_reader *r, const char *path, const char *val, size_t len)
+{
+    struct event *e = r->e;
+    if (strlen(val) != len) {
+        r->bad = true; /* a NUL inside a name */
+    } else if (strcmp(path, "type") == 0) {
+        r->is_event = strcmp(val, "event") == 0;
+    } else if (strcmp(path, "event") == 0) {
+        int k = name_index(kind_names, EVENT_SENSOR_OK + 1, val);
+        r->kind_known = k >= 0;
+        e->kind = (uint8_t)(k >= 0 ? k : 0);
+    } else if (strcmp(path, "route") == 0) {
+        text_copy(e->route, sizeof e->route, val);
+    } else if (strcmp(path, "sensor") == 0) {
+        text_copy(e->sensor, sizeof e->sensor, val);
+    } else if (strcmp(path, "cause") == 0) {
+        int c = name_index(cause_names, CAUSE_UNKNOWN + 1, val);
+        e->cause = (uint8_t)(c > 0 ? c : CAUSE_UNKNOWN);
+    } else {
+        event_number(r, path, ""); /* a string where a number belongs: refused */
+    }
+}
+
+static void event_visit(void *ctx, const char *path, enum json_type t, const char *val, size_t len)
+{
+    struct event_reader *r = ctx;
+    if (t == JSON_T_STRING)
+        event_string(r, path, val, len);
+    else if (t == JSON_T_NUMBER)
+        event_number(r, path, val);
+    else if (strcmp(path, "evidence.surge_before") == 0)
+        r->e->evidence.surge_before = t == JSON_T_TRUE;
+    else if (strcmp(path, "evidence.one_way") == 0)
+        r->e->evidence.one_way = t == JSON_T_TRUE;
+}
+
+int event_from_json(const char *s, size_t n, struct event *e)
+{
+    struct event_reader r = {.e = e};
+
+    memset(e, 0, sizeof *e);
+    e->duration = -1;
+    if (json_walk(s, n, event_visit, &r) < 0 || r.bad || !r.is_event || !r.kind_known)
+        return -1;
+    return 0;
+}
+
+/* ---- a line for people ---- */
+
+/* "2025-06-07 01:00:10Z", or only "01:00:10Z" when on the same UTC day as ref. */
+static const char *clock_text(int64_t t, int64_t ref, char *buf, size_t size)
+{
+    struct tm tm, rt;
+    time_t tt = (time_t)t, rr = (time_t)ref;
+    bool same = gmtime_r(&rr, &rt) && gmtime_r(&tt, &tm) && tm.tm_year == rt.tm_year &&
+                tm.tm_yday == rt.tm_yday;
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, size, same ? "%H:%M:%SZ" : "%Y-%m-%d %H:%M:%SZ", &tm))
+        snprintf(buf, size, "%" PRId64, t);
+    return buf;
+}
+
+/* "40 s", "2 min 30 s", "1 h 30 min", "2 d 3 h". */
+static const char *span_text(int64_t s, char *buf, size_t size)
+{
+    uint64_t v = s < 0 ? 0 : (uint64_t)s;
+    if (v < 60)
+        snprintf(buf, size, "%" PRIu64 " s", v);
+    else if (v < 3600)
+        snprintf(buf, size, v % 60 ? "%" PRIu64 " min %" PRIu64 " s" : "%" PRIu64 " min", v / 60,
+                 v % 60);
+    else if (v < 86400)
+        snprintf(buf, size, v / 60 % 60 ? "%" PRIu64 " h %" PRIu64 " min" : "%" PRIu64 " h",
+                 v / 3600, v / 60 % 60);
+    else
+        snprintf(buf, size, v / 3600 % 24 ? "%" PRIu64 " d %" PRIu64 " h" : "%" PRIu64 " d",
+                 v / 86400, v / 3600 % 24);
+    return buf;
+}
+
+static unsigned rest(unsigned total, unsigned part)
+{
+    return total > part ? total - part : 0;
+}
+
+static int percent(double ratio)
+{
+    return ratio > 0 ? (int)(ratio * 100 + 0.5) : 0;
+}
+
+/* What the evidence says, after the columns. */
+static void details(const struct event *e, char *buf, size_t size)
+{
+    const struct event_evidence *ev = &e->evidence;
+    char span[32];
+    size_t n = 0;
+    int w = 0;
+
+    switch ((enum event_kind)e->kind) {
+    case EVENT_COUNTRY_DOWN:
+        w = snprintf(buf, size, "cause %s, routes %u/%u silent",
+                     event_cause_name((enum event_cause)e->cause), ev->routes_silent,
+                     ev->routes_total);
+        break;
+    case EVENT_COUNTRY_UP:
+        w = snprintf(buf, size, "down %s, routes %u/%u back", span_text(e->duration, span, 32),
+                     rest(ev->routes_total, ev->routes_silent), ev->routes_total);
+        break;
+    case EVENT_ROUTE_DOWN:
+        w = snprintf(buf, size, "was %.1f pkt/s, now in %d%% out %d%%", e->baseline_pps,
+                     percent(ev->in_ratio), percent(ev->out_ratio));
+        break;
+    case EVENT_ROUTE_UP:
+        w = snprintf(
+            buf, size, "down %s, back at %d%% of %.1f pkt/s", span_text(e->duration, span, 32),
+            percent(e->baseline_pps > 0 ? e->observed_pps / e->baseline_pps : 0), e->baseline_pps);
+        break;
+    case EVENT_SENSOR_BLIND:
+        w = snprintf(buf, size, "sees %d%% of its usual traffic, %" PRIu64 " drops",
+                     percent(ev->ctl_ratio), ev->drops);
+        break;
+    case EVENT_SENSOR_OK:
+        w = snprintf(buf, size, "blind for %s", span_text(e->duration, span, 32));
+        break;
+    }
+    n = w > 0 && (size_t)w < size ? (size_t)w : 0;
+    if (ev->one_way && n < size)
+        n += (size_t)snprintf(buf + n, size - n, ", one way (nothing comes back)");
+    if (ev->surge_before && e->kind != EVENT_COUNTRY_DOWN && n < size)
+        n += (size_t)snprintf(buf + n, size - n, ", after an inbound surge");
+    if (ev->sensors_total && n < size)
+        snprintf(buf + n, size - n,
+                 event_is_down((enum event_kind)e->kind) ? ", silent at %u/%u sensors"
+                                                         : ", back at %u/%u sensors",
+                 event_is_down((enum event_kind)e->kind)
+                     ? ev->sensors_silent
+                     : rest(ev->sensors_total, ev->sensors_silent),
+                 ev->sensors_total);
+}
+
+const char *event_text(const struct event *e, char *buf, size_t size)
+{
+    char when[32], since[32], delay[32], began[96], sensor[RECORD_SENSOR_MAX + 8], more[256];
+
+    clock_text(e->detected, INT64_MIN, when, sizeof when);
+    snprintf(began, sizeof began, "since %s (%s to detect)",
+             clock_text(e->since, e->detected, since, sizeof since),
+             span_text(e->detected - e->since, delay, sizeof delay));
+    snprintf(sensor, sizeof sensor, "sensor %s", e->sensor);
+    details(e, more, sizeof more);
+    snprintf(buf, size, "%s  %-12s  %-5s  %-15s  %-34s  %s", when,
+             event_kind_name((enum event_kind)e->kind), e->route, sensor, began, more);
+    return buf;
 }

@@ -54,15 +54,8 @@ void report_event(struct sensor *s, const struct event *e)
     }
     if (s->opt->quiet)
         return;
-    printf("%s %s route %s since %" PRId64 " detected %" PRId64 " baseline %.2f pps observed "
-           "%.2f pps",
-           e->sensor, event_kind_name((enum event_kind)e->kind), e->route, e->since, e->detected,
-           e->baseline_pps, e->observed_pps);
-    if (e->kind == EVENT_COUNTRY_DOWN)
-        printf(" cause %s", event_cause_name((enum event_cause)e->cause));
-    if (e->duration >= 0)
-        printf(" duration %" PRId64 " s", e->duration);
-    printf("\n");
+    char line[512];
+    printf("%s\n", event_text(e, line, sizeof line));
 }
 
 void report_flow(struct sensor *s, const struct flow_record *r)

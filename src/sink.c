@@ -42,16 +42,16 @@ const char sink_script[] =
     "local sensor, channel = ARGV[10], ARGV[11]\n"
     "local nroutes, nflows = tonumber(ARGV[12]), tonumber(ARGV[13])\n"
     "local nevents, nstates = tonumber(ARGV[14]), tonumber(ARGV[15])\n"
-    "call('SADD', KEYS[6], sensor)\n"
+    "if nroutes > 0 then call('SADD', KEYS[6], sensor) end\n"
     "local k, a, names = 8, 16, {}\n"
     "local fields = {'pkts_in', 'pkts_out', 'bytes_in', 'bytes_out', 'flows'}\n"
     "for r = 1, nroutes do\n"
     "  local tot, proto, bins, hll = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n"
     "  local start, len, c = ARGV[a + 1], ARGV[a + 2], {}\n"
-    "  for i = 1, 9 do c[i] = ARGV[a + 2 + i] end\n"
-    "  local hosts, np = ARGV[a + 12], tonumber(ARGV[a + 13])\n"
+    "  for i = 1, 11 do c[i] = ARGV[a + 2 + i] end\n"
+    "  local hosts, np = ARGV[a + 14], tonumber(ARGV[a + 15])\n"
     "  names[#names + 1] = ARGV[a]\n"
-    "  k, a = k + 4, a + 14\n"
+    "  k, a = k + 4, a + 16\n"
     "  if start ~= '' then\n"
     "    if c[1] ~= '0' or c[2] ~= '0' or c[3] ~= '0' or c[4] ~= '0' or c[5] ~= '0' then\n"
     "      for i = 1, 5 do call('HINCRBY', tot, fields[i], c[i]) end\n"
@@ -381,7 +381,8 @@ static void commit(struct sink *s, int64_t bin_start)
     reset_unit(s);
 }
 
-/* One route section: its keys, then name start len counters flags hosts nproto pairs. */
+/* One route section: its keys, then name start len counters flags starts_in starts_out hosts
+ * nproto pairs. */
 static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
 {
     const char *name = s->cfg.route_names[r];
@@ -403,9 +404,11 @@ static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
         for (size_t i = 0; i < 8; i++)
             arg_u64(a, vals[i]);
         arg_u64(a, (v->partial ? 1u : 0u) | (v->after_jump ? 2u : 0u));
+        arg_u64(a, c->starts_in);
+        arg_u64(a, c->starts_out);
         arg_add(a, v->hosts[r], v->nhosts[r] * 16);
     } else {
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 14; i++)
             arg_str(a, "");
     }
     const struct proto_acc *p = &s->protos[(size_t)r * SINK_PROTO_MAX];
@@ -424,6 +427,11 @@ void sink_bin(struct sink *s, const struct bin_view *v)
     for (unsigned r = 0; r < n; r++)
         route_section(s, r, v);
     commit(s, v->start);
+}
+
+void sink_send(struct sink *s)
+{
+    commit(s, INT64_MIN);
 }
 
 void sink_proto(struct sink *s, unsigned route, const char *name, uint64_t pkts)
@@ -577,7 +585,7 @@ static struct sink *sink_alloc(const struct sink_config *c)
     text_copy(s->prefix, sizeof s->prefix, c->prefix);
     text_copy(s->sensor, sizeof s->sensor, c->sensor);
     new_run_id(s->run, sizeof s->run);
-    s->protos = calloc((size_t)c->nroutes * SINK_PROTO_MAX, sizeof *s->protos);
+    s->protos = calloc((size_t)(c->nroutes ? c->nroutes : 1) * SINK_PROTO_MAX, sizeof *s->protos);
     s->nprotos = calloc(c->nroutes ? c->nroutes : 1, sizeof *s->nprotos);
     if (!s->protos || !s->nprotos) {
         sink_free(s);
@@ -672,11 +680,11 @@ void sink_free(struct sink *s)
 
 int sink_parse_bin(const char *str, size_t n, struct sink_bin_row *row)
 {
-    uint64_t v[11];
+    uint64_t v[SINK_BIN_FIELDS];
     size_t i = 0, f = 0;
     bool neg = n > 0 && str[0] == '-';
 
-    for (i = neg; f < 11; f++) {
+    for (i = neg; f < SINK_BIN_FIELDS; f++) {
         char num[24];
         size_t k = 0;
         while (i < n && str[i] != ':' && k + 1 < sizeof num)
@@ -684,7 +692,9 @@ int sink_parse_bin(const char *str, size_t n, struct sink_bin_row *row)
         num[k] = '\0';
         if (text_parse_u64(num, 0, f == 0 ? (uint64_t)INT64_MAX : UINT64_MAX, &v[f]) < 0)
             return -1;
-        if (f < 10 && (i >= n || str[i++] != ':'))
+        if (i == n && f + 1 == SINK_BIN_FIELDS_OLD)
+            break; /* a member written before the starts were added */
+        if (f + 1 < SINK_BIN_FIELDS && (i >= n || str[i++] != ':'))
             return -1;
     }
     if (i != n)
@@ -693,5 +703,8 @@ int sink_parse_bin(const char *str, size_t n, struct sink_bin_row *row)
     row->len = v[1];
     memcpy(row->c, v + 2, sizeof row->c);
     row->flags = v[10];
+    row->has_starts = f == SINK_BIN_FIELDS;
+    row->starts[0] = row->has_starts ? v[11] : 0;
+    row->starts[1] = row->has_starts ? v[12] : 0;
     return 0;
 }

@@ -57,6 +57,21 @@ expect_exit() {
     fi
 }
 
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# lines_at_least N FILE...: the files hold N lines or more.
+lines_at_least() { [ "$(cat "${@:2}" 2>/dev/null | wc -l)" -ge "$1" ]; }
+
 # A JSON checker in Python (Debian's python3 is a test dependency).
 py() { python3 "$@"; }
 

@@ -173,6 +173,42 @@ static void failover_is_a_route_event(void **state)
     detect_free(s.d);
 }
 
+/* The status of a down route carries what `blackout detect` combines across sensors. */
+static void down_status_carries_the_silence(void **state)
+{
+    struct sim s;
+    struct detect_route_status st;
+    const struct shape busy[1] = {{4, 4, 20, 0}};
+    const struct shape oneway[1] = {{2, 0, 20, 0}};
+    sim_init(&s, 1);
+    run(&s, busy, 1, 3600);
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_UP);
+    assert_int_equal(st.last_active, s.t);
+    assert_int_equal(st.down_since, 0);
+    int64_t silence = s.t;
+    run(&s, oneway, 1, 120);
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_DOWN);
+    assert_int_equal(st.down_since, silence);
+    assert_true(st.one_way);
+    assert_false(st.surge_before);
+    assert_true(st.down_base_pps[1] > 10 && st.down_obs_pps[1] == 0);
+    assert_true(st.down_obs_pps[0] > 0);
+    assert_true(st.down_lambda > 3 && st.down_lambda < 5);
+    detect_free(s.d);
+}
+
+static void causes(void **state)
+{
+    assert_int_equal(detect_cause(30, 100, 120, 4, false, false), CAUSE_INTERNAL);
+    assert_int_equal(detect_cause(30, 100, 200, 4, false, false), CAUSE_UPSTREAM);
+    assert_int_equal(detect_cause(30, 100, 200, 0.01, false, false), CAUSE_INTERNAL);
+    assert_int_equal(detect_cause(30, 100, 120, 4, true, false), CAUSE_ATTACK);
+    assert_int_equal(detect_cause(30, 100, 120, 4, false, true), CAUSE_UNKNOWN);
+    assert_int_equal(detect_cause(30, 100, 100, INFINITY, false, false), CAUSE_INTERNAL);
+}
+
 static void blind_sensor_suppresses_routes(void **state)
 {
     struct sim s;
@@ -289,6 +325,8 @@ int main(void)
         cmocka_unit_test(blackout_detected_fast_with_cause),
         cmocka_unit_test(one_way_silence_is_down),
         cmocka_unit_test(failover_is_a_route_event),
+        cmocka_unit_test(down_status_carries_the_silence),
+        cmocka_unit_test(causes),
         cmocka_unit_test(blind_sensor_suppresses_routes),
         cmocka_unit_test(surge_then_silence_is_an_attack),
         cmocka_unit_test(routes_one_by_one_is_upstream),

@@ -76,7 +76,9 @@ static struct bin_view make_bin(int64_t start)
                                     .flows_new = 1,
                                     .hosts = 2,
                                     .ctl_pkts = 7,
-                                    .drops = 0};
+                                    .drops = 0,
+                                    .starts_in = 2,
+                                    .starts_out = 1};
     counts[1].ctl_pkts = 5;
     host_ptrs[0] = (const uint8_t(*)[16])hosts0;
     host_ptrs[1] = NULL;
@@ -144,19 +146,21 @@ static void bin_unit_layout(void **state)
     assert_true(arg_is(u, a + 6, "400"));
     assert_true(arg_is(u, a + 9, "7"));
     assert_true(arg_is(u, a + 11, "0")); /* flags */
-    assert_int_equal(u->lens[a + 12], 32);
-    assert_memory_equal(u->argv[a + 12], hosts0, 32);
-    assert_true(arg_is(u, a + 13, "2")); /* two protocols, DNS merged */
-    assert_true(arg_is(u, a + 14, "DNS"));
-    assert_true(arg_is(u, a + 15, "3"));
-    assert_true(arg_is(u, a + 16, "TLS"));
-    assert_true(arg_is(u, a + 18, "ru"));
-    assert_int_equal(u->lens[a + 18 + 12], 0);
-    assert_true(arg_is(u, a + 18 + 13, "0"));
-    assert_int_equal(u->argc, a + 18 + 14);
+    assert_true(arg_is(u, a + 12, "2")); /* starts_in */
+    assert_true(arg_is(u, a + 13, "1")); /* starts_out */
+    assert_int_equal(u->lens[a + 14], 32);
+    assert_memory_equal(u->argv[a + 14], hosts0, 32);
+    assert_true(arg_is(u, a + 15, "2")); /* two protocols, DNS merged */
+    assert_true(arg_is(u, a + 16, "DNS"));
+    assert_true(arg_is(u, a + 17, "3"));
+    assert_true(arg_is(u, a + 18, "TLS"));
+    assert_true(arg_is(u, a + 20, "ru"));
+    assert_int_equal(u->lens[a + 20 + 14], 0);
+    assert_true(arg_is(u, a + 20 + 15, "0"));
+    assert_int_equal(u->argc, a + 20 + 16);
     sink_bin(s, &v); /* the next unit: next sequence, protocols reset */
     assert_int_equal(cap.u[1]->seq, 2);
-    assert_true(arg_is(cap.u[1], argv_at(cap.u[1], 16) + 13, "0"));
+    assert_true(arg_is(cap.u[1], argv_at(cap.u[1], 16) + 15, "0"));
     free_captured(&cap);
     sink_free(s);
 }
@@ -223,18 +227,32 @@ static void records_unit(void **state)
 static void bin_member_parse(void **state)
 {
     struct sink_bin_row b;
-    const char *ok = "1749254400:10:1:2:3:4:5:6:7:8:1";
+    const char *ok = "1749254400:10:1:2:3:4:5:6:7:8:1:9:10";
     assert_int_equal(sink_parse_bin(ok, strlen(ok), &b), 0);
     assert_int_equal(b.start, 1749254400);
     assert_int_equal(b.len, 10);
     assert_int_equal(b.c[0], 1);
     assert_int_equal(b.c[7], 8);
     assert_int_equal(b.flags, 1);
+    assert_true(b.has_starts);
+    assert_int_equal(b.starts[0], 9);
+    assert_int_equal(b.starts[1], 10);
+    const char *old = "1749254400:10:1:2:3:4:5:6:7:8:2"; /* before the starts were added */
+    assert_int_equal(sink_parse_bin(old, strlen(old), &b), 0);
+    assert_false(b.has_starts);
+    assert_int_equal(b.starts[0], 0);
+    assert_int_equal(b.starts[1], 0);
+    assert_int_equal(b.flags, 2);
+    assert_int_equal(b.c[7], 8);
     static const char *const bad[] = {"",
                                       "1:2",
                                       "1:10:1:2:3:4:5:6:7:8",
                                       "1:10:1:2:3:4:5:6:7:8:1:",
+                                      "1:10:1:2:3:4:5:6:7:8:1:9",
+                                      "1:10:1:2:3:4:5:6:7:8:1:9:",
+                                      "1:10:1:2:3:4:5:6:7:8:1:9:10:11",
                                       "1:10:1:2:3:4:5:6:7:8:x",
+                                      "1:10:1:2:3:4:5:6:7:8:1:9:x",
                                       "a:10:1:2:3:4:5:6:7:8:1",
                                       "1:10:1:2:3:4:5:6:7:99999999999999999999999:1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -467,6 +485,62 @@ static void live_records(void **state)
     sink_free(s);
 }
 
+/* The bins member carries the starts and reads back; a sink without routes (`blackout
+ * detect`) writes its events with sink_send and is not listed among the sensors. */
+static void live_member_and_events_only(void **state)
+{
+    struct captured cap = {0}, cap2 = {0};
+    struct sink_config c = config("s1"), d = config("detect");
+    struct event e = {.kind = EVENT_ROUTE_DOWN, .since = 990, .detected = 1020, .duration = -1};
+    struct sink_bin_row row;
+    size_t n;
+
+    if (!rd)
+        skip();
+    flushall();
+    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct backlog *b = live_backlog();
+    backlog_push(b, clone_unit(unit_for(s, &cap, 1000)));
+    assert_int_equal(backlog_drain(b, 5000), 0);
+    backlog_free(b);
+    d.nroutes = 0;
+    struct sink *ds = sink_new_offline(&d, capture_unit, &cap2);
+    snprintf(e.route, sizeof e.route, "cn");
+    snprintf(e.sensor, sizeof e.sensor, "detect");
+    sink_send(ds);
+    assert_int_equal(cap2.n, 0); /* nothing to send */
+    assert_int_equal(sink_event(ds, &e), 0);
+    sink_send(ds);
+    assert_int_equal(cap2.n, 1);
+    assert_int_equal(cap2.u[0]->nbins, 0);
+    b = live_backlog(); /* another process, another run */
+    backlog_push(b, clone_unit(cap2.u[0]));
+    assert_int_equal(backlog_drain(b, 5000), 0);
+    backlog_free(b);
+    const char *zr[] = {"ZRANGE", "t:{s1}:bins:cn", "0", "-1"};
+    struct redis_reply *x = cmd(4, zr);
+    const char *m = redis_reply_str(redis_reply_at(x, 0), &n);
+    assert_int_equal(sink_parse_bin(m, n, &row), 0);
+    redis_reply_free(x);
+    assert_true(row.has_starts);
+    assert_int_equal(row.starts[0], 2);
+    assert_int_equal(row.starts[1], 1);
+    assert_int_equal(row.c[6], 7);
+    const char *sm[] = {"SMEMBERS", "t:sensors"};
+    x = cmd(2, sm);
+    assert_int_equal(redis_reply_len(x), 1);
+    assert_string_equal(redis_reply_str(redis_reply_at(x, 0), &n), "s1");
+    redis_reply_free(x);
+    const char *hs[] = {"HGET", "t:state", "detect/cn"};
+    x = cmd(3, hs);
+    assert_string_equal(redis_reply_str(x, &n), "down");
+    redis_reply_free(x);
+    free_captured(&cap);
+    free_captured(&cap2);
+    sink_free(s);
+    sink_free(ds);
+}
+
 /* OOM (maxmemory, noeviction): refused before anything is applied, kept, retried. */
 static void live_oom_then_lost_data(void **state)
 {
@@ -509,9 +583,13 @@ static void live_oom_then_lost_data(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bin_unit_layout),         cmocka_unit_test(records_unit),
-        cmocka_unit_test(bin_member_parse),        cmocka_unit_test(backlog_drops_oldest),
-        cmocka_unit_test(live_exactly_once),       cmocka_unit_test(live_records),
+        cmocka_unit_test(bin_unit_layout),
+        cmocka_unit_test(records_unit),
+        cmocka_unit_test(bin_member_parse),
+        cmocka_unit_test(backlog_drops_oldest),
+        cmocka_unit_test(live_exactly_once),
+        cmocka_unit_test(live_records),
+        cmocka_unit_test(live_member_and_events_only),
         cmocka_unit_test(live_oom_then_lost_data),
     };
     return cmocka_run_group_tests(tests, live_setup, live_teardown);
