@@ -74,8 +74,12 @@ test: deps
 	tests/run.sh
 
 # Speed and memory beside tcpdump and ndpiReader (RUNS=5 for best of more runs).
-bench: deps all
+bench: deps all build/bench-prefix
+	build/bench-prefix
 	scripts/bench --runs $(or $(RUNS),3) --callgrind
+
+build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The detector against the generator's scenario set (SEEDS=1,2,3 for more).
 eval: deps all
