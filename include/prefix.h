@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PREFIX_MAX_PARTS (1u << 20) /* partly covered /24s */
-#define PREFIX_MAX_V6    (1u << 20) /* IPv6 ranges */
-#define PREFIX_LINE_MAX  1024       /* longest line read from a prefix or RIR file */
+#include "text.h"
+
+#define PREFIX_MAX_PARTS (1u << 20)    /* partly covered /24s */
+#define PREFIX_MAX_V6    (1u << 20)    /* IPv6 ranges */
+#define PREFIX_LINE_MAX  TEXT_LINE_MAX /* longest line read from a prefix or RIR file */
 
 /* One parsed CIDR (or single address), as the first and last address it covers. */
 struct cidr {

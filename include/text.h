@@ -12,6 +12,24 @@
  * -1 when the line does not fit in buf (the rest of it is consumed) or on a read error. */
 int text_read_line(FILE *f, char *buf, size_t size);
 
+/* One line of a text file: its file, number and text ('#' comment and surrounding white
+ * space cut, never empty). */
+struct text_line {
+    const char *path;
+    unsigned lineno;
+    char *text;
+};
+
+/* Handles one line: returns 1 (counted), 0 (skipped), or -1 with one line in err, which
+ * should name l->path and l->lineno. */
+typedef int (*text_line_fn)(void *ctx, const struct text_line *l, char *err, size_t errlen);
+
+#define TEXT_LINE_MAX 1024 /* longest line of a prefix, RIR or config file */
+
+/* Calls fn for every line of the file that is not blank or a comment. Returns the number
+ * of lines fn counted, or -1 with one line in err ("FILE: reason", "FILE:LINE: reason"). */
+int text_each_line(const char *path, text_line_fn fn, void *ctx, char *err, size_t errlen);
+
 /* Cuts a '#' comment and surrounding white space, in place; returns the trimmed start. */
 char *text_strip(char *s);
 

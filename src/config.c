@@ -543,58 +543,46 @@ static void set_defaults(struct options *o)
     o->sensor = o->sensor_buf;
 }
 
+/* One "key = value" line of a config file. */
+static int config_line(void *ctx, const struct text_line *l, char *err, size_t errlen)
+{
+    struct options *o = ctx;
+    char where[300];
+
+    snprintf(where, sizeof where, "%s:%u", l->path, l->lineno);
+    char *eq = strchr(l->text, '=');
+    char *val = eq ? text_strip(eq + 1) : NULL;
+    if (eq)
+        *eq = '\0';
+    char *key = text_strip(l->text);
+    /* "route" or "sensor" in a file means the sensor's option (a rule, its id), so one
+     * file serves the sensor and the readers; other keys name the subcommand's option */
+    const struct optdef *d = find_long(key, strlen(key), SENSING);
+    if (d && !(d->cmds & SENSING))
+        d = find_long(key, strlen(key), o->cmd);
+    if (!d || d->off == O(config)) {
+        snprintf(err, errlen, "%s: unknown option '%.40s'", where, key);
+        return -1;
+    }
+    if (!eq && d->kind != OPT_FLAG) {
+        snprintf(err, errlen, "%s: '%s' needs a value (%s = %s)", where, key, key, d->arg);
+        return -1;
+    }
+    if (!(d->cmds & o->cmd))
+        return 0;
+    const char *v = val ? keep(o, val) : NULL;
+    if (val && !v) {
+        snprintf(err, errlen, "%s: out of memory", where);
+        return -1;
+    }
+    return set_value(o, d, v, where, err, errlen) < 0 ? -1 : 1;
+}
+
 /* Reads "key = value" lines; options that do not apply to this subcommand are skipped so one
  * file can serve several subcommands. */
 static int load_file(struct options *o, const char *path, char *err, size_t errlen)
 {
-    char line[1024], where[300];
-    unsigned lineno = 0;
-    int r;
-
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    while ((r = text_read_line(f, line, sizeof line)) != 0) {
-        lineno++;
-        snprintf(where, sizeof where, "%s:%u", path, lineno);
-        if (r < 0) {
-            snprintf(err, errlen, "%s: line too long or unreadable", where);
-            goto fail;
-        }
-        char *s = text_strip(line);
-        if (*s == '\0')
-            continue;
-        char *eq = strchr(s, '=');
-        char *key = s, *val = eq ? text_strip(eq + 1) : NULL;
-        if (eq)
-            *eq = '\0';
-        key = text_strip(key);
-        /* "route" or "sensor" in a file means the sensor's option (a rule, its id), so one
-         * file serves the sensor and the readers; other keys name the subcommand's option */
-        const struct optdef *d = find_long(key, strlen(key), SENSING);
-        if (d && !(d->cmds & SENSING))
-            d = find_long(key, strlen(key), o->cmd);
-        if (!d || d->off == O(config)) {
-            snprintf(err, errlen, "%s: unknown option '%.40s'", where, key);
-            goto fail;
-        }
-        if (!eq && d->kind != OPT_FLAG) {
-            snprintf(err, errlen, "%s: '%s' needs a value (%s = %s)", where, key, key, d->arg);
-            goto fail;
-        }
-        if (!(d->cmds & o->cmd))
-            continue;
-        const char *v = val ? keep(o, val) : NULL;
-        if ((val && !v) || set_value(o, d, v, where, err, errlen) < 0)
-            goto fail;
-    }
-    fclose(f);
-    return 0;
-fail:
-    fclose(f);
-    return -1;
+    return text_each_line(path, config_line, o, err, errlen) < 0 ? -1 : 0;
 }
 
 static void print_help(enum cmd cmd)

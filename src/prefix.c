@@ -250,39 +250,23 @@ int prefix_load_builtin(struct prefix_set *p, const char *cc, char *err, size_t 
     return -1;
 }
 
-int prefix_load_file(struct prefix_set *p, const char *path, char *err, size_t errlen)
+static int prefix_line(void *ctx, const struct text_line *l, char *err, size_t errlen)
 {
-    char line[PREFIX_LINE_MAX], why[160];
+    struct prefix_set *p = ctx;
     struct cidr c;
-    unsigned lineno = 0;
-    int n = 0, r;
+    char why[160];
 
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (prefix_parse_cidr(l->text, &c, why, sizeof why) < 0 ||
+        prefix_add_cidr(p, &c, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s:%u: %s", l->path, l->lineno, why);
         return -1;
     }
-    while ((r = text_read_line(f, line, sizeof line)) != 0) {
-        lineno++;
-        if (r < 0) {
-            snprintf(err, errlen, "%s:%u: line too long or unreadable", path, lineno);
-            goto fail;
-        }
-        char *s = text_strip(line);
-        if (*s == '\0')
-            continue;
-        if (prefix_parse_cidr(s, &c, why, sizeof why) < 0 ||
-            prefix_add_cidr(p, &c, why, sizeof why) < 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
-            goto fail;
-        }
-        n++;
-    }
-    fclose(f);
-    return n;
-fail:
-    fclose(f);
-    return -1;
+    return 1;
+}
+
+int prefix_load_file(struct prefix_set *p, const char *path, char *err, size_t errlen)
+{
+    return text_each_line(path, prefix_line, p, err, errlen);
 }
 
 /* Splits s at '|' into at most max fields; returns the count. */
@@ -354,39 +338,27 @@ static int rir_line(struct prefix_set *p, char *s, const char *cc, char *why, si
     return rir_add(p, f[2], f[3], f[4], why, whylen) < 0 ? -1 : 1;
 }
 
+struct rir_ctx {
+    struct prefix_set *p;
+    const char *cc;
+};
+
+static int rir_each(void *ctx, const struct text_line *l, char *err, size_t errlen)
+{
+    const struct rir_ctx *rc = ctx;
+    char why[160];
+    int r = rir_line(rc->p, l->text, rc->cc, why, sizeof why);
+
+    if (r < 0)
+        snprintf(err, errlen, "%s:%u: %s", l->path, l->lineno, why);
+    return r;
+}
+
 int prefix_load_rir(struct prefix_set *p, const char *path, const char *cc, char *err,
                     size_t errlen)
 {
-    char line[PREFIX_LINE_MAX], why[160];
-    unsigned lineno = 0;
-    int n = 0, r;
-
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    while ((r = text_read_line(f, line, sizeof line)) != 0) {
-        lineno++;
-        if (r < 0) {
-            snprintf(err, errlen, "%s:%u: line too long or unreadable", path, lineno);
-            goto fail;
-        }
-        char *s = text_strip(line);
-        if (*s == '\0')
-            continue;
-        r = rir_line(p, s, cc, why, sizeof why);
-        if (r < 0) {
-            snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
-            goto fail;
-        }
-        n += r;
-    }
-    fclose(f);
-    return n;
-fail:
-    fclose(f);
-    return -1;
+    struct rir_ctx rc = {.p = p, .cc = cc};
+    return text_each_line(path, rir_each, &rc, err, errlen);
 }
 
 static int cmp_part(const void *a, const void *b)

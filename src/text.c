@@ -88,3 +88,35 @@ int text_copy(char *dst, size_t size, const char *s)
     memcpy(dst, s, n + 1);
     return 0;
 }
+
+int text_each_line(const char *path, text_line_fn fn, void *ctx, char *err, size_t errlen)
+{
+    char buf[TEXT_LINE_MAX];
+    struct text_line l = {.path = path};
+    int n = 0, r;
+
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((r = text_read_line(f, buf, sizeof buf)) != 0) {
+        l.lineno++;
+        if (r < 0) {
+            snprintf(err, errlen, "%s:%u: line too long or unreadable", path, l.lineno);
+            goto fail;
+        }
+        l.text = text_strip(buf);
+        if (*l.text == '\0')
+            continue;
+        r = fn(ctx, &l, err, errlen);
+        if (r < 0)
+            goto fail;
+        n += r;
+    }
+    fclose(f);
+    return n;
+fail:
+    fclose(f);
+    return -1;
+}
