@@ -597,7 +597,8 @@ static void print_help(enum cmd cmd)
                "per route and flags when the country goes silent.\n\nSubcommands:\n");
         for (c = 0; c < NCMDS; c++)
             printf("  blackout %s\n      %s\n", commands[c].usage, commands[c].about);
-        printf("\n  blackout --help | --version | SUBCOMMAND --help\n");
+        printf("\n  blackout --help | --version | SUBCOMMAND --help\n"
+               "  blackout --help-markdown    every option as a Markdown table\n");
         return;
     }
     printf("usage: blackout %s\n%s\n\nOptions:\n", commands[c].usage, commands[c].about);
@@ -745,6 +746,10 @@ enum config_result config_parse(int argc, char **argv, struct options *o, char *
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("blackout %s\n", BLACKOUT_VERSION);
+        return CONFIG_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--help-markdown") == 0) {
+        config_print_markdown();
         return CONFIG_EXIT_OK;
     }
     for (size_t c = 0; c < NCMDS; c++)
