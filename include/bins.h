@@ -60,6 +60,13 @@ void bins_count_flow(struct bins *b, unsigned route);
 void bins_count_start(struct bins *b, unsigned route, unsigned dir);
 void bins_count_drops(struct bins *b, unsigned route, uint64_t n);
 
+/* Moves src's clock, its late/jump counters and the open bin into dst, a new bin set of the
+ * same length and host cap: dst's route r takes the open counts and hosts of src's route
+ * from[r], or starts empty when from[r] < 0. Counts of src routes that no from[] names are
+ * dropped, so call it when the open bin is still empty (right after a bin closed). src is
+ * left without a clock. Returns 0, or -1 (bin length or host cap differ: nothing moved). */
+int bins_take_over(struct bins *dst, struct bins *src, const int *from);
+
 /* Emits the open bin (marked partial) and stops the clock. */
 void bins_flush(struct bins *b, bins_emit_fn emit, void *ctx);
 

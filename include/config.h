@@ -66,6 +66,13 @@ struct options {
     uint64_t flush_timeout; /* seconds */
     uint64_t retention;     /* seconds */
     uint64_t stream_maxlen;
+    /* capture */
+    struct strlist ifaces;
+    uint64_t snaplen;
+    uint64_t buffer_mb;
+    const char *user;
+    const char *pidfile;
+    bool syslog;
     /* export, status, detect */
     const char *from, *to;
     struct strlist route_filter;

@@ -96,6 +96,13 @@ struct detect *detect_new(const struct detect_config *c, unsigned nroutes, const
                           const char *sensor);
 void detect_free(struct detect *d);
 
+/* Carries src's state into dst, a new detector with the same configuration whose routes
+ * may differ (a reload): dst's route r continues src's route from[r] (its baseline, state
+ * and silent runs; the name stays dst's), or starts learning when from[r] < 0. The
+ * country's and the sensor's state carry over whole. Returns 0, or -1 when the bin lengths
+ * differ (nothing carried). */
+int detect_take_over(struct detect *dst, const struct detect *src, const int *from);
+
 /* Fills in the defaults for a bin length. */
 void detect_defaults(struct detect_config *c, unsigned bin);
 

@@ -100,6 +100,10 @@ void flow_expire(struct flow_table *t, int64_t now_us, flow_export_fn fn, void *
 /* Exports and frees every flow (end of input). */
 void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx);
 
+/* Calls fn for every flow in the table (nothing leaves; fn may change the caller's fields:
+ * route, label, the caller's flag bits). */
+void flow_each(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx);
+
 const struct flow_stats *flow_stats(const struct flow_table *t);
 
 /* Distinct flows the full table refused (HyperLogLog estimate, about 1% off). */

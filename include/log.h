@@ -9,9 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+/* NOTICE: what an operator wants to see by default (a sensor starting, a reload). */
+enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_NOTICE = 2, LOG_INFO = 3, LOG_DEBUG = 4 };
 
-extern int log_threshold; /* messages above this level are dropped; default LOG_WARN */
+extern int log_threshold; /* messages above this level are dropped; default LOG_NOTICE */
 
 /* Sends messages to syslog (ident "blackout") instead of stderr. */
 void log_use_syslog(bool on);

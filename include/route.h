@@ -8,7 +8,7 @@
  * route `all`. Non-country packets are routed the same way for the control series, by the
  * rule forms that can tell without a country side (vlan, mac, iface).
  *
- * The table is built once from the option strings and then read-only. */
+ * The table is built from the option strings and then read-only; a reload builds a new one. */
 #ifndef BLACKOUT_ROUTE_H
 #define BLACKOUT_ROUTE_H
 
@@ -76,6 +76,11 @@ int route_finish(struct route_table *t, char *err, size_t errlen);
  * Returns 0, or -1 with err naming an iface: rule whose interface is not captured. */
 int route_bind_ifaces(struct route_table *t, const char *const *names, unsigned n, char *err,
                       size_t errlen);
+
+/* The route of frames captured on interface iface when nothing else is known of them
+ * (capture drops): the first rule with an iface: alternative bound to it, else the
+ * fallback route. */
+unsigned route_of_iface(const struct route_table *t, int iface);
 
 /* Decides country/direction/route for a decoded packet (d->has_ip may be 0: then it is a
  * control packet routed by its link marks). iface is the capture interface index, or -1. */

@@ -44,14 +44,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SINK_PROTO_MAX 256 /* distinct protocol names per route in one unit */
+#define SINK_PROTO_MAX  256 /* distinct protocol names per route in one unit */
+#define SINK_ROUTES_MAX 32  /* routes of one sensor */
 
 struct sink_config {
     struct redis_url url;
     unsigned timeout_ms;
     const char *prefix, *sensor;
     unsigned nroutes;
-    const char *const *route_names; /* [nroutes], kept by the caller */
+    const char *const *route_names; /* [nroutes], copied */
     unsigned backlog;               /* bins */
     size_t backlog_bytes;
     bool wait_when_full; /* replay */
@@ -66,11 +67,17 @@ struct sink;
 typedef void (*sink_commit_fn)(void *ctx, struct backlog_unit *u);
 
 /* Connects (waiting for the first attempt) and starts the writer. Returns NULL with one
- * line in err: the server refused us (wrong password, bad database) or out of memory. */
+ * line in err: the server refused us (wrong password, bad database), more than
+ * SINK_ROUTES_MAX routes, or out of memory. */
 struct sink *sink_new(const struct sink_config *c, char *err, size_t errlen);
 
 /* A sink without Redis that hands every unit to fn. Returns NULL when out of memory. */
 struct sink *sink_new_offline(const struct sink_config *c, sink_commit_fn fn, void *ctx);
+
+/* The sensor's routes changed (a reload): route indexes from now on are those of names.
+ * Protocol counts added since the last bin go out first under the old names. Returns 0, or
+ * -1 when there are more than SINK_ROUTES_MAX routes (nothing changed). */
+int sink_set_routes(struct sink *s, unsigned nroutes, const char *const *names);
 
 /* Adds the closed bin of every route and sends the unit. */
 void sink_bin(struct sink *s, const struct bin_view *v);

@@ -278,6 +278,28 @@ void bins_count_drops(struct bins *b, unsigned route, uint64_t n)
     b->cur[route].drops += n;
 }
 
+int bins_take_over(struct bins *dst, struct bins *src, const int *from)
+{
+    if (dst->len != src->len || dst->host_cap != src->host_cap)
+        return -1;
+    for (unsigned r = 0; r < dst->nroutes; r++) {
+        if (from[r] < 0 || (unsigned)from[r] >= src->nroutes)
+            continue;
+        struct bin_counts c = dst->cur[r];
+        struct host_set h = dst->sets[r];
+        dst->cur[r] = src->cur[from[r]];
+        dst->sets[r] = src->sets[from[r]];
+        src->cur[from[r]] = c;
+        src->sets[from[r]] = h;
+    }
+    dst->start = src->start;
+    dst->after_jump = src->after_jump;
+    dst->late = src->late;
+    dst->jumps = src->jumps;
+    src->start = INT64_MIN;
+    return 0;
+}
+
 void bins_flush(struct bins *b, bins_emit_fn emit, void *ctx)
 {
     if (b->start == INT64_MIN)

@@ -149,6 +149,29 @@ void detect_free(struct detect *d)
     free(d);
 }
 
+int detect_take_over(struct detect *dst, const struct detect *src, const int *from)
+{
+    if (dst->c.bin != src->c.bin)
+        return -1;
+    for (unsigned i = 0; i < dst->nroutes; i++) {
+        if (from[i] < 0 || (unsigned)from[i] >= src->nroutes)
+            continue;
+        char name[RECORD_NAME_MAX];
+        memcpy(name, dst->r[i].name, sizeof name);
+        dst->r[i] = src->r[from[i]];
+        memcpy(dst->r[i].name, name, sizeof name);
+    }
+    dst->country = src->country;
+    dst->country_since = src->country_since;
+    dst->total = src->total;
+    dst->total_learned = src->total_learned;
+    dst->blind_run = src->blind_run;
+    dst->blind = src->blind;
+    dst->blind_since = src->blind_since;
+    dst->ok_seen = src->ok_seen;
+    return 0;
+}
+
 /* Weight of a new sample in an average of time constant tau_s after n samples: a plain
  * mean while young, then exponential. */
 static double weight(unsigned n, double tau_s, unsigned bin)

@@ -342,6 +342,13 @@ void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx)
     }
 }
 
+void flow_each(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx)
+{
+    for (unsigned l = 0; l < NLISTS; l++)
+        for (uint32_t i = t->lists[l].head; i; i = t->pool[i - 1].next)
+            fn(ctx, &t->pool[i - 1]);
+}
+
 const struct flow_stats *flow_stats(const struct flow_table *t)
 {
     return &t->stats;

@@ -6,7 +6,7 @@
 #include <syslog.h>
 #include <time.h>
 
-int log_threshold = LOG_WARN;
+int log_threshold = LOG_NOTICE;
 static bool use_syslog;
 
 void log_use_syslog(bool on)
@@ -18,7 +18,7 @@ void log_use_syslog(bool on)
 
 static void log_vwrite(enum log_level level, const char *fmt, va_list ap, uint64_t suppressed)
 {
-    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
     char msg[1024];
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
 

@@ -2,6 +2,7 @@
  * 0 success, 1 runtime failure, 2 usage or configuration error. */
 #include "alert.h"
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "multidetect.h"
 #include "query.h"
@@ -26,7 +27,7 @@ int main(int argc, char **argv)
     case CONFIG_OK:
         break;
     }
-    log_threshold = o.quiet ? LOG_ERR : o.verbose ? LOG_INFO : LOG_WARN;
+    log_threshold = o.quiet ? LOG_ERR : o.verbose ? LOG_INFO : LOG_NOTICE;
     switch (o.cmd) {
     case CMD_REPLAY:
         rc = replay_run(&o);
@@ -36,6 +37,9 @@ int main(int argc, char **argv)
         break;
     case CMD_ALERTS:
         rc = alert_run(&o);
+        break;
+    case CMD_CAPTURE:
+        rc = live_run(&o, argc, argv);
         break;
     case CMD_EXPORT:
         rc = query_export(&o);

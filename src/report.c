@@ -67,12 +67,12 @@ void report_flow(struct sensor *s, const struct flow_record *r)
     emit_line(s);
 }
 
-static void summary_protocols(struct sensor *s, unsigned route, struct json *j)
+static void summary_protocols(struct sensor *s, unsigned account, struct json *j)
 {
     json_key(j, "protocols");
     json_obj_open(j);
     for (unsigned l = 0; l < s->nlabels; l++) {
-        const struct proto_count *pc = &s->protos[(size_t)route * s->nlabels + l];
+        const struct proto_count *pc = &s->protos[(size_t)account * s->nlabels + l];
         if (!pc->pkts && !pc->flows)
             continue;
         json_key(j, classify_name(s->cls, (uint16_t)l));
@@ -136,9 +136,9 @@ static void summary_routes(struct sensor *s, struct json *j)
 {
     json_key(j, "routes");
     json_obj_open(j);
-    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+    for (unsigned r = 0; r < s->naccounts; r++) {
         const struct route_total *t = &s->totals[r];
-        json_key(j, s->routes.names[r]);
+        json_key(j, s->account_names[r]);
         json_obj_open(j);
         json_ku64(j, "pkts_in", t->pkts_in);
         json_ku64(j, "pkts_out", t->pkts_out);
@@ -196,6 +196,8 @@ static void summary_json(struct sensor *s)
     json_ku64(j, "bins", s->bins_emitted);
     json_ku64(j, "late_packets", bins_late_packets(s->bins));
     json_ku64(j, "time_jumps", bins_time_jumps(s->bins));
+    if (s->opt->cmd == CMD_CAPTURE)
+        json_ku64(j, "reloads", s->reloads);
     summary_redis(s, j);
     json_obj_close(j);
     emit_line(s);
@@ -210,11 +212,11 @@ static void summary_text(struct sensor *s)
     printf("), %" PRIu64 " bins of %" PRIu64 " s\n\n", s->bins_emitted, s->opt->bin);
     printf("%-12s %12s %12s %14s %14s %10s %12s\n", "route", "pkts_in", "pkts_out", "bytes_in",
            "bytes_out", "flows", "ctl_pkts");
-    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+    for (unsigned r = 0; r < s->naccounts; r++) {
         const struct route_total *t = &s->totals[r];
         printf("%-12s %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %10" PRIu64
                " %12" PRIu64 "\n",
-               s->routes.names[r], t->pkts_in, t->pkts_out, t->bytes_in, t->bytes_out, t->flows,
+               s->account_names[r], t->pkts_in, t->pkts_out, t->bytes_in, t->bytes_out, t->flows,
                t->ctl_pkts);
     }
     if (s->sink) {

@@ -199,6 +199,15 @@ int route_bind_ifaces(struct route_table *t, const char *const *names, unsigned 
     return 0;
 }
 
+unsigned route_of_iface(const struct route_table *t, int iface)
+{
+    for (unsigned r = 0; iface >= 0 && r < t->nrules; r++)
+        for (unsigned m = 0; m < t->rules[r].nmatch; m++)
+            if (t->rules[r].match[m].kind == MATCH_IFACE && t->rules[r].match[m].iface == iface)
+                return t->rules[r].route;
+    return t->fallback;
+}
+
 static bool match_one(const struct route_match *m, const struct decoded *d, int iface,
                       const struct route_verdict *v)
 {

@@ -2,6 +2,7 @@
 #include "sensor.h"
 
 #include "log.h"
+#include "reload.h"
 #include "report.h"
 
 #include <inttypes.h>
@@ -46,7 +47,7 @@ err:
     return NULL;
 }
 
-static int build_routes(struct route_table *t, const struct options *o, char *err, size_t errlen)
+int sensor_build_routes(struct route_table *t, const struct options *o, char *err, size_t errlen)
 {
     route_init(t);
     for (unsigned i = 0; i < o->routes.n; i++)
@@ -81,7 +82,7 @@ static int flows_init(struct sensor *s, const struct options *o, char *err, size
     if (!s->cls)
         return -1;
     s->nlabels = classify_nlabels(s->cls);
-    s->protos = calloc((size_t)s->routes.nroutes * s->nlabels, sizeof *s->protos);
+    s->protos = calloc((size_t)SENSOR_ACCOUNTS_MAX * s->nlabels, sizeof *s->protos);
     if (!s->protos) {
         snprintf(err, errlen, "out of memory for protocol counters");
         return -1;
@@ -95,8 +96,10 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     memset(s, 0, sizeof *s);
     s->opt = o;
     json_init(&s->json);
-    if (build_routes(&s->routes, o, err, errlen) < 0)
+    if (sensor_build_routes(&s->routes, o, err, errlen) < 0)
         return -1;
+    for (unsigned r = 0; r < s->routes.nroutes; r++)
+        s->account[r] = (unsigned)sensor_account(s, s->routes.names[r]);
     s->country = sensor_load_country(o, err, errlen);
     if (!s->country)
         return -1;
@@ -123,6 +126,17 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
         (unsigned long long)prefix_v4_addresses(s->country), prefix_v6_ranges(s->country),
         s->routes.nroutes);
     return 0;
+}
+
+int sensor_account(struct sensor *s, const char *name)
+{
+    for (unsigned a = 0; a < s->naccounts; a++)
+        if (strcmp(s->account_names[a], name) == 0)
+            return (int)a;
+    if (s->naccounts == SENSOR_ACCOUNTS_MAX)
+        return -1;
+    snprintf(s->account_names[s->naccounts], ROUTE_NAME_MAX, "%s", name);
+    return (int)s->naccounts++;
 }
 
 /* The detector's view of a closed bin; its events go out as JSON lines and to Redis with
@@ -172,7 +186,7 @@ static void on_bin(void *ctx, const struct bin_view *v)
 
     for (unsigned r = 0; r < v->nroutes; r++) {
         const struct bin_counts *c = &v->routes[r];
-        struct route_total *t = &s->totals[r];
+        struct route_total *t = &s->totals[s->account[r]];
         t->pkts_in += c->pkts_in;
         t->pkts_out += c->pkts_out;
         t->bytes_in += c->bytes_in;
@@ -251,7 +265,7 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
     struct flow_record r;
 
     classify_done(s->cls, f);
-    struct proto_count *pc = &s->protos[(size_t)f->route * s->nlabels + f->label];
+    struct proto_count *pc = &s->protos[(size_t)s->account[f->route] * s->nlabels + f->label];
     pc->pkts += f->pkts[0] + f->pkts[1];
     pc->bytes += f->bytes[0] + f->bytes[1];
     if (!(f->flags & FLOW_COUNTED)) {
@@ -299,6 +313,16 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
     classify_packet(s->cls, f, d, now_us);
 }
 
+/* Moves packet time to ts; a staged reload takes effect once the open bin has closed. */
+static void advance(struct sensor *s, int64_t ts)
+{
+    int64_t open = bins_open_start(s->bins);
+
+    bins_advance(s->bins, ts, on_bin, s);
+    if (s->reload && bins_open_start(s->bins) != open)
+        reload_apply(s);
+}
+
 void sensor_packet(struct sensor *s, const struct packet *p)
 {
     struct decoded d;
@@ -307,7 +331,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
     s->packets++;
     decode_packet((enum decode_link)p->link, p->data, p->caplen, &d);
     s->decode[d.status]++;
-    bins_advance(s->bins, p->ts_sec < 0 ? 0 : p->ts_sec, on_bin, s);
+    advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
     route_match(&s->routes, s->country, &d, p->iface, &v);
     if (!v.country) {
         bins_count_ctl(s->bins, v.route);
@@ -315,6 +339,23 @@ void sensor_packet(struct sensor *s, const struct packet *p)
     }
     bins_count(s->bins, v.route, v.dir, p->len, v.chost);
     track_flow(s, p, &d, &v);
+}
+
+void sensor_tick(struct sensor *s, int64_t ts)
+{
+    int64_t open = bins_open_start(s->bins);
+
+    if (open == INT64_MIN || ts >= open + (int64_t)s->opt->bin) /* else not a late packet */
+        advance(s, ts);
+    if (ts > s->expired_at) {
+        flow_expire(s->flows, ts * 1000000, on_flow, s);
+        s->expired_at = ts;
+    }
+}
+
+void sensor_drops(struct sensor *s, int iface, uint64_t n)
+{
+    bins_count_drops(s->bins, route_of_iface(&s->routes, iface), n);
 }
 
 void sensor_finish(struct sensor *s)
@@ -325,6 +366,8 @@ void sensor_finish(struct sensor *s)
 
 void sensor_free(struct sensor *s)
 {
+    reload_free(s->reload);
+    s->reload = NULL;
     sink_free(s->sink);
     s->sink = NULL;
     detect_free(s->det);

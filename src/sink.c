@@ -127,7 +127,8 @@ struct sink {
     /* the unit being built */
     struct argbuf route_keys, route_args, flow_args, event_args, state_keys, state_args;
     unsigned nroutes_sec, nflows, nevents, nstates;
-    struct proto_acc *protos; /* [nroutes][SINK_PROTO_MAX] */
+    char names[SINK_ROUTES_MAX][RECORD_NAME_MAX];
+    struct proto_acc *protos; /* [SINK_ROUTES_MAX][SINK_PROTO_MAX] */
     unsigned *nprotos;
     uint64_t encode_errors;
     bool warned_encode;
@@ -385,7 +386,7 @@ static void commit(struct sink *s, int64_t bin_start)
  * nproto pairs. */
 static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
 {
-    const char *name = s->cfg.route_names[r];
+    const char *name = s->names[r];
     struct argbuf *k = &s->route_keys, *a = &s->route_args;
     char hk[RECORD_NAME_MAX + 32];
 
@@ -585,9 +586,9 @@ static struct sink *sink_alloc(const struct sink_config *c)
     text_copy(s->prefix, sizeof s->prefix, c->prefix);
     text_copy(s->sensor, sizeof s->sensor, c->sensor);
     new_run_id(s->run, sizeof s->run);
-    s->protos = calloc((size_t)(c->nroutes ? c->nroutes : 1) * SINK_PROTO_MAX, sizeof *s->protos);
-    s->nprotos = calloc(c->nroutes ? c->nroutes : 1, sizeof *s->nprotos);
-    if (!s->protos || !s->nprotos) {
+    s->protos = calloc((size_t)SINK_ROUTES_MAX * SINK_PROTO_MAX, sizeof *s->protos);
+    s->nprotos = calloc(SINK_ROUTES_MAX, sizeof *s->nprotos);
+    if (!s->protos || !s->nprotos || sink_set_routes(s, c->nroutes, c->route_names) < 0) {
         sink_free(s);
         return NULL;
     }
@@ -632,7 +633,8 @@ err:
     return NULL;
 }
 
-uint64_t sink_close(struct sink *s, uint64_t timeout_ms)
+/* Sends what is pending: protocol counts in route sections without a bin, records. */
+static void commit_pending(struct sink *s)
 {
     bool protos = false;
 
@@ -641,6 +643,23 @@ uint64_t sink_close(struct sink *s, uint64_t timeout_ms)
     for (unsigned r = 0; protos && r < s->cfg.nroutes; r++)
         route_section(s, r, NULL);
     commit(s, INT64_MIN);
+}
+
+int sink_set_routes(struct sink *s, unsigned nroutes, const char *const *names)
+{
+    if (nroutes > SINK_ROUTES_MAX)
+        return -1;
+    commit_pending(s);
+    for (unsigned r = 0; r < nroutes; r++)
+        text_copy(s->names[r], sizeof s->names[r], names[r]);
+    s->cfg.nroutes = nroutes;
+    s->cfg.route_names = NULL;
+    return 0;
+}
+
+uint64_t sink_close(struct sink *s, uint64_t timeout_ms)
+{
+    commit_pending(s);
     return s->backlog ? backlog_drain(s->backlog, timeout_ms) : 0;
 }
 

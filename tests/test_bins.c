@@ -158,6 +158,42 @@ static void hosts_exact_then_estimated(void **state)
     bins_free(b);
 }
 
+/* A reload: new routes take the open bin of the old routes of the same name. */
+static void take_over_moves_clock_and_open_counts(void **state)
+{
+    struct seen s = {0};
+    uint8_t h[16];
+    struct bins *old = bins_new(2, 10, 100), *nb = bins_new(3, 10, 100);
+    const int from[3] = {1, -1, 0}; /* new 0 <- old 1, new 1 fresh, new 2 <- old 0 */
+
+    host(h, 9);
+    bins_advance(old, 1000, record, &s);
+    bins_advance(old, 990, record, &s); /* one late packet */
+    bins_count(old, 0, 0, 100, h);
+    bins_count(old, 1, 1, 30, h);
+    bins_count_ctl(old, 1);
+    assert_int_equal(bins_take_over(nb, old, from), 0);
+    assert_int_equal(bins_open_start(nb), 1000);
+    assert_int_equal(bins_open_start(old), INT64_MIN);
+    assert_int_equal(bins_late_packets(nb), 1);
+    bins_count(nb, 1, 0, 5, h);
+    bins_advance(nb, 1010, record, &s);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.start[0], 1000);
+    assert_int_equal(s.c[0][0].pkts_out, 1); /* old route 1 */
+    assert_int_equal(s.c[0][0].ctl_pkts, 1);
+    assert_int_equal(s.c[0][0].hosts, 1);
+    assert_int_equal(s.c[0][1].pkts_in, 1); /* the fresh route */
+    assert_int_equal(s.c[0][1].bytes_in, 5);
+    bins_free(old);
+
+    struct bins *other_len = bins_new(3, 60, 100);
+    assert_int_equal(bins_take_over(other_len, nb, from), -1);
+    assert_int_equal(bins_open_start(nb), 1010);
+    bins_free(other_len);
+    bins_free(nb);
+}
+
 static void bad_arguments(void **state)
 {
     assert_null(bins_new(0, 10, 10));
@@ -174,6 +210,7 @@ int main(void)
         cmocka_unit_test(huge_jump_is_not_filled),
         cmocka_unit_test(negative_time_aligns_down),
         cmocka_unit_test(hosts_exact_then_estimated),
+        cmocka_unit_test(take_over_moves_clock_and_open_counts),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests_name("bins", tests, NULL, NULL);

@@ -118,6 +118,48 @@ static void file_errors_name_the_line(void **state)
     config_free(&o);
 }
 
+static void capture_options(void **state)
+{
+    struct options o;
+    const char *const a[] = {"blackout", "capture",     "-i",       "eth1",   "--interface",
+                             "eth2",     "--buffer-mb", "128",      "--user", "nobody",
+                             "--syslog", "--pidfile",   "/run/b.p", NULL};
+    assert_int_equal(parse(&o, a), CONFIG_OK);
+    assert_int_equal(o.cmd, CMD_CAPTURE);
+    assert_int_equal(o.ifaces.n, 2);
+    assert_string_equal(o.ifaces.v[1], "eth2");
+    assert_int_equal(o.buffer_mb, 128);
+    assert_int_equal(o.snaplen, 65535);
+    assert_string_equal(o.user, "nobody");
+    assert_string_equal(o.pidfile, "/run/b.p");
+    assert_true(o.syslog);
+    assert_int_equal(o.flush_timeout, 30);
+    config_free(&o);
+
+    char *path = write_tmp("interface = eth3\nsnaplen = 1500\nuser = blackout\n");
+    const char *const b[] = {"blackout", "capture", "-c", path, NULL};
+    assert_int_equal(parse(&o, b), CONFIG_OK);
+    assert_int_equal(o.ifaces.n, 1);
+    assert_string_equal(o.ifaces.v[0], "eth3");
+    assert_int_equal(o.snaplen, 1500);
+    config_free(&o);
+    const char *const r[] = {"blackout", "replay", "-c", path, "f", NULL};
+    assert_int_equal(parse(&o, r), CONFIG_OK); /* capture keys do not apply to replay */
+    assert_int_equal(o.ifaces.n, 0);
+    config_free(&o);
+    unlink(path);
+    free(path);
+
+    const char *const c[] = {"blackout", "replay", "-i", "eth1", "f", NULL};
+    assert_int_equal(parse(&o, c), CONFIG_USAGE);
+    assert_non_null(strstr(errbuf, "--interface does not apply to 'replay'"));
+    config_free(&o);
+    const char *const d[] = {"blackout", "capture", "--buffer-mb", "0", NULL};
+    assert_int_equal(parse(&o, d), CONFIG_USAGE);
+    assert_non_null(strstr(errbuf, "(1 to 4096)"));
+    config_free(&o);
+}
+
 static void usage_errors(void **state)
 {
     struct options o;
@@ -148,6 +190,7 @@ int main(void)
         cmocka_unit_test(long_short_and_equals),
         cmocka_unit_test(file_then_command_line),
         cmocka_unit_test(file_errors_name_the_line),
+        cmocka_unit_test(capture_options),
         cmocka_unit_test(usage_errors),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

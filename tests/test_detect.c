@@ -306,6 +306,48 @@ static void too_thin_is_unknown(void **state)
     detect_free(s.d);
 }
 
+/* A reload renames and reorders routes: state follows the name. */
+static void take_over_follows_names(void **state)
+{
+    struct sim s;
+    struct detect_route_status st, was;
+    struct detect_config c;
+    const struct shape busy[3] = {{2, 2, 10, 0}, {1, 1, 10, 0}, {0, 0, 10, 0}};
+    static const char *const renamed[] = {"ru", "new", "other"};
+    const int from[3] = {1, -1, 2};
+
+    sim_init(&s, 3);
+    run(&s, busy, 3, 2400);
+    detect_route_status(s.d, 1, &was);
+    assert_int_equal(was.state, DS_UP);
+    detect_defaults(&c, BIN);
+    struct detect *d = detect_new(&c, 3, renamed, "s1");
+    assert_int_equal(detect_take_over(d, s.d, from), 0);
+    detect_route_status(d, 0, &st);
+    assert_int_equal(st.state, DS_UP);
+    assert_true(st.baseline_pps == was.baseline_pps);
+    detect_route_status(d, 1, &st);
+    assert_int_equal(st.state, DS_LEARNING);
+    detect_country_status(d, &st);
+    assert_int_equal(st.state, DS_UP);
+    detect_free(s.d);
+    s.d = d;
+
+    /* "ru" (old route 1) goes silent while "new" carries cn's traffic: a route outage */
+    const struct shape moved[3] = {{0, 0, 10, 0}, {2, 2, 10, 0}, {0, 0, 10, 0}};
+    run(&s, moved, 3, 900);
+    const struct event *e = find(&s, EVENT_ROUTE_DOWN, "ru");
+    assert_non_null(e);
+    assert_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+
+    struct detect_config c60;
+    detect_defaults(&c60, 60);
+    struct detect *other_bin = detect_new(&c60, 3, renamed, "s1");
+    assert_int_equal(detect_take_over(other_bin, s.d, from), -1);
+    detect_free(other_bin);
+    detect_free(s.d);
+}
+
 static void thresholds_follow_the_bound(void **state)
 {
     struct detect_config c;
@@ -334,6 +376,7 @@ int main(void)
         cmocka_unit_test(a_stray_packet_is_not_a_return),
         cmocka_unit_test(too_thin_is_unknown),
         cmocka_unit_test(thresholds_follow_the_bound),
+        cmocka_unit_test(take_over_follows_names),
     };
     return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
 }

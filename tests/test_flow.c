@@ -123,6 +123,33 @@ static void idle_and_fin_expiry(void **state)
     flow_free(t);
 }
 
+static void bump_route(void *ctx, struct flow *f)
+{
+    (*(unsigned *)ctx)++;
+    f->route++;
+}
+
+/* Every flow, open or closing, is visited once; none leaves. */
+static void each_visits_every_flow(void **state)
+{
+    struct flow_table *t = flow_new(16, &TO);
+    struct exports e = {0};
+    unsigned seen = 0;
+    bool created;
+
+    for (uint16_t p = 0; p < 5; p++) {
+        struct decoded d = tcp(EXT, (uint16_t)(2000 + p), KP, 80);
+        struct flow *f = flow_get(t, &d, 0, &created);
+        flow_count(t, f, 0, 60, p == 3 ? 0x11 : 0x18, 0, on_export, &e); /* one FIN */
+    }
+    flow_each(t, bump_route, &seen);
+    assert_int_equal(seen, 5);
+    assert_int_equal(flow_stats(t)->active, 5);
+    struct decoded d = tcp(EXT, 2003, KP, 80);
+    assert_int_equal(flow_get(t, &d, 1, &created)->route, 1);
+    flow_free(t);
+}
+
 static void active_timeout_exports_and_goes_on(void **state)
 {
     struct flow_table *t = flow_new(4, &TO);
@@ -236,6 +263,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(both_directions_one_flow),
         cmocka_unit_test(idle_and_fin_expiry),
+        cmocka_unit_test(each_visits_every_flow),
         cmocka_unit_test(active_timeout_exports_and_goes_on),
         cmocka_unit_test(full_pool_refuses_and_counts),
         cmocka_unit_test(deletion_keeps_chains_intact),

@@ -164,6 +164,10 @@ static void repeated_names_and_ifaces(void **state)
     d.vlan = 9;
     route_match(&t, kp, &d, -1, &v);
     assert_int_equal(v.route, 0);
+    assert_int_equal(route_of_iface(&t, 1), 0); /* drops on eth1: cn */
+    assert_int_equal(route_of_iface(&t, 0), 1);
+    assert_int_equal(route_of_iface(&t, 2), t.fallback);
+    assert_int_equal(route_of_iface(&t, -1), t.fallback);
     const char *const only[] = {"eth1"};
     assert_int_equal(route_bind_ifaces(&t, only, 1, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, "interface 'eth2' is not captured"));

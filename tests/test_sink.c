@@ -165,6 +165,42 @@ static void bin_unit_layout(void **state)
     sink_free(s);
 }
 
+/* A reload: pending protocol counts leave under the old names, then the new names. */
+static void set_routes_renames(void **state)
+{
+    struct captured cap = {0};
+    struct sink_config c = config("s1");
+    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct bin_view v = make_bin(1000);
+    static const char *const renamed[] = {"ru", "cn", "r3"};
+
+    assert_non_null(s);
+    sink_proto(s, 1, "DNS", 4);
+    assert_int_equal(sink_set_routes(s, 3, renamed), 0);
+    assert_int_equal(cap.n, 1); /* the counts of "ru", without a bin */
+    int a = argv_at(cap.u[0], 16);
+    assert_true(arg_is(cap.u[0], a, "cn"));
+    /* a section: name, 14 bin fields (empty without a bin), the protocol count, pairs */
+    assert_true(arg_is(cap.u[0], a + 16, "ru"));
+    assert_true(arg_is(cap.u[0], a + 16 + 15, "1"));
+    assert_true(arg_is(cap.u[0], a + 16 + 16, "DNS"));
+    assert_int_equal(cap.u[0]->nbins, 0);
+    sink_bin(s, &v);
+    assert_int_equal(cap.n, 2);
+    struct backlog_unit *u = cap.u[1];
+    assert_true(arg_is(u, 3 + 7, "t:{s1}:totals:ru"));
+    assert_true(arg_is(u, 3 + 11, "t:{s1}:totals:cn"));
+    a = argv_at(u, 16);
+    assert_true(arg_is(u, a, "ru"));
+    assert_true(arg_is(u, a + 16, "cn"));
+    static const char *many[SINK_ROUTES_MAX + 1];
+    for (unsigned i = 0; i <= SINK_ROUTES_MAX; i++)
+        many[i] = "x";
+    assert_int_equal(sink_set_routes(s, SINK_ROUTES_MAX + 1, many), -1);
+    free_captured(&cap);
+    sink_free(s);
+}
+
 static void records_unit(void **state)
 {
     struct captured cap = {0};
@@ -591,6 +627,7 @@ int main(void)
         cmocka_unit_test(live_records),
         cmocka_unit_test(live_member_and_events_only),
         cmocka_unit_test(live_oom_then_lost_data),
+        cmocka_unit_test(set_routes_renames),
     };
     return cmocka_run_group_tests(tests, live_setup, live_teardown);
 }
