@@ -5,6 +5,7 @@
 check "--help exits 0 and lists replay" bash -c "$BO --help | grep -q 'blackout replay'"
 check "replay --help lists --route" bash -c "$BO replay --help | grep -q -- '--route NAME=MATCH'"
 check "capture --help lists -i, --buffer-mb and the signals" bash -c "$BO capture --help | grep -q -- '-i, --interface IFACE' && $BO capture --help | grep -q -- --buffer-mb && $BO capture --help | grep -q SIGHUP"
+check "the README's option table is the one --help-markdown prints (scripts/readme-options)" scripts/readme-options --check "$BO"
 check "--version" bash -c "$BO --version | grep -q '^blackout [0-9]'"
 
 expect_exit 2 "no subcommand" "$BO"
