@@ -1,7 +1,8 @@
 /* fuzz_json — the JSON reader that `blackout detect` and `blackout alerts` run on what
  * Redis hands back: json_walk on the input, event_from_json and, for an event it accepts,
  * the event written again (event_json, event_text), which must read back. The input also
- * goes through the writer's string escaping, whose output must be valid JSON. */
+ * goes through the writer's string escaping, whose output must read back (when short
+ * enough for the reader's limit). */
 #define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "fuzz.h"
@@ -52,7 +53,9 @@ static void escape_round_trip(const char *s, size_t size)
     json_key(&j, "host");
     json_strn(&j, s, size);
     json_obj_close(&j);
-    if (json_ok(&j) && json_walk(j.buf, j.len, visit, &n) < 0)
+    /* a byte that is not UTF-8 reads back as two (\u00XX): only strings that then fit
+     * the reader's JSON_STR_MAX must read back */
+    if (json_ok(&j) && size < JSON_STR_MAX / 2 && json_walk(j.buf, j.len, visit, &n) < 0)
         abort();
     json_free(&j);
 }
