@@ -2,6 +2,7 @@
 #   make            build/blackout and build/blackout-gen
 #   make test       install what is missing, build, run every test
 #   make asan       build/asan/blackout with AddressSanitizer and UBSan
+#   make fuzz       build/fuzz/fuzz_* libFuzzer harnesses (clang), run by tests/it_fuzz.sh
 #   make format     apply .clang-format to every source file
 
 CC      ?= cc
@@ -26,7 +27,7 @@ GEN_SRCS := $(wildcard src/gen/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
 
-.PHONY: all asan test unit deps eval bench format check-format clean
+.PHONY: all asan fuzz test unit deps eval bench format check-format clean
 .DEFAULT_GOAL := all
 
 all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
@@ -53,6 +54,29 @@ build/asan/blackout: $(ASAN_OBJS)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 asan: build/asan/blackout
+
+# libFuzzer harnesses: the modules built with clang, coverage and sanitizers, one binary
+# per tests/fuzz/fuzz_*.c.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJS  := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+build/fuzz/libblackout.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h build/fuzz/libblackout.a
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ $< build/fuzz/libblackout.a $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
 
 build/blackout-gen: $(GEN_SRCS) $(wildcard src/gen/*.h)
 	@mkdir -p $(@D)
@@ -86,12 +110,12 @@ eval: deps all
 	scripts/eval --seeds $(or $(SEEDS),1)
 
 format:
-	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c
+	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]
 
 check-format:
-	clang-format --dry-run --Werror src/*.c src/gen/*.c include/*.h tests/*.c
+	clang-format --dry-run --Werror src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]
 
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(TESTS:=.d)
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(TESTS:=.d) $(FUZZ_OBJS:.o=.d) $(FUZZ_BINS:=.d)

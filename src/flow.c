@@ -192,7 +192,8 @@ static struct flow *frag_find(struct flow_table *t, const struct decoded *d, int
         memcmp(e->dst, d->dst, 16) != 0)
         return NULL;
     struct flow *f = &t->pool[e->flow1 - 1];
-    bool same = f->key.proto == d->l4_proto &&
+    /* the flow may have left since (ip_version 0: free); then the fragment starts anew */
+    bool same = f->key.ip_version == d->ip_version && f->key.proto == d->l4_proto &&
                 ((memcmp(f->key.a, d->src, 16) == 0 && memcmp(f->key.b, d->dst, 16) == 0) ||
                  (memcmp(f->key.a, d->dst, 16) == 0 && memcmp(f->key.b, d->src, 16) == 0));
     return same ? f : NULL;
@@ -291,6 +292,7 @@ static void release(struct flow_table *t, struct flow *f)
 {
     list_unlink(t, list_of(f), f);
     unhash(t, f);
+    f->key.ip_version = 0; /* free: frag_find must not hand it out */
     f->next = t->free1;
     t->free1 = (uint32_t)(f - t->pool) + 1;
     t->stats.active--;

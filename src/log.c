@@ -16,7 +16,8 @@ void log_use_syslog(bool on)
     use_syslog = on;
 }
 
-static void log_vwrite(enum log_level level, const char *fmt, va_list ap, uint64_t suppressed)
+__attribute__((format(printf, 2, 0))) static void log_vwrite(enum log_level level, const char *fmt,
+                                                             va_list ap, uint64_t suppressed)
 {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
     char msg[1024];

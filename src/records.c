@@ -284,9 +284,15 @@ static unsigned rest(unsigned total, unsigned part)
     return total > part ? total - part : 0;
 }
 
+/* A ratio as a whole percentage: 0 for none (or NaN), at most PERCENT_MAX, so that an event
+ * read back from Redis with any value converts within int. */
+#define PERCENT_MAX 100000000
+
 static int percent(double ratio)
 {
-    return ratio > 0 ? (int)(ratio * 100 + 0.5) : 0;
+    if (!(ratio > 0))
+        return 0;
+    return ratio < PERCENT_MAX / 100 ? (int)(ratio * 100 + 0.5) : PERCENT_MAX;
 }
 
 /* What the evidence says, after the columns. */
@@ -342,11 +348,14 @@ static void details(const struct event *e, char *buf, size_t size)
 const char *event_text(const struct event *e, char *buf, size_t size)
 {
     char when[32], since[32], delay[32], began[96], sensor[RECORD_SENSOR_MAX + 8], more[256];
+    int64_t took;
 
+    if (__builtin_sub_overflow(e->detected, e->since, &took)) /* times read back from Redis */
+        took = e->detected > e->since ? INT64_MAX : 0;
     clock_text(e->detected, INT64_MIN, when, sizeof when);
     snprintf(began, sizeof began, "since %s (%s to detect)",
              clock_text(e->since, e->detected, since, sizeof since),
-             span_text(e->detected - e->since, delay, sizeof delay));
+             span_text(took, delay, sizeof delay));
     snprintf(sensor, sizeof sensor, "sensor %s", e->sensor);
     details(e, more, sizeof more);
     snprintf(buf, size, "%s  %-12s  %-5s  %-15s  %-34s  %s", when,

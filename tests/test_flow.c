@@ -251,6 +251,47 @@ static void fragments_join_their_flow(void **state)
     flow_free(t);
 }
 
+/* A later fragment must not find the flow of its first fragment once that flow has left
+ * (here: closed by FIN, gone after 10 s idle, fragment 15 s later): counting on the freed
+ * flow corrupted the lists and the next flush looped for ever. The frames of
+ * tests/fuzz/regress/fuzz_packet/frag-of-expired-flow (raw IPv4). */
+static void fragment_of_expired_flow(void **state)
+{
+    static const uint8_t first[] = {0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x20, 0x00, 0x40, 0x06,
+                                    0x00, 0x00, 0xaf, 0x2d, 0xb0, 0x01, 0x0a, 0x00, 0x00, 0x01,
+                                    0x04, 0xd2, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+                                    0x00, 0x00, 0x50, 0x11, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00};
+    static const uint8_t later[] = {0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x00, 0x03, 0x40, 0x06,
+                                    0x00, 0x00, 0xaf, 0x2d, 0xb0, 0x01, 0x0a, 0x00, 0x00, 0x01,
+                                    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+    struct flow_table *t = flow_new(16, &TO);
+    struct exports e = {0};
+    struct decoded d;
+    bool created;
+
+    assert_int_equal(decode_packet(DECODE_LINK_RAW, first, sizeof first, &d), DECODE_OK);
+    assert_true(d.is_fragment && !d.later_frag);
+    struct flow *f = flow_get(t, &d, 1 * SEC, &created);
+    flow_count(t, f, 0, sizeof first, d.tcp_flags, 1 * SEC, on_export, &e);
+    flow_expire(t, 16 * SEC, on_export, &e);
+    assert_int_equal(e.n, 1);
+    assert_int_equal(e.why[0], FLOW_END_FIN);
+    assert_int_equal(flow_stats(t)->active, 0);
+
+    assert_int_equal(decode_packet(DECODE_LINK_RAW, later, sizeof later, &d), DECODE_OK);
+    assert_true(d.later_frag);
+    struct flow *g = flow_get(t, &d, 16 * SEC, &created);
+    assert_non_null(g);
+    assert_true(created);
+    flow_count(t, g, 0, sizeof later, d.tcp_flags, 16 * SEC, on_export, &e);
+    assert_int_equal(flow_stats(t)->active, 1);
+    flow_flush(t, on_export, &e);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(e.pkts[1], 1);
+    assert_int_equal(flow_stats(t)->active, 0);
+    flow_free(t);
+}
+
 static void bad_sizes(void **state)
 {
     assert_null(flow_new(0, &TO));
@@ -268,6 +309,7 @@ int main(void)
         cmocka_unit_test(full_pool_refuses_and_counts),
         cmocka_unit_test(deletion_keeps_chains_intact),
         cmocka_unit_test(fragments_join_their_flow),
+        cmocka_unit_test(fragment_of_expired_flow),
         cmocka_unit_test(bad_sizes),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);

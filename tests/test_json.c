@@ -153,12 +153,36 @@ static void round_trip(void **state)
     json_free(&j);
 }
 
+/* A byte that is not UTF-8 is written as \u00XX and reads back as two bytes, so the
+ * writer's escaped string of n such bytes reads back only while 2n fits JSON_STR_MAX (as
+ * in tests/fuzz/regress/fuzz_json/escaped-past-str-max, 2403 bytes mostly 0xbf and 0xf0). */
+static void escaped_bytes_and_the_limit(void **state)
+{
+    const size_t fits = JSON_STR_MAX / 2 - 1, over = 2403;
+    char *raw = malloc(over);
+    struct json j;
+    size_t got;
+
+    assert_non_null(raw);
+    memset(raw, 0xbf, over);
+    for (size_t n = fits; n <= over; n += over - fits) {
+        json_init(&j);
+        json_strn(&j, raw, n);
+        assert_true(json_ok(&j));
+        got = 0;
+        assert_int_equal(json_walk(j.buf, j.len, count, &got), n == fits ? 0 : -1);
+        assert_int_equal(got, n == fits ? 2 * n : 0);
+        json_free(&j);
+    }
+    free(raw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paths_and_values), cmocka_unit_test(escapes),
         cmocka_unit_test(not_json),         cmocka_unit_test(limits),
-        cmocka_unit_test(round_trip),
+        cmocka_unit_test(round_trip),       cmocka_unit_test(escaped_bytes_and_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

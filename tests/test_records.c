@@ -142,12 +142,36 @@ static void readable_lines(void **state)
     assert_int_equal(strlen(event_text(&e, small, sizeof small)), sizeof small - 1);
 }
 
+/* Events read back from Redis may hold any finite number: event_text stays defined (the
+ * inputs of tests/fuzz/regress/fuzz_json/route-up-huge-ratio and detect-delay-overflow). */
+static void extreme_values_read_back(void **state)
+{
+    static const char huge_ratio[] =
+        "{\"type\":\"event\",\"event\":\"route_up\",\"route\":\"ru\",\"sensor\":\"s2\","
+        "\"since\":1749259800,\"detected\":1749259810,\"baseline_pps\":4,\"observed_pps\":3e9,"
+        "\"duration\":1800}";
+    static const char far_apart[] =
+        "{\"type\":\"event\",\"event\":\"route_down\",\"route\":\"cn\",\"sensor\":\"s1\","
+        "\"since\":-9e18,\"detected\":9e18,\"baseline_pps\":4,\"observed_pps\":0,"
+        "\"duration\":-1}";
+    struct event e;
+    char line[512];
+
+    assert_int_equal(event_from_json(huge_ratio, strlen(huge_ratio), &e), 0);
+    assert_non_null(strstr(event_text(&e, line, sizeof line), "back at 100000000% of 4.0 pkt/s"));
+    assert_int_equal(event_from_json(far_apart, strlen(far_apart), &e), 0);
+    event_text(&e, line, sizeof line);
+    assert_non_null(strstr(line, "since -9000000000000000000 ("));
+    assert_non_null(strstr(line, "(106751991167300 d 15 h to detect)")); /* INT64_MAX s */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
         cmocka_unit_test(refused),
         cmocka_unit_test(readable_lines),
+        cmocka_unit_test(extreme_values_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
