@@ -6,7 +6,13 @@
 #     and an escape sequence, a reply dripping in, a reply cut in half or lost): one clear
 #     line each, reconnects, exact totals in the end, never the password in a message;
 #  2. a fake server that never answers a flush properly: exit 1 at --flush-timeout, in
-#     bounded time, saying what was not written.
+#     bounded time, saying what was not written;
+#  3. Redis restarted with its data gone: one line says so, the sensor goes on, the bins
+#     flushed after the loss are in Redis and the totals start again from them;
+#  4. maxmemory with noeviction: OOM replies are reported (rate-limited), the bins wait in
+#     the backlog and are written once memory is freed: exact totals;
+#  5. the same with a backlog too small to wait it out: the dropped bins are counted and
+#     reported, and Redis holds exactly the others.
 . "$(dirname "$0")/lib.sh"
 need_gen
 if [ ! -x "$ASAN" ]; then
@@ -119,4 +125,99 @@ for kind in strings drip; do
     [ "$n" -le 6 ] && ok "fake server ($kind): $n lines in $took s (rate-limited)" || not_ok "fake server ($kind): $n lines: $(head -8 "$T/f-$kind.err")"
 done
 
+# ---- 3. Redis restarted with its data gone ----
+feed d1 "$URL"
+sleep 2.5
+redis_stop
+find "$REDIS_DIR" -mindepth 1 ! -name redis.conf ! -name redis.log -exec rm -rf {} +
+redis_run
+finish d1
+[ "$RC" -eq 0 ] && ok "data gone: exit 0" || not_ok "data gone: exit $RC: $(tail -2 "$T/d1.err")"
+has d1 'Redis lost earlier data of this sensor run' "Redis lost its state"
+[ "$(grep -c 'lost earlier data' "$T/d1.err")" -eq 1 ] && ok "data gone: said once" || not_ok "data gone: said $(grep -c 'lost earlier data' "$T/d1.err") times"
+[ "$(field data_lost)" -ge 1 ] && ok "data gone: counted in the summary (data_lost $(field data_lost))" || not_ok "data_lost $(field data_lost)"
+clean_err d1
+# What Redis holds now: every bin after the loss, each as the sensor reported it, and totals
+# that are the sum of those bins.
+: >"$T/dump"
+for r in $(rcli SMEMBERS "blackout:{d1}:routes"); do
+    rcli --raw ZRANGE "blackout:{d1}:bins:$r" 0 -1 | sed "s/^/bin $r /" >>"$T/dump"
+    rcli --raw HGETALL "blackout:{d1}:totals:$r" | paste -d' ' - - | sed "s/^/total $r /" >>"$T/dump"
+done
+if out=$(python3 - "$T/d1.json" "$T/dump" <<'PY'
+import json, sys
+rep = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "bin":
+        rep[(o["route"], o["start"])] = [o["start"], o["len"], o["pkts_in"], o["pkts_out"], o["bytes_in"], o["bytes_out"]]
+bins, tot = {}, {}
+for line in open(sys.argv[2]):
+    kind, route, rest = (line.rstrip("\n") + "  ").split(" ", 2)
+    if not rest.strip():
+        continue
+    if kind == "bin":
+        f = [int(x) for x in rest.split(":")]
+        bins[(route, f[0])] = f
+    else:
+        k, v = rest.split()
+        tot.setdefault(route, {})[k] = int(v)
+bad = []
+starts = sorted({s for _, s in bins})
+if not starts:
+    bad.append("no bins in Redis after the loss")
+else:
+    after = [k for k in rep if k[1] >= starts[0]]
+    for k in after:
+        if bins.get(k, [None])[:6] != rep[k]:
+            bad.append(f"bin {k}: redis {bins.get(k)}, sensor {rep[k]}")
+    if len(after) >= len(rep):
+        bad.append(f"Redis holds every bin ({len(after)}): nothing was lost?")
+    for r in {rr for rr, _ in bins}:
+        for i, k in enumerate(["pkts_in", "pkts_out", "bytes_in", "bytes_out"]):
+            s = sum(f[2 + i] for (rr, _), f in bins.items() if rr == r)
+            if tot.get(r, {}).get(k, 0) != s:
+                bad.append(f"{r} {k}: total {tot.get(r, {}).get(k, 0)}, sum of bins {s}")
+    print(f"{len(after)} of {len(rep)} route bins after the loss, from {starts[0]}")
+print("; ".join(bad[:5]))
+sys.exit(1 if bad else 0)
+PY
+); then ok "data gone: $out; totals restart from them"; else not_ok "data gone: $out"; fi
+
+# ---- 4. maxmemory with noeviction, freed again ----
+feed o1 "$URL"
+sleep 1.5
+rcli CONFIG SET maxmemory-policy noeviction >/dev/null
+rcli CONFIG SET maxmemory 1 >/dev/null
+sleep 4
+rcli CONFIG SET maxmemory 0 >/dev/null
+finish o1
+[ "$RC" -eq 0 ] && ok "OOM: exit 0" || not_ok "OOM: exit $RC: $(tail -2 "$T/o1.err")"
+exact o1
+has o1 'Redis refused a flush \(keeping it, retrying\): OOM command not allowed' "the OOM reply"
+n=$(grep -c 'refused a flush' "$T/o1.err")
+[ "$n" -eq 1 ] && ok "OOM: reported once in 4 s of refusals ($(field errors) errors counted)" || not_ok "OOM: $n lines"
+[ "$(field bins_dropped)" -eq 0 ] && ok "OOM: nothing dropped" || not_ok "OOM: bins_dropped $(field bins_dropped)"
+clean_err o1
+
+# ---- 5. maxmemory for longer than a small backlog can wait ----
+rcli CONFIG SET maxmemory 1 >/dev/null
+feed o2 "$URL" --backlog 4
+wait_for 30 grep -q 'Redis backlog full' "$T/o2.err"
+rcli CONFIG SET maxmemory 0 >/dev/null
+finish o2
+[ "$RC" -eq 0 ] && ok "backlog overflow: exit 0" || not_ok "backlog overflow: exit $RC: $(tail -2 "$T/o2.err")"
+has o2 'Redis backlog full \(4 bins\): dropping the oldest bins' "the backlog overflowed"
+has o2 '[0-9]+ bins dropped from the Redis backlog .* are missing from Redis' "how many bins are missing"
+DROPPED=$(field bins_dropped)
+STORED=0 NR=0
+for r in $(rcli SMEMBERS "blackout:{o2}:routes"); do
+    STORED=$((STORED + $(rcli ZCARD "blackout:{o2}:bins:$r")))
+    NR=$((NR + 1))
+done
+REPORTED=$(grep -c '"type":"bin"' "$T/o2.json")
+[ "$DROPPED" -gt 0 ] && [ $((STORED + DROPPED * NR)) -eq "$REPORTED" ] &&
+    ok "backlog overflow: $STORED route bins in Redis + $DROPPED dropped bins x $NR routes = $REPORTED reported" ||
+    not_ok "backlog overflow: $STORED in Redis, $DROPPED dropped x $NR routes, $REPORTED reported"
+clean_err o2
 done_testing
