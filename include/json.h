@@ -1,8 +1,9 @@
 /* json — builds JSON text into a growable buffer with a hard maximum, and walks JSON text.
  *
  * Used once per bin, event, flow record and summary (never per packet). Strings from
- * packets (host names) are escaped here: control bytes, quotes, backslashes and bytes that
- * are not valid UTF-8 become \u escapes, so every line printed is valid JSON. Once the
+ * packets (host names) are escaped here: control bytes and DEL, quotes, backslashes, bytes
+ * that are not valid UTF-8, and U+2028/U+2029 (line breaks to some readers) become \u
+ * escapes, so every line printed is valid JSON and one line. Once the
  * maximum is reached the buffer stops growing and json_ok() turns false. */
 #ifndef BLACKOUT_JSON_H
 #define BLACKOUT_JSON_H

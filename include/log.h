@@ -26,14 +26,15 @@ void log_write(enum log_level level, const char *fmt, ...) __attribute__((format
     } while (0)
 
 /* One message per `interval_ms` of the monotonic clock; the others are counted and their
- * number appended to the next message that goes through. */
+ * number appended to the next message that goes through; at LOG_INFO and above (-v)
+ * nothing is suppressed. log_limited returns true when the message went through. */
 struct log_limit {
     uint64_t interval_ms;
     uint64_t last_ms;
     uint64_t suppressed;
 };
 
-void log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+bool log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Milliseconds of the monotonic clock (timers, backoff, rate limits; never packet time). */

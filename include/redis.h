@@ -25,6 +25,12 @@
 #define REDIS_PASS_MAX 512
 #define REDIS_DB_MAX   1000000u
 
+/* Bounds on one reply: more elements in an array, or more bytes buffered for one reply, and
+ * the reply is refused (REDIS_EIO). Redis itself caps a bulk string at 512 MB by default;
+ * no reply this program asks for comes near these. */
+#define REDIS_REPLY_ELEMENTS_MAX (1u << 24)
+#define REDIS_REPLY_BYTES_MAX    (256u << 20)
+
 struct redis_url {
     bool unix_socket;
     char host[REDIS_HOST_MAX]; /* without IPv6 brackets */
@@ -83,15 +89,17 @@ int redis_append(struct redis *r, int argc, const char **argv, const size_t *len
 int redis_send(struct redis *r, char *err, size_t errlen);
 
 /* Reads the next reply (sending what is buffered first). An error reply is returned as a
- * reply of type REDIS_R_ERROR with REDIS_OK. Returns REDIS_OK with *out set, or REDIS_EIO
- * (timeout or connection lost: the connection is dropped). */
+ * reply of type REDIS_R_ERROR with REDIS_OK. The whole reply must arrive within the command
+ * timeout and the bounds above. Returns REDIS_OK with *out set, or REDIS_EIO (timeout,
+ * connection lost, a protocol error or a reply out of bounds: the connection is dropped). */
 int redis_read(struct redis *r, struct redis_reply **out, char *err, size_t errlen);
 
 /* Waits until a reply can be read or ms pass. Returns 1 readable, 0 timeout, -1 error. */
 int redis_wait_readable(struct redis *r, unsigned ms);
 
-/* One command, one reply. An error reply gives REDIS_EREPLY with its text in err (and no
- * reply). Returns REDIS_OK with *out set (may be NULL to discard), or REDIS_EIO. */
+/* One command, one reply. An error reply gives REDIS_EREPLY with its text in err (made
+ * printable, at most 200 bytes; no reply). Returns REDIS_OK with *out set (may be NULL to
+ * discard), or REDIS_EIO. */
 int redis_call(struct redis *r, int argc, const char **argv, const size_t *lens,
                struct redis_reply **out, char *err, size_t errlen);
 
@@ -105,6 +113,10 @@ long long redis_reply_int(const struct redis_reply *x);
 size_t redis_reply_len(const struct redis_reply *x);
 const struct redis_reply *redis_reply_at(const struct redis_reply *x, size_t i);
 void redis_reply_free(struct redis_reply *x);
+
+/* Copies n bytes of text from a server (an error reply) into buf for a log line: bytes
+ * outside printable ASCII become '?', cut to size - 1. Returns buf. */
+const char *redis_printable(const char *s, size_t n, char *buf, size_t size);
 
 /* Reconnect delay for the attempt-th consecutive failure (0-based): base * 2^attempt,
  * capped at cap_ms. */

@@ -15,6 +15,7 @@
 #define BACKOFF_CAP_MS  5000u
 #define ERRLEN          400
 #define STALL_MS        10000u /* wait_when_full: a writer this long without progress is stuck */
+#define LOST_LOG_MS     10000u /* at most one "connection lost" line per this */
 
 struct backlog {
     struct redis *conn;
@@ -31,6 +32,7 @@ struct backlog {
     unsigned ninflight;
     size_t bytes;
     bool stop, tried, fatal, warned_drop;
+    bool said_down; /* the outage was logged: say when it ends */
     char fatal_err[ERRLEN];
     struct backlog_stats st;
     /* writer thread only */
@@ -40,7 +42,7 @@ struct backlog {
     uint64_t retry_at, down_since;
     uint64_t progress_ms; /* (mu) the last time a unit was confirmed or a connection made */
     unsigned lose_every, sent_batches; /* test hook: BLACKOUT_TEST_LOSE_REPLY=N */
-    struct log_limit lim_err;
+    struct log_limit lim_err, lim_lost;
 };
 
 unsigned backlog_batch_max(unsigned max_units)
@@ -74,6 +76,7 @@ struct backlog *backlog_new(struct redis *conn, const struct backlog_config *cfg
     if (hook && text_parse_u64(hook, 1, 1000000, &v) == 0)
         b->lose_every = (unsigned)v;
     b->lim_err.interval_ms = 60000;
+    b->lim_lost.interval_ms = LOST_LOG_MS;
     return b;
 }
 
@@ -132,6 +135,29 @@ void backlog_push(struct backlog *b, struct backlog_unit *u)
 
 /* ---- writer ---- */
 
+/* A reply's type, for messages. */
+static const char *reply_kind(const struct redis_reply *x)
+{
+    static const char *const names[] = {"a string", "an array", "an integer",
+                                        "nil",      "a status", "an error"};
+    unsigned t = (unsigned)redis_reply_type(x);
+    return t < sizeof names / sizeof names[0] ? names[t] : "something else";
+}
+
+/* True when the SCRIPT LOAD reply is a script hash (40 hexadecimal digits). */
+static bool script_hash(const struct redis_reply *x)
+{
+    size_t n;
+    const char *s = redis_reply_str(x, &n);
+
+    if (redis_reply_type(x) != REDIS_R_STRING || n != 40)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
 /* Connects and loads the script. Returns REDIS_OK, REDIS_EIO or REDIS_EFATAL. */
 static int writer_connect(struct backlog *b, char *err, size_t errlen)
 {
@@ -152,8 +178,16 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
     }
     if (rc != REDIS_OK)
         return rc;
+    if (!script_hash(x)) {
+        snprintf(err, errlen,
+                 "SCRIPT LOAD answered with %s, not a script hash (not a Redis server?)",
+                 reply_kind(x));
+        redis_reply_free(x);
+        redis_disconnect(b->conn);
+        return REDIS_EIO;
+    }
     const char *s = redis_reply_str(x, &n);
-    snprintf(b->sha, sizeof b->sha, "%.*s", (int)(n < 47 ? n : 47), s);
+    snprintf(b->sha, sizeof b->sha, "%.*s", (int)n, s);
     redis_reply_free(x);
     return REDIS_OK;
 }
@@ -172,13 +206,29 @@ static void fill_unit(struct backlog *b, struct backlog_unit *u, uint64_t prev, 
     u->lens[u->idx_first] = 1;
 }
 
-/* What one reply says about its unit. */
-enum outcome { OUT_APPLIED, OUT_DUPLICATE, OUT_RETRY };
+/* What one reply says about its unit. OUT_BROKEN: not an answer the script can give (a
+ * server that is not Redis, or a reply out of step); the connection is not to be trusted. */
+enum outcome { OUT_APPLIED, OUT_DUPLICATE, OUT_RETRY, OUT_BROKEN };
+
+/* True when x is what the flush script returns: {status 0..2, commands >= 0, lost 0..1}. */
+static bool script_reply(const struct redis_reply *x)
+{
+    if (redis_reply_type(x) != REDIS_R_ARRAY || redis_reply_len(x) != 3)
+        return false;
+    for (size_t i = 0; i < 3; i++)
+        if (redis_reply_type(redis_reply_at(x, i)) != REDIS_R_INTEGER)
+            return false;
+    long long status = redis_reply_int(redis_reply_at(x, 0));
+    long long cmds = redis_reply_int(redis_reply_at(x, 1));
+    long long lost = redis_reply_int(redis_reply_at(x, 2));
+    return status >= 0 && status <= 2 && cmds >= 0 && (lost == 0 || lost == 1);
+}
 
 static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redis_reply *x,
                           uint64_t *script_cmds, bool *lost, bool *refused, char *err,
                           size_t errlen)
 {
+    char text[201];
     size_t n;
     const char *s = redis_reply_str(x, &n);
 
@@ -187,14 +237,21 @@ static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redi
             u->use_eval = true;
         } else {
             *refused = true;
-            snprintf(err, errlen, "flush refused: %.*s", (int)(n > 200 ? 200 : n), s);
-            log_limited(&b->lim_err, LOG_WARN, "Redis refused a flush (keeping it, retrying): %.*s",
-                        (int)(n > 200 ? 200 : n), s);
+            redis_printable(s, n, text, sizeof text);
+            snprintf(err, errlen, "flush refused: %s", text);
+            log_limited(&b->lim_err, LOG_WARN, "Redis refused a flush (keeping it, retrying): %s",
+                        text);
         }
         return OUT_RETRY;
     }
-    if (redis_reply_type(x) != REDIS_R_ARRAY || redis_reply_len(x) < 3)
-        return OUT_RETRY;
+    if (!script_reply(x)) {
+        *refused = true;
+        snprintf(err, errlen,
+                 "the flush script answered with %s, not its result (not a Redis "
+                 "server?)",
+                 reply_kind(x));
+        return OUT_BROKEN; /* logged as a lost connection */
+    }
     long long status = redis_reply_int(redis_reply_at(x, 0));
     *script_cmds += (uint64_t)redis_reply_int(redis_reply_at(x, 1));
     *lost = redis_reply_int(redis_reply_at(x, 2)) != 0;
@@ -243,6 +300,11 @@ static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char
         redis_reply_free(x);
         errors += refused;
         lost |= l;
+        if (o == OUT_BROKEN) {
+            *retry = true;
+            redis_disconnect(b->conn); /* later replies cannot be trusted either */
+            break;
+        }
         if (o == OUT_RETRY || !in_order) {
             in_order = false;
             *retry = true;
@@ -303,17 +365,20 @@ static void after_connect(struct backlog *b, int rc, const char *err)
     } else if (rc != REDIS_OK && !b->down_since) {
         b->down_since = now;
         b->lim_err.last_ms = now;
+        b->said_down = true;
         LOG(LOG_WARN, "%s; keeping closed bins in the backlog (up to %u) and retrying", err,
             b->cfg.max_units);
     } else if (rc != REDIS_OK) {
-        log_limited(&b->lim_err, LOG_WARN, "%s (%u bins waiting)", err, b->n + b->ninflight);
+        b->said_down |=
+            log_limited(&b->lim_err, LOG_WARN, "%s (%u bins waiting)", err, b->n + b->ninflight);
     } else {
         if (b->tried)
             b->st.reconnects++;
-        if (b->down_since)
+        if (b->down_since && b->said_down)
             LOG(LOG_WARN, "Redis reachable again after %.1f s; %u bins waiting",
                 (double)(now - b->down_since) / 1000, b->n + b->ninflight);
         b->down_since = 0;
+        b->said_down = false;
     }
 }
 
@@ -340,8 +405,9 @@ static void writer_step(struct backlog *b)
         snprintf(b->st.last_error, sizeof b->st.last_error, "%s", err);
     if (lost_conn) {
         b->down_since = log_now_ms();
-        LOG(LOG_WARN, "%s; the flush will be retried (%u bins waiting)",
-            err[0] ? err : "Redis connection lost", b->n + b->ninflight);
+        b->said_down =
+            log_limited(&b->lim_lost, LOG_WARN, "%s; the flush will be retried (%u bins waiting)",
+                        err[0] ? err : "Redis connection lost", b->n + b->ninflight);
     }
     if (confirmed || (connect && rc == REDIS_OK))
         b->progress_ms = log_now_ms();

@@ -16,7 +16,8 @@ struct capture {
     char name[256];
     enum decode_link link;
     uint64_t size;
-    int index; /* live: interface index stamped into packets; -1 for files */
+    int index;        /* live: interface index stamped into packets; -1 for files */
+    uint64_t records; /* files read by libpcap: records so far, for messages */
     int fd;
     /* live: libpcap's 32-bit counters at the last read, and their 64-bit sums */
     struct pcap_stat last;
@@ -158,11 +159,19 @@ int capture_next(struct capture *c, struct packet *p, char *err, size_t errlen)
     int r = pcap_next_ex(c->pcap, &h, &data);
     if (r == 1) {
         fill_packet(c, h, data, p);
+        c->records++;
         return 1;
     }
     if (r == PCAP_ERROR_BREAK)
         return 0;
-    snprintf(err, errlen, "%s: %s", c->name, pcap_geterr(c->pcap));
+    /* libpcap names the problem but not where: the record, and how far the file was read */
+    FILE *f = pcap_file(c->pcap);
+    long off = f ? ftell(f) : -1;
+    char at[64] = "";
+    if (off >= 0)
+        snprintf(at, sizeof at, ", file read to offset %ld", off);
+    snprintf(err, errlen, "%s: %s (record %llu%s)", c->name, pcap_geterr(c->pcap),
+             (unsigned long long)c->records + 1, at);
     return -1;
 }
 

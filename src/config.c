@@ -448,7 +448,7 @@ static const struct optdef optdefs[] = {
      .kind = OPT_FLAG,
      .cmds = ALL,
      .off = O(verbose),
-     .help = "print progress details"},
+     .help = "print progress details, and every repeated warning (no rate limit)"},
 };
 
 #define NOPTS (sizeof optdefs / sizeof optdefs[0])

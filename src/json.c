@@ -123,13 +123,20 @@ void json_strn(struct json *j, const char *str, size_t n)
     json_raw(j, "\"", 1);
     for (size_t i = 0; i < n;) {
         size_t run = i;
-        while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+        while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
             run++;
         json_raw(j, (const char *)s + i, run - i);
         i = run;
         if (i >= n)
             break;
         size_t u = s[i] >= 0x80 ? utf8_len(s + i, n - i) : 0;
+        if (u == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+            /* U+2028, U+2029: valid JSON, but line breaks to many readers */
+            snprintf(esc, sizeof esc, "\\u%04x", 0x2028 + (s[i + 2] & 1));
+            json_raw(j, esc, 6);
+            i += 3;
+            continue;
+        }
         if (u) {
             json_raw(j, (const char *)s + i, u);
             i += u;

@@ -1,6 +1,9 @@
 /* log — stderr/syslog messages. See log.h. */
 #include "log.h"
 
+/* Our level, taken before <syslog.h> defines a LOG_INFO of its own. */
+static const int level_info = LOG_INFO;
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
@@ -48,20 +51,22 @@ uint64_t log_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+bool log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
 {
     va_list ap;
 
     if ((int)level > log_threshold)
-        return;
+        return false;
     uint64_t now = log_now_ms();
-    if (l->last_ms && now - l->last_ms < l->interval_ms) {
+    bool verbose = log_threshold >= level_info; /* -v: every message */
+    if (!verbose && l->last_ms && now - l->last_ms < l->interval_ms) {
         l->suppressed++;
-        return;
+        return false;
     }
     l->last_ms = now;
     va_start(ap, fmt);
     log_vwrite(level, fmt, ap, l->suppressed);
     va_end(ap);
     l->suppressed = 0;
+    return true;
 }

@@ -5,10 +5,12 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 struct redis {
     struct redis_url url;
@@ -220,6 +222,55 @@ uint64_t redis_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
     return base_ms << attempt;
 }
 
+/* ---- reply guards ---- */
+
+/* hiredis 0.14 allocates an array of the announced size before any element arrives, and
+ * keeps buffering a reply as long as bytes come. A server that is not Redis (or a broken
+ * one) could make it allocate gigabytes or read forever: arrays over REDIS_REPLY_ELEMENTS_MAX
+ * elements are refused, and a reply must be complete within the command timeout and
+ * REDIS_REPLY_BYTES_MAX bytes. */
+static redisReplyObjectFunctions plain_fns, guarded_fns;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static _Thread_local bool array_refused;
+
+static void *guarded_array(const redisReadTask *task, int elements)
+{
+    if (elements < 0 || (unsigned)elements > REDIS_REPLY_ELEMENTS_MAX) {
+        array_refused = true;
+        return NULL; /* the reader stops with an error */
+    }
+    return plain_fns.createArray(task, elements);
+}
+
+static void guard_init(void)
+{
+    redisReader *rd = redisReaderCreate();
+    if (!rd)
+        return;
+    plain_fns = *rd->fn;
+    guarded_fns = plain_fns;
+    guarded_fns.createArray = guarded_array;
+    redisReaderFree(rd);
+}
+
+static void guard_reader(redisContext *c)
+{
+    pthread_once(&guard_once, guard_init);
+    if (guarded_fns.createArray)
+        c->reader->fn = &guarded_fns;
+}
+
+const char *redis_printable(const char *s, size_t n, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 1 < size; i++)
+        buf[o++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (size)
+        buf[o] = '\0';
+    return buf;
+}
+
 /* ---- connection ---- */
 
 struct redis *redis_new(const struct redis_url *u, unsigned timeout_ms, const char *client_name)
@@ -331,6 +382,7 @@ int redis_connect(struct redis *r, char *err, size_t errlen)
         redis_disconnect(r);
         return REDIS_EIO;
     }
+    guard_reader(r->c);
     if (redisSetTimeout(r->c, tv) != REDIS_OK ||
         (!r->url.unix_socket && redisEnableKeepAlive(r->c) != REDIS_OK)) {
         snprintf(err, errlen, "Redis at %s: cannot set timeouts: %s",
@@ -372,15 +424,66 @@ int redis_send(struct redis *r, char *err, size_t errlen)
     return REDIS_OK;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads until one whole reply is parsed, within the timeout and the size bound. Returns
+ * 0, or -1 with the reason in why (the connection is then unusable). */
+static int read_reply(struct redis *r, void **reply, char *why, size_t size)
+{
+    redisReader *rd = r->c->reader;
+    uint64_t deadline = now_ms() + r->timeout_ms;
+    int done = 0;
+
+    while (!done)
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            return snprintf(why, size, "%s", r->c->errstr), -1;
+    for (;;) {
+        array_refused = false;
+        if (redisReaderGetReply(rd, reply) != REDIS_OK) {
+            if (array_refused)
+                snprintf(why, size, "reply array over %u elements refused (not a Redis server?)",
+                         REDIS_REPLY_ELEMENTS_MAX);
+            else
+                snprintf(why, size, "%s", rd->errstr);
+            return -1;
+        }
+        if (*reply)
+            return 0;
+        uint64_t now = now_ms();
+        if (rd->len - rd->pos > REDIS_REPLY_BYTES_MAX) {
+            snprintf(why, size, "reply longer than %u MB refused (not a Redis server?)",
+                     REDIS_REPLY_BYTES_MAX >> 20);
+            return -1;
+        }
+        if (now >= deadline || redis_wait_readable(r, (unsigned)(deadline - now)) == 0) {
+            snprintf(why, size, "no complete reply within %u ms", r->timeout_ms);
+            return -1;
+        }
+        if (redisBufferRead(r->c) != REDIS_OK)
+            return snprintf(why, size, "%s", r->c->errstr), -1;
+    }
+}
+
 int redis_read(struct redis *r, struct redis_reply **out, char *err, size_t errlen)
 {
     void *reply = NULL;
+    char where[300], why[256];
 
     *out = NULL;
-    if (!r->c || redisGetReply(r->c, &reply) != REDIS_OK || !reply) {
+    if (!r->c)
+        return io_error(r, err, errlen);
+    if (read_reply(r, &reply, why, sizeof why) < 0) {
         if (reply)
             freeReplyObject(reply);
-        return io_error(r, err, errlen);
+        snprintf(err, errlen, "Redis at %s: %s", redis_url_where(&r->url, where, sizeof where),
+                 why[0] ? why : "connection lost");
+        redis_disconnect(r);
+        return REDIS_EIO;
     }
     *out = reply;
     return REDIS_OK;
@@ -410,7 +513,7 @@ int redis_call(struct redis *r, int argc, const char **argv, const size_t *lens,
     if (redis_reply_type(x) == REDIS_R_ERROR) {
         size_t n;
         const char *s = redis_reply_str(x, &n);
-        snprintf(err, errlen, "%.*s", (int)(n > 200 ? 200 : n), s);
+        redis_printable(s, n, err, errlen < 201 ? errlen : 201);
         redis_reply_free(x);
         return REDIS_EREPLY;
     }

@@ -244,9 +244,14 @@ int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t e
     uint64_t pending = sink_close(s->sink, timeout_ms);
     if (sink_failed(s->sink, err, errlen))
         return -1;
+    sink_stats(s->sink, &st);
+    if (st.dropped_bins)
+        LOG(LOG_WARN,
+            "%" PRIu64 " bins dropped from the Redis backlog (over --backlog %" PRIu64
+            ") are missing from Redis",
+            st.dropped_bins, (uint64_t)s->opt->backlog);
     if (pending == 0)
         return 0;
-    sink_stats(s->sink, &st);
     snprintf(err, errlen,
              "%" PRIu64 " bins (starts %" PRId64 " to %" PRId64 "), %" PRIu64 " flows and %" PRIu64
              " events not written to Redis at %s within --flush-timeout %" PRIu64 " s; last "

@@ -70,6 +70,22 @@ static void escapes(void **state)
     assert_int_equal(s.len, strlen("k=s:") + 3 + 1);
 }
 
+/* Host names from packets: every byte that could break a line, a terminal or the JSON is
+ * escaped; valid UTF-8 passes. */
+static void hostile_strings(void **state)
+{
+    static const char in[] =
+        "a\"b\\c\n\r\x1b[31m\x7f\xff\xc0\xaf\xe2\x80\xa8\xe2\x80\xa9\xc3\xa9.kp";
+    struct json j;
+
+    json_init(&j);
+    json_strn(&j, in, sizeof in - 1);
+    assert_true(json_ok(&j));
+    assert_string_equal(j.buf, "\"a\\\"b\\\\c\\u000a\\u000d\\u001b[31m\\u007f\\u00ff\\u00c0\\u00af"
+                               "\\u2028\\u2029\xc3\xa9.kp\"");
+    json_free(&j);
+}
+
 static void not_json(void **state)
 {
     struct seen s;
@@ -181,8 +197,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(paths_and_values), cmocka_unit_test(escapes),
-        cmocka_unit_test(not_json),         cmocka_unit_test(limits),
-        cmocka_unit_test(round_trip),       cmocka_unit_test(escaped_bytes_and_the_limit),
+        cmocka_unit_test(hostile_strings),  cmocka_unit_test(not_json),
+        cmocka_unit_test(limits),           cmocka_unit_test(round_trip),
+        cmocka_unit_test(escaped_bytes_and_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
