@@ -7,7 +7,9 @@
  * every `step` packets, a step sized from the rate so that a check falls a few times per
  * interval; counting a packet is two additions and a compare, never a system call.
  *
- * The caller owns struct progress (no allocation); progress_finish ends the line. */
+ * On stderr, the line is marked open to the log module, so that a message logged meanwhile
+ * starts on a line of its own. The caller owns struct progress (no allocation);
+ * progress_finish ends the line. */
 #ifndef BLACKOUT_PROGRESS_H
 #define BLACKOUT_PROGRESS_H
 
@@ -18,7 +20,7 @@
 
 #define PROGRESS_INTERVAL_MS 250
 #define PROGRESS_STEP_MIN    64
-#define PROGRESS_STEP_MAX    65536
+#define PROGRESS_STEP_MAX    16384
 #define PROGRESS_LINE_MAX    160
 
 /* What one line shows. total 0 = unknown. */

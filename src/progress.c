@@ -151,6 +151,8 @@ static void show(struct progress *p, uint64_t offset, uint64_t now, bool done)
 
     fprintf(p->out, "\r%s%*s%s", line, pad, "", done ? "\n" : "");
     fflush(p->out);
+    if (p->out == stderr)
+        log_line_open(!done);
     p->shown_len = n;
     p->shown_ms = now;
 }

@@ -109,6 +109,20 @@ for args in "" "--progress --no-progress" "-q"; do
     [ ! -s "$T/p.err" ] && ok "stderr not a terminal, '${args:-no option}': no progress line" ||
         not_ok "'$args' printed: $(head -c 200 "$T/p.err")"
 done
+# a message logged while the line is shown starts on a line of its own (a capture cut short,
+# arriving slowly on stdin)
+head -c $(($(stat -c %s "$T/g.pcap") * 2 / 3)) "$T/g.pcap" >"$T/cut.pcap"
+pace "$T/cut.pcap" 1000000 0.05 | "${R[@]}" --progress - >/dev/null 2>"$T/p.err"
+python3 - "$T/p.err" <<'PY' && ok "an error during the progress line starts on its own line" ||
+import sys
+text = open(sys.argv[1], newline="").read()  # keep the \r
+lines = text.split("\n")
+err = [l for l in lines if "blackout:" in l]
+assert len(err) == 1 and err[0].startswith("blackout: stdin: truncated"), lines
+assert "\rreplay" in text[: text.index("blackout:")], "no progress line before the error"
+assert text.endswith(" s\n"), "the last progress line is not ended"
+PY
+    not_ok "progress and error mixed: $(od -c "$T/p.err" | tail -8)"
 # on a terminal it is on by default, and --no-progress or -q silence it
 tty_err() { script -qec "$* 2>&1 >/dev/null" /dev/null </dev/null; }
 tty_err "${R[*]}" "$T/g.pcap" | grep -q 'replay 100%' && ok "on a terminal: a progress line by default" ||
