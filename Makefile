@@ -4,6 +4,7 @@
 #   make asan       build/asan/blackout with AddressSanitizer and UBSan
 #   make fuzz       build/fuzz/fuzz_* libFuzzer harnesses (clang), run by tests/it_fuzz.sh
 #   make format     apply .clang-format to every source file
+#   make demo       install what is missing, build, run the demo (scripts/demo; outputs in build/demo)
 
 CC      ?= cc
 PKGS    := libpcap libndpi hiredis
@@ -27,7 +28,7 @@ GEN_SRCS := $(wildcard src/gen/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
 
-.PHONY: all asan fuzz test unit deps eval bench format check-format clean
+.PHONY: all asan fuzz test unit deps eval bench demo format check-format clean
 .DEFAULT_GOAL := all
 
 all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
@@ -108,6 +109,10 @@ build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
 # The detector against the generator's scenario set (SEEDS=1,2,3 for more).
 eval: deps all
 	scripts/eval --seeds $(or $(SEEDS),1)
+
+# Sample traffic with a failover and a blackout, through Redis, to alerts, status and a plot.
+demo: deps
+	@scripts/demo
 
 format:
 	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]

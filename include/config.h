@@ -58,6 +58,7 @@ struct options {
     bool quiet;
     bool verbose;
     bool no_redis;
+    bool progress, no_progress; /* replay: the progress line on stderr */
     /* Redis */
     const char *redis; /* URL: may hold a password, never print it */
     const char *redis_prefix;

@@ -37,6 +37,10 @@ struct log_limit {
 bool log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A line without its newline is on stderr (the replay progress line) when open: the next
+ * message starts on a line of its own. */
+void log_line_open(bool open);
+
 /* Milliseconds of the monotonic clock (timers, backoff, rate limits; never packet time). */
 uint64_t log_now_ms(void);
 

@@ -4,7 +4,9 @@
  * counters (P{S}:bins:R) of every sensor (or --sensor) as CSV with a header line or as
  * the JSON lines of DESIGN.md section 6. `blackout status [--json]` prints, per sensor and
  * route, the detector state (Pstate), its baseline, the current packets/s (the last full
- * bin) and since when. Both use plain synchronous commands: they run once and exit. */
+ * bin; for the country row "*", the sum of its routes') and since when, as a table whose
+ * columns fit their longest entry. Both use plain synchronous commands: they run once and
+ * exit. */
 #ifndef BLACKOUT_QUERY_H
 #define BLACKOUT_QUERY_H
 

@@ -5,12 +5,19 @@
 static const int level_info = LOG_INFO;
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
 
 int log_threshold = LOG_NOTICE;
 static bool use_syslog;
+static atomic_bool line_open; /* the backlog's writer thread logs too */
+
+void log_line_open(bool open)
+{
+    atomic_store(&line_open, open);
+}
 
 void log_use_syslog(bool on)
 {
@@ -33,7 +40,7 @@ __attribute__((format(printf, 2, 0))) static void log_vwrite(enum log_level leve
     if (use_syslog)
         syslog(prio[level], "%s", msg);
     else
-        fprintf(stderr, "blackout: %s\n", msg);
+        fprintf(stderr, "%sblackout: %s\n", atomic_exchange(&line_open, false) ? "\n" : "", msg);
 }
 
 void log_write(enum log_level level, const char *fmt, ...)

@@ -324,12 +324,38 @@ out:
 
 /* ---- status ---- */
 
+#define STATUS_ROWS_MAX 65536
+
 struct route_status {
-    const char *route, *state;
+    char sensor[QUERY_NAME_MAX], route[QUERY_NAME_MAX], state[32];
     int64_t since, last_bin;
     double baseline, current;
-    bool has_baseline, has_current;
+    bool has_baseline, has_current, alive, shown;
 };
+
+/* Every row of the table, so the columns can be as wide as their longest entry. */
+struct status_rows {
+    struct route_status *v;
+    size_t n, cap;
+};
+
+static struct route_status *add_row(struct status_rows *t, const char *sensor, const char *route)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct route_status *v = cap <= STATUS_ROWS_MAX ? realloc(t->v, cap * sizeof *v) : NULL;
+        if (!v)
+            return NULL;
+        t->v = v;
+        t->cap = cap;
+    }
+    struct route_status *st = &t->v[t->n++];
+    memset(st, 0, sizeof *st);
+    text_copy(st->sensor, sizeof st->sensor, sensor);
+    text_copy(st->route, sizeof st->route, route);
+    st->since = INT64_MIN;
+    return st;
+}
 
 /* The value of field in a HGETALL reply, or NULL. */
 static const char *hash_get(const struct redis_reply *h, const char *field, char *buf, size_t size)
@@ -353,8 +379,8 @@ static double to_double(const char *s, bool *ok)
 }
 
 /* Detector state (P{S}:state:R) and the last full bin (P{S}:bins:R). */
-static int read_route(struct redis *r, const struct options *o, const char *sensor,
-                      struct route_status *st, char *err, size_t errlen)
+static int read_route(struct redis *r, const struct options *o, struct route_status *st, char *err,
+                      size_t errlen)
 {
     char key[600], buf[64];
     struct redis_reply *x;
@@ -363,7 +389,7 @@ static int read_route(struct redis *r, const struct options *o, const char *sens
     bool ok;
     uint64_t v;
 
-    sink_key(key, sizeof key, o->redis_prefix, sensor, "state", st->route);
+    sink_key(key, sizeof key, o->redis_prefix, st->sensor, "state", st->route);
     const char *hg[] = {"HGETALL", key};
     if (query_run(r, &x, err, errlen, 2, hg) != REDIS_OK)
         return -1;
@@ -371,7 +397,7 @@ static int read_route(struct redis *r, const struct options *o, const char *sens
     st->since = since && text_parse_u64(since, 0, INT64_MAX, &v) == 0 ? (int64_t)v : INT64_MIN;
     st->baseline = to_double(hash_get(x, "baseline_pps", buf, sizeof buf), &st->has_baseline);
     redis_reply_free(x);
-    sink_key(key, sizeof key, o->redis_prefix, sensor, "bins", st->route);
+    sink_key(key, sizeof key, o->redis_prefix, st->sensor, "bins", st->route);
     const char *zr[] = {"ZREVRANGE", key, "0", "1"};
     if (query_run(r, &x, err, errlen, 4, zr) != REDIS_OK)
         return -1;
@@ -388,26 +414,26 @@ static int read_route(struct redis *r, const struct options *o, const char *sens
     return 0;
 }
 
-static void print_status(const struct options *o, struct json *j, const char *sensor,
-                         const struct route_status *st, long long hb_ttl)
+/* The country row: its current packets/s is the sum of its routes' last bins, its last bin
+ * the latest of theirs. */
+static void sum_routes(struct route_status *country, const struct route_status *routes, size_t n)
 {
-    char since[32], last[32], base[32] = "-", cur[32] = "-";
-
-    query_iso_time(st->since, since, sizeof since);
-    query_iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
-    if (!o->json) {
-        if (st->has_baseline)
-            snprintf(base, sizeof base, "%.3f", st->baseline);
-        if (st->has_current)
-            snprintf(cur, sizeof cur, "%.3f", st->current);
-        printf("%-16s %-10s %-9s %13s %12s  %-21s %-21s %s\n", sensor, st->route, st->state, base,
-               cur, since, last, hb_ttl > 0 ? "yes" : "no");
-        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!routes[i].has_current)
+            continue;
+        country->current += routes[i].current;
+        if (!country->has_current || routes[i].last_bin > country->last_bin)
+            country->last_bin = routes[i].last_bin;
+        country->has_current = true;
     }
+}
+
+static void print_json(struct json *j, const struct route_status *st)
+{
     json_reset(j);
     json_obj_open(j);
     json_kstr(j, "type", "status");
-    json_kstr(j, "sensor", sensor);
+    json_kstr(j, "sensor", st->sensor);
     json_kstr(j, "route", st->route);
     json_kstr(j, "state", st->state);
     json_key(j, "baseline_pps");
@@ -418,9 +444,45 @@ static void print_status(const struct options *o, struct json *j, const char *se
     st->since != INT64_MIN ? json_i64(j, st->since) : json_null(j);
     json_key(j, "last_bin");
     st->has_current ? json_i64(j, st->last_bin) : json_null(j);
-    json_kbool(j, "heartbeat", hb_ttl > 0);
+    json_kbool(j, "heartbeat", st->alive);
     json_obj_close(j);
     json_print_line(j);
+}
+
+static void fmt_pps(char *buf, size_t size, bool has, double v)
+{
+    if (has)
+        snprintf(buf, size, "%.3f", v);
+    else
+        text_copy(buf, size, "-");
+}
+
+/* The shown rows as a table whose sensor and route columns fit their longest name. */
+static void print_table(const struct status_rows *t)
+{
+    int ws = (int)strlen("SENSOR"), wr = (int)strlen("ROUTE");
+    char since[32], last[32], base[32], cur[32];
+
+    for (size_t i = 0; i < t->n; i++) {
+        int ls = (int)strlen(t->v[i].sensor), lr = (int)strlen(t->v[i].route);
+        if (t->v[i].shown) {
+            ws = ls > ws ? ls : ws;
+            wr = lr > wr ? lr : wr;
+        }
+    }
+    printf("%-*s  %-*s  %-8s  %12s  %11s  %-20s  %-20s  %s\n", ws, "SENSOR", wr, "ROUTE", "STATE",
+           "BASELINE_PPS", "CURRENT_PPS", "SINCE", "LAST_BIN", "ALIVE");
+    for (size_t i = 0; i < t->n; i++) {
+        const struct route_status *st = &t->v[i];
+        if (!st->shown)
+            continue;
+        fmt_pps(base, sizeof base, st->has_baseline, st->baseline);
+        fmt_pps(cur, sizeof cur, st->has_current, st->current);
+        query_iso_time(st->since, since, sizeof since);
+        query_iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
+        printf("%-*s  %-*s  %-8s  %12s  %11s  %-20s  %-20s  %s\n", ws, st->sensor, wr, st->route,
+               st->state, base, cur, since, last, st->alive ? "yes" : "no");
+    }
 }
 
 static long long heartbeat_ttl(struct redis *r, const struct options *o, const char *sensor)
@@ -437,30 +499,45 @@ static long long heartbeat_ttl(struct redis *r, const struct options *o, const c
     return t;
 }
 
-/* Every route of one sensor: the country entry "*" first when the detector wrote one. */
-static int status_sensor(struct redis *r, const struct options *o, struct json *j,
+/* Every route of one sensor, read into t: the country entry "*" first when the detector wrote
+ * one. Every route is read (the country row sums them); --route picks the rows shown. */
+static int status_sensor(struct redis *r, const struct options *o, struct status_rows *t,
                          const char *sensor, const struct redis_reply *pstate, char *err,
                          size_t errlen)
 {
     char key[600], field[600], state[32];
     struct query_names routes;
+    size_t country = SIZE_MAX;
     int rc = 0;
 
     sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL);
     if (query_set_members(r, key, &routes, err, errlen) < 0)
         return -1;
-    long long hb = heartbeat_ttl(r, o, sensor);
+    bool alive = heartbeat_ttl(r, o, sensor) > 0;
     for (size_t i = 0; i <= routes.n && rc == 0; i++) {
-        struct route_status st = {.route = i == 0 ? "*" : routes.v[i - 1]};
-        snprintf(field, sizeof field, "%s/%s", sensor, st.route);
-        st.state = hash_get(pstate, field, state, sizeof state);
-        if ((i == 0 && !st.state) || !wanted_route(o, st.route))
+        const char *route = i == 0 ? "*" : routes.v[i - 1];
+        snprintf(field, sizeof field, "%s/%s", sensor, route);
+        const char *st_name = hash_get(pstate, field, state, sizeof state);
+        if (i == 0 && !st_name)
             continue;
-        if (!st.state)
-            st.state = "-";
-        rc = read_route(r, o, sensor, &st, err, errlen);
-        if (rc == 0)
-            print_status(o, j, sensor, &st, hb);
+        struct route_status *st = add_row(t, sensor, route);
+        if (!st) {
+            snprintf(err, errlen, "status: more than %d routes", STATUS_ROWS_MAX);
+            rc = -1;
+            break;
+        }
+        text_copy(st->state, sizeof st->state, st_name ? st_name : "-");
+        st->alive = alive;
+        st->shown = wanted_route(o, route);
+        if (i == 0)
+            country = t->n - 1;
+        else
+            rc = read_route(r, o, st, err, errlen);
+    }
+    if (rc == 0 && country != SIZE_MAX) {
+        struct route_status *c = &t->v[country];
+        rc = read_route(r, o, c, err, errlen); /* its state hash; it has no bins of its own */
+        sum_routes(c, c + 1, t->n - country - 1);
     }
     free(routes.v);
     return rc;
@@ -471,6 +548,7 @@ int query_status(const struct options *o)
     char err[600], key[300];
     struct query_names sensors = {0};
     struct redis_reply *pstate = NULL;
+    struct status_rows rows = {0};
     struct json j;
     int rc = 1;
 
@@ -485,18 +563,21 @@ int query_status(const struct options *o)
     if (list_sensors(r, o, &sensors, err, sizeof err) < 0 ||
         query_run(r, &pstate, err, sizeof err, 2, argv) != REDIS_OK)
         goto out;
-    if (!o->json)
-        printf("%-16s %-10s %-9s %13s %12s  %-21s %-21s %s\n", "SENSOR", "ROUTE", "STATE",
-               "BASELINE_PPS", "CURRENT_PPS", "SINCE", "LAST_BIN", "ALIVE");
     for (size_t i = 0; i < sensors.n; i++)
-        if (status_sensor(r, o, &j, sensors.v[i], pstate, err, sizeof err) < 0)
+        if (status_sensor(r, o, &rows, sensors.v[i], pstate, err, sizeof err) < 0)
             goto out;
+    if (!o->json)
+        print_table(&rows);
+    for (size_t i = 0; o->json && i < rows.n; i++)
+        if (rows.v[i].shown)
+            print_json(&j, &rows.v[i]);
     rc = fflush(stdout) == 0 ? 0 : 1;
     if (rc)
         snprintf(err, sizeof err, "cannot write to stdout");
 out:
     if (rc)
         log_write(LOG_ERR, "%s", err);
+    free(rows.v);
     redis_reply_free(pstate);
     free(sensors.v);
     json_free(&j);

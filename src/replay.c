@@ -3,13 +3,15 @@
 
 #include "capture.h"
 #include "log.h"
+#include "progress.h"
 #include "report.h"
 #include "sensor.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 /* Reads one file to its end. Returns 0, or -1 after logging one line. */
-static int replay_file(struct sensor *s, const char *path)
+static int replay_file(struct sensor *s, struct progress *pr, const char *path)
 {
     char err[512];
     struct packet p;
@@ -20,8 +22,12 @@ static int replay_file(struct sensor *s, const char *path)
         log_write(LOG_ERR, "%s", err);
         return -1;
     }
-    while (!s->stop && (r = capture_next(c, &p, err, sizeof err)) == 1)
+    while (!s->stop && (r = capture_next(c, &p, err, sizeof err)) == 1) {
         sensor_packet(s, &p);
+        if (progress_packet(pr, p.caplen))
+            progress_check(pr, capture_offset(c));
+    }
+    progress_file_done(pr, capture_offset(c));
     capture_close(c);
     if (r < 0) {
         log_write(LOG_ERR, "%s", err);
@@ -30,9 +36,19 @@ static int replay_file(struct sensor *s, const char *path)
     return 0;
 }
 
+/* The progress line: --progress, or stderr a terminal; never with --no-progress, nor with -q
+ * unless --progress asks for it. */
+static bool progress_wanted(const struct options *o)
+{
+    if (o->no_progress)
+        return false;
+    return o->progress || (!o->quiet && isatty(STDERR_FILENO));
+}
+
 int replay_run(const struct options *o)
 {
     struct sensor s;
+    struct progress pr;
     char err[512];
     int rc = 0;
 
@@ -50,12 +66,14 @@ int replay_run(const struct options *o)
         sensor_free(&s);
         return 1;
     }
+    progress_init(&pr, progress_wanted(o), stderr, progress_total(o->args, o->nargs));
     for (int i = 0; i < o->nargs && !s.stop; i++) {
-        if (replay_file(&s, o->args[i]) < 0) {
+        if (replay_file(&s, &pr, o->args[i]) < 0) {
             rc = 1;
             break;
         }
     }
+    progress_finish(&pr, 0);
     sensor_finish(&s);
     if (sensor_close_sink(&s, o->flush_timeout * 1000, err, sizeof err) < 0) {
         log_write(LOG_ERR, "%s", err);

@@ -84,6 +84,34 @@ rows = {r["route"]: r for r in map(json.loads, sys.stdin)}
 assert set(rows) == {"cn", "ru", "other", "*"}, rows
 assert rows["cn"]["current_pps"] > 0 and rows["cn"]["heartbeat"] is True, rows' &&
     ok "status --json: routes, current packets/s, heartbeat" || not_ok "status --json"
+"$BO" status --redis "$REDIS_URL" --json | python3 -c '
+import json, sys
+rows = {r["route"]: r for r in map(json.loads, sys.stdin)}
+want = sum(r["current_pps"] for k, r in rows.items() if k != "*")
+assert abs(rows["*"]["current_pps"] - want) < 1e-6, rows
+assert rows["*"]["last_bin"] == max(r["last_bin"] for r in rows.values()), rows' &&
+    ok "status: the country row sums its routes' current packets/s" ||
+    not_ok "status: the country row's current packets/s is not its routes' sum"
+# a sensor id longer than the old fixed column: the columns stay aligned
+LONG=sensor-with-a-rather-long-name.example.net
+"$BO" replay -q --redis "$REDIS_URL" --redis-prefix wide: --sensor "$LONG" "${ROUTES[@]}" "$T/g.pcap" ||
+    not_ok "replay with a long sensor id"
+"$BO" status --redis "$REDIS_URL" --redis-prefix wide: >"$T/wide.txt"
+python3 - "$T/wide.txt" "$LONG" <<'PY' && ok "status: columns aligned with a long sensor id" ||
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head, rows = lines[0], lines[1:]
+assert len(rows) == 4, lines
+for col in ["ROUTE", "STATE", "BASELINE_PPS", "SINCE"]:
+    p = head.index(col)
+    for r in rows:
+        assert r.startswith(sys.argv[2] + " "), r
+        assert r[p - 1] == " " and r[p] != " " or col == "BASELINE_PPS", (col, r)
+for r in rows:  # right-aligned numbers end under the header's end
+    p = head.index("BASELINE_PPS") + len("BASELINE_PPS")
+    assert r[p - 1] != " " and r[p] == " ", r
+PY
+    not_ok "status columns: $(cat "$T/wide.txt")"
 
 # A second run of the sensor: its first flushes are new (a new run id), totals double;
 # the bins series holds one member per bin start.
