@@ -196,9 +196,12 @@ static void escaped_bytes_and_the_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(paths_and_values), cmocka_unit_test(escapes),
-        cmocka_unit_test(hostile_strings),  cmocka_unit_test(not_json),
-        cmocka_unit_test(limits),           cmocka_unit_test(round_trip),
+        cmocka_unit_test(paths_and_values),
+        cmocka_unit_test(escapes),
+        cmocka_unit_test(hostile_strings),
+        cmocka_unit_test(not_json),
+        cmocka_unit_test(limits),
+        cmocka_unit_test(round_trip),
         cmocka_unit_test(escaped_bytes_and_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
