@@ -33,4 +33,26 @@ expect_exit 1 "a file that is not a capture" "$BO" replay --no-redis "$T/text.pc
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x69\x00\x00\x00' >"$T/wifi.pcap"
 expect_exit 1 "unsupported link type" "$BO" replay --no-redis "$T/wifi.pcap"
 [[ $LAST_ERR == *"$T/wifi.pcap: unsupported link type IEEE802_11 (105)"* ]] && ok "link type error names file and type" || not_ok "link error: $LAST_ERR"
+# scripts/bench: --help prints the usage (it once ran the whole benchmark), bad arguments exit 2.
+if "$ROOT/scripts/bench" --help >"$T/bench-help" 2>&1 && grep -q '^usage: scripts/bench' "$T/bench-help"; then
+    ok "scripts/bench --help prints the usage"
+else
+    not_ok "scripts/bench --help: $(head -3 "$T/bench-help")"
+fi
+expect_exit 2 "scripts/bench unknown workload" "$ROOT/scripts/bench" --only foo
+expect_exit 2 "scripts/bench unknown option" "$ROOT/scripts/bench" --rusn 3
+# The other scripts: --help prints the usage and exits 0 without doing the work; bad arguments
+# exit 2 with one line.
+for s in demo eval install-deps live-loss readme-options; do
+    if "$ROOT/scripts/$s" --help >"$T/help" 2>&1 && [ -s "$T/help" ]; then
+        ok "scripts/$s --help exits 0 with its usage"
+    else
+        not_ok "scripts/$s --help: $(head -3 "$T/help")"
+    fi
+done
+expect_exit 2 "scripts/demo refuses arguments" "$ROOT/scripts/demo" now
+expect_exit 2 "scripts/eval unknown scenario" "$ROOT/scripts/eval" --only nosuch
+expect_exit 2 "scripts/live-loss bad rate" "$ROOT/scripts/live-loss" fast
+expect_exit 2 "scripts/install-deps unknown argument" "$ROOT/scripts/install-deps" --yes
+expect_exit 2 "scripts/readme-options unknown option" "$ROOT/scripts/readme-options" --chek
 done_testing
