@@ -137,10 +137,21 @@ struct detect_country_tally {
 enum detect_state detect_country_next(enum detect_state now, const struct detect_route_status *rs,
                                       unsigned n, struct detect_country_tally *t);
 
+/* The routes whose route_down went out as an event of its own (not folded into a
+ * country_down): their route_up must go out too, or a consumer would see them down for ever. */
+#define DETECT_TOLD_MAX 64
+struct detect_told {
+    unsigned n;
+    char route[DETECT_TOLD_MAX][RECORD_NAME_MAX];
+};
+
 /* A country event says it all for the routes that changed with it: drops the route_down
  * (route_up) events of a batch that holds a country_down (country_up), so one incident is
- * one alert. Returns the events kept, in order. */
-unsigned detect_subsume(struct event *ev, unsigned n);
+ * one alert, except the route_up of a route in `told` (its route_down was an alert of its
+ * own, e.g. the first route of an outage decided a few bins before the country). Keeps
+ * `told` up to date: a route_down kept joins it, a route_up leaves it. Returns the events
+ * kept, in order. */
+unsigned detect_subsume(struct event *ev, unsigned n, struct detect_told *told);
 
 /* Seconds of silence after which a route with conversation rate lambda (per second) would
  * be declared down with this configuration: ln(1/α)/(ρ·λ). */

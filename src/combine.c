@@ -56,6 +56,7 @@ struct combine {
     int64_t country_since;
     struct combine_note notes[COMBINE_NOTES_MAX];
     unsigned nnotes;
+    struct detect_told told; /* routes whose route_down went out on its own */
 };
 
 struct combine *combine_new(const struct combine_config *c, const char *id)
@@ -438,7 +439,7 @@ unsigned combine_step(struct combine *c, int64_t end, struct event *out, unsigne
     for (unsigned s = 0; s < c->nsensors; s++)
         for (unsigned r = 0; r < c->nroutes; r++)
             vote_at(c, s, r)->set = false;
-    return detect_subsume(out, n);
+    return detect_subsume(out, n, &c->told);
 }
 
 unsigned combine_notes(const struct combine *c, const struct combine_note **notes)

@@ -71,6 +71,7 @@ struct detect {
     bool blind;
     int64_t blind_since;
     unsigned ok_seen;
+    struct detect_told told; /* routes whose route_down went out on its own */
 };
 
 static const char *const state_names[] = {
@@ -169,6 +170,7 @@ int detect_take_over(struct detect *dst, const struct detect *src, const int *fr
     dst->blind = src->blind;
     dst->blind_since = src->blind_since;
     dst->ok_seen = src->ok_seen;
+    dst->told = src->told; /* by name: a route renamed away is never told up (it is gone) */
     return 0;
 }
 
@@ -613,7 +615,15 @@ static void country_watch(struct detect *d, int64_t end, struct event *out, unsi
     }
 }
 
-unsigned detect_subsume(struct event *ev, unsigned n)
+static int told_find(const struct detect_told *t, const char *route)
+{
+    for (unsigned i = 0; i < t->n; i++)
+        if (strcmp(t->route[i], route) == 0)
+            return (int)i;
+    return -1;
+}
+
+unsigned detect_subsume(struct event *ev, unsigned n, struct detect_told *told)
 {
     bool down = false, up = false;
     unsigned k = 0;
@@ -622,8 +632,18 @@ unsigned detect_subsume(struct event *ev, unsigned n)
         up = up || ev[i].kind == EVENT_COUNTRY_UP;
     }
     for (unsigned i = 0; i < n; i++) {
-        if ((down && ev[i].kind == EVENT_ROUTE_DOWN) || (up && ev[i].kind == EVENT_ROUTE_UP))
+        int at = -1;
+        if (ev[i].kind == EVENT_ROUTE_DOWN || ev[i].kind == EVENT_ROUTE_UP)
+            at = told_find(told, ev[i].route);
+        if (ev[i].kind == EVENT_ROUTE_UP && at >= 0) { /* its down was told: so is its up */
+            told->n--;
+            memcpy(told->route[at], told->route[told->n], sizeof told->route[at]);
+        } else if ((down && ev[i].kind == EVENT_ROUTE_DOWN) ||
+                   (up && ev[i].kind == EVENT_ROUTE_UP)) {
             continue;
+        } else if (ev[i].kind == EVENT_ROUTE_DOWN && at < 0 && told->n < DETECT_TOLD_MAX) {
+            memcpy(told->route[told->n++], ev[i].route, sizeof told->route[0]);
+        }
         ev[k++] = ev[i];
     }
     return k;
@@ -660,7 +680,7 @@ unsigned detect_feed(struct detect *d, const struct detect_bin *b, struct event 
         route_settle(d, r, end);
     }
     country_watch(d, end, out, max, &n);
-    return detect_subsume(out, n);
+    return detect_subsume(out, n, &d->told);
 }
 
 void detect_route_status(const struct detect *d, unsigned route, struct detect_route_status *st)

@@ -221,7 +221,7 @@ static void export_row(const struct options *o, struct json *j, const char *sens
         printf(",%" PRId64 ",%" PRIu64, b->start, b->len);
         for (int i = 0; i < 8; i++)
             printf(",%" PRIu64, b->c[i]);
-        putchar('\n');
+        printf(",%d\n", (b->flags & 1) ? 1 : 0);
         return;
     }
     json_reset(j);
@@ -306,7 +306,7 @@ int query_export(const struct options *o)
         goto out;
     if (!o->json)
         printf("sensor,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,"
-               "ctl_pkts,drops\n");
+               "ctl_pkts,drops,partial\n");
     for (size_t i = 0; i < sensors.n; i++)
         if (export_sensor(r, o, &j, sensors.v[i], range, err, sizeof err) < 0)
             goto out;

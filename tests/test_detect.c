@@ -9,6 +9,7 @@
 #include "detect.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define BIN 10
@@ -261,6 +262,69 @@ static void routes_one_by_one_is_upstream(void **state)
     detect_free(s.d);
 }
 
+/* A route whose route_down was an alert of its own gets its route_up too, even when it comes
+ * back with the country: a consumer never sees a route down for ever. A route whose down was
+ * folded into the country_down gets none (its up is folded into country_up). */
+static void a_told_route_down_is_told_up(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape half[2] = {{0, 0, 20, 0}, {8, 8, 20, 0}};
+    const struct shape dark[2] = {{0, 0, 20, 0}, {0, 0, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, half, 2, 300);
+    run(&s, dark, 2, 60);
+    assert_non_null(find(&s, EVENT_ROUTE_DOWN, "cn"));
+    assert_non_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "ru"));
+    run(&s, busy, 2, 120);
+    assert_non_null(find(&s, EVENT_COUNTRY_UP, "*"));
+    const struct event *e = find(&s, EVENT_ROUTE_UP, "cn");
+    assert_non_null(e);
+    assert_true(e->duration >= 360);
+    assert_null(find(&s, EVENT_ROUTE_UP, "ru"));
+    detect_free(s.d);
+}
+
+static struct event ev_of(enum event_kind k, const char *route)
+{
+    struct event e = {.kind = k, .duration = -1};
+    snprintf(e.route, sizeof e.route, "%s", route);
+    return e;
+}
+
+static void subsume_keeps_what_was_told(void **state)
+{
+    struct detect_told told = {0};
+    struct event ev[4];
+    /* a route down alone: kept and remembered */
+    ev[0] = ev_of(EVENT_ROUTE_DOWN, "cn");
+    assert_int_equal(detect_subsume(ev, 1, &told), 1);
+    assert_int_equal(told.n, 1);
+    /* the rest go down with the country: folded */
+    ev[0] = ev_of(EVENT_ROUTE_DOWN, "ru");
+    ev[1] = ev_of(EVENT_COUNTRY_DOWN, "*");
+    assert_int_equal(detect_subsume(ev, 2, &told), 1);
+    assert_int_equal(ev[0].kind, EVENT_COUNTRY_DOWN);
+    assert_int_equal(told.n, 1);
+    /* all back: the told route's up stays, the other's is folded */
+    ev[0] = ev_of(EVENT_ROUTE_UP, "ru");
+    ev[1] = ev_of(EVENT_ROUTE_UP, "cn");
+    ev[2] = ev_of(EVENT_COUNTRY_UP, "*");
+    assert_int_equal(detect_subsume(ev, 3, &told), 2);
+    assert_int_equal(ev[0].kind, EVENT_ROUTE_UP);
+    assert_string_equal(ev[0].route, "cn");
+    assert_int_equal(ev[1].kind, EVENT_COUNTRY_UP);
+    assert_int_equal(told.n, 0);
+    /* a plain failover: down and up both kept, nothing left behind */
+    ev[0] = ev_of(EVENT_ROUTE_DOWN, "cn");
+    assert_int_equal(detect_subsume(ev, 1, &told), 1);
+    ev[0] = ev_of(EVENT_ROUTE_UP, "cn");
+    assert_int_equal(detect_subsume(ev, 1, &told), 1);
+    assert_int_equal(told.n, 0);
+}
+
 static void end_of_input_is_not_silence(void **state)
 {
     struct sim s;
@@ -377,6 +441,8 @@ int main(void)
         cmocka_unit_test(too_thin_is_unknown),
         cmocka_unit_test(thresholds_follow_the_bound),
         cmocka_unit_test(take_over_follows_names),
+        cmocka_unit_test(a_told_route_down_is_told_up),
+        cmocka_unit_test(subsume_keeps_what_was_told),
     };
     return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
 }
