@@ -3,7 +3,7 @@
  * The parsers of prefix, RIR and config files take a path: fuzz_file() puts the input in
  * one in-memory file (memfd) per process and returns a path that opens it from the start.
  * fuzz_quiet() sends stdout (help text) to /dev/null and drops log messages, so a run
- * prints only libFuzzer's own lines. */
+ * prints only libFuzzer's own lines. It declares libFuzzer's entry points once for all. */
 #ifndef BLACKOUT_FUZZ_H
 #define BLACKOUT_FUZZ_H
 
@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/* libFuzzer's entry points, defined by each harness (LLVMFuzzerInitialize where it needs one). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static inline void fuzz_quiet(void)
 {

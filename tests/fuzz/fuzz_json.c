@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Every value handed to the visitor is terminated, as the contract says. */
 static void visit(void *ctx, const char *path, enum json_type t, const char *val, size_t len)
 {

@@ -43,9 +43,6 @@ static const char *const rules[] = {
 };
 static const char *const ifaces[] = {"eth0", "eth1"};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const struct classify_config cc = {
