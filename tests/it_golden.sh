@@ -101,15 +101,14 @@ for link in raw null loop; do
 done
 
 # the capture in two files, read in order: the same as one
-tcpdump -r "$T/g.pcap" -w "$T/part1.pcap" -c 40000 2>/dev/null
-python3 - "$T/g.pcap" "$T/part2.pcap" 40000 <<'PY'
+python3 - "$T/g.pcap" 40000 "$T/part1.pcap" "$T/part2.pcap" <<'PY'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
-off, n = 24, 0
-while n < int(sys.argv[3]):
+off = 24
+for _ in range(int(sys.argv[2])):
     off += 16 + struct.unpack_from("<I", data, off + 8)[0]
-    n += 1
-open(sys.argv[2], "wb").write(data[:24] + data[off:])
+open(sys.argv[3], "wb").write(data[:off])
+open(sys.argv[4], "wb").write(data[:24] + data[off:])
 PY
 replay "two files in order" "$T/g.expect.json" "$T/two.json" "" -- "${VLAN[@]}" "$T/part1.pcap" "$T/part2.pcap"
 done_testing
