@@ -44,10 +44,10 @@ feed k1
 sleep 2.5
 redis_kill
 sleep 2
-redis_run
+redis_launch
 sleep 2
 redis_kill
-redis_run
+redis_launch
 verify k1 "SIGKILL and restart"
 [ "$(field reconnects)" -ge 2 ] && ok "SIGKILL: the sensor reconnected ($(field reconnects) times)" ||
     not_ok "SIGKILL: reconnects $(field reconnects)"

@@ -130,7 +130,7 @@ feed d1 "$URL"
 sleep 2.5
 redis_stop
 find "$REDIS_DIR" -mindepth 1 ! -name redis.conf ! -name redis.log -exec rm -rf {} +
-redis_run
+redis_launch
 finish d1
 [ "$RC" -eq 0 ] && ok "data gone: exit 0" || not_ok "data gone: exit $RC: $(tail -2 "$T/d1.err")"
 has d1 'Redis lost earlier data of this sensor run' "Redis lost its state"

@@ -77,48 +77,21 @@ py() { python3 "$@"; }
 
 # ---- a private redis-server (AOF on, fsync always) on a free port in $T/redis ----
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$ROOT/scripts/redis-private.sh" # redis_free_port, redis_write_conf, redis_launch
 
 # redis_start [CONFIG-LINE]...: writes the config (extra lines appended) and starts the
 # server; sets REDIS_PORT, REDIS_URL, REDIS_PID. The server is stopped when the test exits.
 redis_start() {
     REDIS_DIR=$T/redis
     mkdir -p "$REDIS_DIR"
-    REDIS_PORT=$(free_port)
+    REDIS_PORT=$(redis_free_port)
     REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-    {
-        echo "port $REDIS_PORT"
-        echo "bind 127.0.0.1"
-        echo "dir $REDIS_DIR"
-        echo "appendonly yes"
-        echo "appendfsync always"
-        echo 'save ""'
-        echo "logfile $REDIS_DIR/redis.log"
-        printf '%s\n' "$@"
-    } >"$REDIS_DIR/redis.conf"
+    redis_write_conf "appendonly yes" "appendfsync always" "$@"
     if [ -z "${_redis_at_exit:-}" ]; then
         at_exit redis_stop
         _redis_at_exit=1
     fi
-    redis_run
-}
-
-# Starts the configured server again (same port, same data directory) and waits for it.
-redis_run() {
-    redis-server "$REDIS_DIR/redis.conf" &
-    REDIS_PID=$!
-    local i
-    for i in $(seq 100); do
-        if redis-cli -p "$REDIS_PORT" PING 2>&1 | grep -Eq 'PONG|NOAUTH'; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "redis-server did not start:" >&2
-    tail -5 "$REDIS_DIR/redis.log" >&2
-    return 1
+    redis_launch
 }
 
 # SIGKILL: no shutdown, no final save; what the AOF holds is what survives.
