@@ -3,7 +3,10 @@
 
 # redis_free_port: a TCP port free on 127.0.0.1 right now.
 redis_free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # redis_write_conf [LINE]...: REDIS_DIR/redis.conf for a server on 127.0.0.1:REDIS_PORT with

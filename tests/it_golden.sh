@@ -10,9 +10,10 @@ need_gen
 VLAN=(--route cn=vlan:100 --route ru=vlan:101)
 MAC=(--route cn=mac:02:00:00:00:01:00 --route ru=mac:02:00:00:00:01:01)
 
-# check EXPECT OUT.json [merged]: the sensor's output against the generator's expect file.
-# With "merged" the routes cannot be told apart (no layer 2): route "all" carries the sum.
-check() {
+# compare_expect EXPECT OUT.json [merged]: the sensor's output against the generator's
+# expect file. With "merged" the routes cannot be told apart (no layer 2): route "all"
+# carries the sum.
+compare_expect() {
     python3 - "$@" <<'PY'
 import json, sys
 exp = json.load(open(sys.argv[1]))
@@ -69,7 +70,7 @@ replay() {
         return
     fi
     local diff
-    if diff=$(check "$expect" "$out" $merged); then
+    if diff=$(compare_expect "$expect" "$out" $merged); then
         ok "$what: totals, bins and hosts exact"
     else
         not_ok "$what: $diff"
@@ -79,11 +80,12 @@ replay() {
 "$GEN" golden -o "$T/g.pcap" >/dev/null || not_ok "generator"
 replay "ethernet, VLAN rules" "$T/g.expect.json" "$T/vlan.json" "" -- "${VLAN[@]}" "$T/g.pcap"
 replay "ethernet, MAC rules" "$T/g.expect.json" "$T/mac.json" "" -- "${MAC[@]}" "$T/g.pcap"
-python3 - "$T/vlan.json" "$T/mac.json" <<'PY' && ok "VLAN and MAC routing: the same totals" || not_ok "VLAN and MAC routing differ"
+python3 - "$T/vlan.json" "$T/mac.json" <<'PY' && ok "VLAN and MAC routing: the same totals" ||
 import json, sys
 a, b = (json.loads(open(f).readlines()[-1])["routes"] for f in sys.argv[1:])
 assert a == b, (a, b)
 PY
+    not_ok "VLAN and MAC routing differ"
 replay "ethernet, no rules (route all)" "$T/g.expect.json" "$T/all.json" merged -- "$T/g.pcap"
 replay "stdin" "$T/g.expect.json" "$T/stdin.json" "" -- "${VLAN[@]}" - <"$T/g.pcap"
 
@@ -93,7 +95,8 @@ replay "MAC only on the wire" "$T/m.expect.json" "$T/m.json" "" -- "${MAC[@]}" "
 replay "pcapng" "$T/n.expect.json" "$T/n.json" "" -- "${VLAN[@]}" "$T/n.pcapng"
 for link in sll sll2; do
     "$GEN" golden --link $link -o "$T/$link.pcap" >/dev/null || not_ok "generator"
-    replay "link $link, MAC rules" "$T/$link.expect.json" "$T/$link.json" "" -- "${MAC[@]}" "$T/$link.pcap"
+    replay "link $link, MAC rules" "$T/$link.expect.json" "$T/$link.json" "" -- "${MAC[@]}" \
+        "$T/$link.pcap"
 done
 for link in raw null loop; do
     "$GEN" golden --link $link -o "$T/$link.pcap" >/dev/null || not_ok "generator"
@@ -110,5 +113,6 @@ for _ in range(int(sys.argv[2])):
 open(sys.argv[3], "wb").write(data[:off])
 open(sys.argv[4], "wb").write(data[:24] + data[off:])
 PY
-replay "two files in order" "$T/g.expect.json" "$T/two.json" "" -- "${VLAN[@]}" "$T/part1.pcap" "$T/part2.pcap"
+replay "two files in order" "$T/g.expect.json" "$T/two.json" "" -- "${VLAN[@]}" \
+    "$T/part1.pcap" "$T/part2.pcap"
 done_testing

@@ -12,7 +12,8 @@ if ! command -v ndpiReader >/dev/null; then
     not_ok "ndpiReader not installed (scripts/install-deps installs libndpi-bin)"
     done_testing
 fi
-if py "$ROOT/tests/ndpi_parity.py" "$BO" "$SHARED/pcaps/ndpi" --min 95 --show 5 >"$T/parity.txt" 2>&1; then
+if py "$ROOT/tests/ndpi_parity.py" "$BO" "$SHARED/pcaps/ndpi" --min 95 --show 5 \
+    >"$T/parity.txt" 2>&1; then
     sed 's/^/# /' "$T/parity.txt"
     ok "$(tail -1 "$T/parity.txt")"
 else
