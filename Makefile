@@ -8,11 +8,18 @@
 
 CC      ?= cc
 PKGS    := libpcap libndpi hiredis
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# Each library's compiler flags go to the one module that may include its headers
+# (scripts/check-style also refuses its headers anywhere else).
+PKG_capture  := libpcap
+PKG_classify := libndpi
+PKG_redis    := hiredis
+mod_cflags = $(if $(PKG_$(1)),$(shell pkg-config --cflags $(PKG_$(1))))
+
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror
-CPPFLAGS += -D_DEFAULT_SOURCE -Iinclude
+# poison.h turns the banned functions (sprintf, strcpy, strcat, atoi ...) into build errors.
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -include include/poison.h
 CFLAGS  ?= -O2 -g -flto=auto
 CFLAGS  += -std=c11 $(WARN) -MMD -MP
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
@@ -35,7 +42,7 @@ all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
 
 build/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call mod_cflags,$*) $(CFLAGS) -c -o $@ $<
 
 build/blackout: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -49,7 +56,7 @@ build/asan/libblackout.a: $(ASAN_LIB_OBJS)
 
 build/asan/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(ASAN_FLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call mod_cflags,$*) -std=c11 $(WARN) -MMD -MP $(ASAN_FLAGS) -c -o $@ $<
 
 build/asan/blackout: $(ASAN_OBJS)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
@@ -66,7 +73,7 @@ FUZZ_OBJS  := $(LIB_SRCS:src/%.c=build/fuzz/obj/%.o)
 
 build/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
+	$(FUZZ_CC) $(CPPFLAGS) $(call mod_cflags,$*) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
 	    -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
 build/fuzz/libblackout.a: $(FUZZ_OBJS)
@@ -74,7 +81,7 @@ build/fuzz/libblackout.a: $(FUZZ_OBJS)
 	ar rcs $@ $^
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h build/fuzz/libblackout.a
-	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(WARN) -MMD -MP $(FUZZ_FLAGS) \
 	    -fsanitize=fuzzer,address,undefined -Itests/fuzz -o $@ $< build/fuzz/libblackout.a $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
@@ -85,8 +92,8 @@ build/blackout-gen: $(GEN_SRCS) $(wildcard src/gen/*.h)
 
 build/tests/%: tests/%.c build/asan/libblackout.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) -std=c11 $(WARN) -Wno-unused-parameter -MMD -MP $(ASAN_FLAGS) \
-	    -Itests -o $@ $< build/asan/libblackout.a $(LDLIBS) $$(pkg-config --libs cmocka)
+	$(CC) $(CPPFLAGS) $$(pkg-config --cflags cmocka) -std=c11 $(WARN) -Wno-unused-parameter -MMD -MP \
+	    $(ASAN_FLAGS) -Itests -o $@ $< build/asan/libblackout.a $(LDLIBS) $$(pkg-config --libs cmocka)
 
 unit: $(TESTS)
 	@for t in $(TESTS); do echo "== $$t"; $$t || exit 1; done
@@ -104,7 +111,7 @@ bench: deps all build/bench-prefix
 	scripts/bench --runs $(or $(RUNS),3) --callgrind
 
 build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The detector against the generator's scenario set (SEEDS=1,2,3 for more).
 eval: deps all

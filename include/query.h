@@ -38,14 +38,14 @@ struct redis_reply;
  * one line in err (the caller exits 1). */
 struct redis *query_open(const struct options *o, const char *client, char *err, size_t errlen);
 
-/* Runs one command given as at most QUERY_ARGS_MAX strings. Returns REDIS_OK with *out, else
- * REDIS_EIO or REDIS_EREPLY with err. */
+/* Runs one command given as at most QUERY_ARGS_MAX strings. Returns BO_REDIS_OK with *out, else
+ * BO_REDIS_EIO or BO_REDIS_EREPLY with err. */
 int query_run(struct redis *r, struct redis_reply **out, char *err, size_t errlen, int argc,
               const char *const *argv);
 
 /* --follow: the connection was lost (err says how). Reconnects with backoff (100 ms to
- * 5 s, one line per 10 s through lim) until Redis is back (REDIS_OK), refuses us
- * (REDIS_EFATAL, err) or a stop is requested (REDIS_EIO). */
+ * 5 s, one line per 10 s through lim) until Redis is back (BO_REDIS_OK), refuses us
+ * (BO_REDIS_EFATAL, err) or a stop is requested (BO_REDIS_EIO). */
 struct log_limit;
 int query_reconnect(struct redis *r, struct log_limit *lim, char *err, size_t errlen);
 

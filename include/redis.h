@@ -19,25 +19,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REDIS_HOST_MAX 256
-#define REDIS_PATH_MAX 108 /* sun_path */
-#define REDIS_USER_MAX 128
-#define REDIS_PASS_MAX 512
-#define REDIS_DB_MAX   1000000u
+#define BO_REDIS_HOST_MAX 256
+#define BO_REDIS_PATH_MAX 108 /* sun_path */
+#define BO_REDIS_USER_MAX 128
+#define BO_REDIS_PASS_MAX 512
+#define BO_REDIS_DB_MAX   1000000u
 
 /* Bounds on one reply: more elements in an array, or more bytes buffered for one reply, and
- * the reply is refused (REDIS_EIO). Redis itself caps a bulk string at 512 MB by default;
+ * the reply is refused (BO_REDIS_EIO). Redis itself caps a bulk string at 512 MB by default;
  * no reply this program asks for comes near these. */
-#define REDIS_REPLY_ELEMENTS_MAX (1u << 24)
-#define REDIS_REPLY_BYTES_MAX    (256u << 20)
+#define BO_REDIS_REPLY_ELEMENTS_MAX (1u << 24)
+#define BO_REDIS_REPLY_BYTES_MAX    (256u << 20)
 
 struct redis_url {
     bool unix_socket;
-    char host[REDIS_HOST_MAX]; /* without IPv6 brackets */
+    char host[BO_REDIS_HOST_MAX]; /* without IPv6 brackets */
     unsigned port;
-    char path[REDIS_PATH_MAX];
-    char user[REDIS_USER_MAX]; /* "" = the default user */
-    char pass[REDIS_PASS_MAX]; /* "" = no AUTH */
+    char path[BO_REDIS_PATH_MAX];
+    char user[BO_REDIS_USER_MAX]; /* "" = the default user */
+    char pass[BO_REDIS_PASS_MAX]; /* "" = no AUTH */
     bool has_pass;
     unsigned db;
 };
@@ -51,22 +51,22 @@ int redis_url_parse(const char *s, struct redis_url *u, char *err, size_t errlen
 const char *redis_url_where(const struct redis_url *u, char *buf, size_t size);
 
 enum redis_rc {
-    REDIS_OK = 0,
-    REDIS_EIO = -1,    /* connect failed, timeout, connection lost: try again later */
-    REDIS_EFATAL = -2, /* refused by the server (AUTH, SELECT): retrying will not help */
-    REDIS_EREPLY = -3, /* the server answered with an error reply */
+    BO_REDIS_OK = 0,
+    BO_REDIS_EIO = -1,    /* connect failed, timeout, connection lost: try again later */
+    BO_REDIS_EFATAL = -2, /* refused by the server (AUTH, SELECT): retrying will not help */
+    BO_REDIS_EREPLY = -3, /* the server answered with an error reply */
 };
 
 struct redis;
 struct redis_reply;
 
 enum redis_reply_type {
-    REDIS_R_STRING,
-    REDIS_R_ARRAY,
-    REDIS_R_INTEGER,
-    REDIS_R_NIL,
-    REDIS_R_STATUS,
-    REDIS_R_ERROR,
+    BO_REDIS_R_STRING,
+    BO_REDIS_R_ARRAY,
+    BO_REDIS_R_INTEGER,
+    BO_REDIS_R_NIL,
+    BO_REDIS_R_STATUS,
+    BO_REDIS_R_ERROR,
 };
 
 /* A connection handle for u (copied), not yet connected. timeout_ms bounds the connect and
@@ -76,30 +76,30 @@ struct redis *redis_new(const struct redis_url *u, unsigned timeout_ms, const ch
 void redis_free(struct redis *r);
 
 /* Connects (dropping any previous connection), then AUTH, SELECT, CLIENT SETNAME. Returns
- * REDIS_OK, REDIS_EIO (try later) or REDIS_EFATAL (wrong password, bad db), with one line
+ * BO_REDIS_OK, BO_REDIS_EIO (try later) or BO_REDIS_EFATAL (wrong password, bad db), with one line
  * in err. */
 int redis_connect(struct redis *r, char *err, size_t errlen);
 bool redis_connected(const struct redis *r);
 void redis_disconnect(struct redis *r);
 
-/* Buffers one command. Returns REDIS_OK, or REDIS_EIO (not connected, out of memory). */
+/* Buffers one command. Returns BO_REDIS_OK, or BO_REDIS_EIO (not connected, out of memory). */
 int redis_append(struct redis *r, int argc, const char **argv, const size_t *lens);
 
-/* Writes everything buffered. Returns REDIS_OK or REDIS_EIO (then disconnected). */
+/* Writes everything buffered. Returns BO_REDIS_OK or BO_REDIS_EIO (then disconnected). */
 int redis_send(struct redis *r, char *err, size_t errlen);
 
 /* Reads the next reply (sending what is buffered first). An error reply is returned as a
- * reply of type REDIS_R_ERROR with REDIS_OK. The whole reply must arrive within the command
- * timeout and the bounds above. Returns REDIS_OK with *out set, or REDIS_EIO (timeout,
+ * reply of type BO_REDIS_R_ERROR with BO_REDIS_OK. The whole reply must arrive within the command
+ * timeout and the bounds above. Returns BO_REDIS_OK with *out set, or BO_REDIS_EIO (timeout,
  * connection lost, a protocol error or a reply out of bounds: the connection is dropped). */
 int redis_read(struct redis *r, struct redis_reply **out, char *err, size_t errlen);
 
 /* Waits until a reply can be read or ms pass. Returns 1 readable, 0 timeout, -1 error. */
 int redis_wait_readable(struct redis *r, unsigned ms);
 
-/* One command, one reply. An error reply gives REDIS_EREPLY with its text in err (made
- * printable, at most 200 bytes; no reply). Returns REDIS_OK with *out set (may be NULL to
- * discard), or REDIS_EIO. */
+/* One command, one reply. An error reply gives BO_REDIS_EREPLY with its text in err (made
+ * printable, at most 200 bytes; no reply). Returns BO_REDIS_OK with *out set (may be NULL to
+ * discard), or BO_REDIS_EIO. */
 int redis_call(struct redis *r, int argc, const char **argv, const size_t *lens,
                struct redis_reply **out, char *err, size_t errlen);
 

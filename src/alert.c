@@ -130,7 +130,7 @@ char **alert_env(char *const *env, const char *const (*pairs)[2], size_t npairs)
     char **out = malloc((n + npairs + 1) * sizeof *out + bytes);
     if (!out)
         return NULL;
-    char *p = (char *)(out + n + npairs + 1);
+    char *p = (char *)(out + n + npairs + 1), *end = p + bytes;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         bool replaced = false;
@@ -148,7 +148,7 @@ char **alert_env(char *const *env, const char *const (*pairs)[2], size_t npairs)
         if (!pairs[j][1])
             continue;
         out[k++] = p;
-        p += sprintf(p, "%s=%s", pairs[j][0], pairs[j][1]) + 1;
+        p += snprintf(p, (size_t)(end - p), "%s=%s", pairs[j][0], pairs[j][1]) + 1;
     }
     out[k] = NULL;
     return out;
@@ -182,10 +182,10 @@ static int parse_entry(const struct redis_reply *x, struct alert_entry *e)
                   {"since", e->since}, {"cause", e->cause}, {"detected", e->detected}};
 
     memset(e, 0, sizeof *e);
-    if (!id || redis_reply_type(id) != REDIS_R_STRING)
+    if (!id || redis_reply_type(id) != BO_REDIS_R_STRING)
         return -1;
     field_copy(id, e->id, sizeof e->id);
-    e->gone = !f || redis_reply_type(f) != REDIS_R_ARRAY;
+    e->gone = !f || redis_reply_type(f) != BO_REDIS_R_ARRAY;
     for (size_t i = 0; !e->gone && i + 1 < redis_reply_len(f); i += 2) {
         size_t n, m;
         const char *name = redis_reply_str(redis_reply_at(f, i), &n);
@@ -205,7 +205,7 @@ static int parse_entry(const struct redis_reply *x, struct alert_entry *e)
 /* The entries of a read: XREAD/XREADGROUP reply [[key, [entries]]], or XRANGE [entries]. */
 static const struct redis_reply *entries_of(const struct redis_reply *x, bool xrange)
 {
-    if (!x || redis_reply_type(x) != REDIS_R_ARRAY)
+    if (!x || redis_reply_type(x) != BO_REDIS_R_ARRAY)
         return NULL;
     return xrange ? x : redis_reply_at(redis_reply_at(x, 0), 1);
 }
@@ -367,8 +367,8 @@ static enum step call(struct consumer *c, int argc, const char *const *argv, uin
     *out = NULL;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (redis_append(c->r, argc, (const char **)argv, lens) != REDIS_OK ||
-        redis_send(c->r, c->err, sizeof c->err) != REDIS_OK) {
+    if (redis_append(c->r, argc, (const char **)argv, lens) != BO_REDIS_OK ||
+        redis_send(c->r, c->err, sizeof c->err) != BO_REDIS_OK) {
         snprintf(c->err, sizeof c->err, "lost the connection to Redis");
         return ST_IO;
     }
@@ -384,9 +384,9 @@ static enum step call(struct consumer *c, int argc, const char *const *argv, uin
             return ST_IO;
         }
     }
-    if (redis_read(c->r, out, c->err, sizeof c->err) != REDIS_OK)
+    if (redis_read(c->r, out, c->err, sizeof c->err) != BO_REDIS_OK)
         return ST_IO;
-    if (redis_reply_type(*out) == REDIS_R_ERROR) {
+    if (redis_reply_type(*out) == BO_REDIS_R_ERROR) {
         size_t n;
         const char *s = redis_reply_str(*out, &n);
         snprintf(c->err, sizeof c->err, "Redis refused %s on %s: %.*s", argv[0], c->key,
@@ -696,8 +696,8 @@ int alert_run(const struct options *o)
         if (st != ST_IO || !o->follow)
             break;
         int rc = query_reconnect(c.r, &c.io_log, c.err, sizeof c.err);
-        if (rc != REDIS_OK) {
-            st = rc == REDIS_EFATAL ? ST_ERR : ST_STOP;
+        if (rc != BO_REDIS_OK) {
+            st = rc == BO_REDIS_EFATAL ? ST_ERR : ST_STOP;
             break;
         }
     }

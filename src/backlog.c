@@ -150,7 +150,7 @@ static bool script_hash(const struct redis_reply *x)
     size_t n;
     const char *s = redis_reply_str(x, &n);
 
-    if (redis_reply_type(x) != REDIS_R_STRING || n != 40)
+    if (redis_reply_type(x) != BO_REDIS_R_STRING || n != 40)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
@@ -158,7 +158,7 @@ static bool script_hash(const struct redis_reply *x)
     return true;
 }
 
-/* Connects and loads the script. Returns REDIS_OK, REDIS_EIO or REDIS_EFATAL. */
+/* Connects and loads the script. Returns BO_REDIS_OK, BO_REDIS_EIO or BO_REDIS_EFATAL. */
 static int writer_connect(struct backlog *b, char *err, size_t errlen)
 {
     const char *argv[3] = {"SCRIPT", "LOAD", b->cfg.script};
@@ -167,16 +167,16 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
     size_t n;
 
     int rc = redis_connect(b->conn, err, errlen);
-    if (rc != REDIS_OK)
+    if (rc != BO_REDIS_OK)
         return rc;
     rc = redis_call(b->conn, 3, argv, lens, &x, err, errlen);
     b->st.commands++;
     b->st.bytes += redis_command_bytes(3, lens);
-    if (rc == REDIS_EREPLY) {
+    if (rc == BO_REDIS_EREPLY) {
         redis_disconnect(b->conn);
-        return strncmp(err, "NOPERM", 6) == 0 ? REDIS_EFATAL : REDIS_EIO;
+        return strncmp(err, "NOPERM", 6) == 0 ? BO_REDIS_EFATAL : BO_REDIS_EIO;
     }
-    if (rc != REDIS_OK)
+    if (rc != BO_REDIS_OK)
         return rc;
     if (!script_hash(x)) {
         snprintf(err, errlen,
@@ -184,12 +184,12 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
                  reply_kind(x));
         redis_reply_free(x);
         redis_disconnect(b->conn);
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     }
     const char *s = redis_reply_str(x, &n);
     snprintf(b->sha, sizeof b->sha, "%.*s", (int)n, s);
     redis_reply_free(x);
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 static void fill_unit(struct backlog *b, struct backlog_unit *u, uint64_t prev, bool first)
@@ -213,10 +213,10 @@ enum outcome { OUT_APPLIED, OUT_DUPLICATE, OUT_RETRY, OUT_BROKEN };
 /* True when x is what the flush script returns: {status 0..2, commands >= 0, lost 0..1}. */
 static bool script_reply(const struct redis_reply *x)
 {
-    if (redis_reply_type(x) != REDIS_R_ARRAY || redis_reply_len(x) != 3)
+    if (redis_reply_type(x) != BO_REDIS_R_ARRAY || redis_reply_len(x) != 3)
         return false;
     for (size_t i = 0; i < 3; i++)
-        if (redis_reply_type(redis_reply_at(x, i)) != REDIS_R_INTEGER)
+        if (redis_reply_type(redis_reply_at(x, i)) != BO_REDIS_R_INTEGER)
             return false;
     long long status = redis_reply_int(redis_reply_at(x, 0));
     long long cmds = redis_reply_int(redis_reply_at(x, 1));
@@ -232,7 +232,7 @@ static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redi
     size_t n;
     const char *s = redis_reply_str(x, &n);
 
-    if (redis_reply_type(x) == REDIS_R_ERROR) {
+    if (redis_reply_type(x) == BO_REDIS_R_ERROR) {
         if (n >= 8 && strncmp(s, "NOSCRIPT", 8) == 0) {
             u->use_eval = true;
         } else {
@@ -281,18 +281,18 @@ static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char
         struct backlog_unit *u = b->inflight[i];
         fill_unit(b, u, prev, i == 0);
         prev = u->seq;
-        if (redis_append(b->conn, u->argc, u->argv, u->lens) != REDIS_OK)
+        if (redis_append(b->conn, u->argc, u->argv, u->lens) != BO_REDIS_OK)
             break;
         cmds++;
         bytes += redis_command_bytes(u->argc, u->lens);
     }
     *retry = cmds < count;
-    if (cmds == 0 || redis_send(b->conn, err, errlen) != REDIS_OK || lose_replies(b))
+    if (cmds == 0 || redis_send(b->conn, err, errlen) != BO_REDIS_OK || lose_replies(b))
         goto out;
     for (unsigned i = 0; i < cmds; i++) {
         struct redis_reply *x;
         bool l = false, refused = false;
-        if (redis_read(b->conn, &x, err, errlen) != REDIS_OK) {
+        if (redis_read(b->conn, &x, err, errlen) != BO_REDIS_OK) {
             *retry = true;
             break;
         }
@@ -359,16 +359,16 @@ static void after_connect(struct backlog *b, int rc, const char *err)
 {
     uint64_t now = log_now_ms();
 
-    if (rc == REDIS_EFATAL) {
+    if (rc == BO_REDIS_EFATAL) {
         b->fatal = true;
         snprintf(b->fatal_err, sizeof b->fatal_err, "%s", err);
-    } else if (rc != REDIS_OK && !b->down_since) {
+    } else if (rc != BO_REDIS_OK && !b->down_since) {
         b->down_since = now;
         b->lim_err.last_ms = now;
         b->said_down = true;
         LOG(LOG_WARN, "%s; keeping closed bins in the backlog (up to %u) and retrying", err,
             b->cfg.max_units);
-    } else if (rc != REDIS_OK) {
+    } else if (rc != BO_REDIS_OK) {
         b->said_down |=
             log_limited(&b->lim_err, LOG_WARN, "%s (%u bins waiting)", err, b->n + b->ninflight);
     } else {
@@ -388,20 +388,20 @@ static void writer_step(struct backlog *b)
     char err[ERRLEN] = "";
     bool retry = false, lost_conn = false;
     unsigned confirmed = 0, count = b->ninflight;
-    int rc = REDIS_OK;
+    int rc = BO_REDIS_OK;
 
     pthread_mutex_unlock(&b->mu);
     bool connect = !redis_connected(b->conn);
     if (connect)
         rc = writer_connect(b, err, sizeof err);
-    if (rc == REDIS_OK && count > 0) {
+    if (rc == BO_REDIS_OK && count > 0) {
         confirmed = write_batch(b, count, &retry, err, sizeof err);
         lost_conn = !redis_connected(b->conn);
     }
     pthread_mutex_lock(&b->mu);
     if (connect)
         after_connect(b, rc, err);
-    if ((rc != REDIS_OK || retry) && err[0])
+    if ((rc != BO_REDIS_OK || retry) && err[0])
         snprintf(b->st.last_error, sizeof b->st.last_error, "%s", err);
     if (lost_conn) {
         b->down_since = log_now_ms();
@@ -409,10 +409,10 @@ static void writer_step(struct backlog *b)
             log_limited(&b->lim_lost, LOG_WARN, "%s; the flush will be retried (%u bins waiting)",
                         err[0] ? err : "Redis connection lost", b->n + b->ninflight);
     }
-    if (confirmed || (connect && rc == REDIS_OK))
+    if (confirmed || (connect && rc == BO_REDIS_OK))
         b->progress_ms = log_now_ms();
     retire(b, confirmed);
-    if (rc != REDIS_OK || retry)
+    if (rc != BO_REDIS_OK || retry)
         b->retry_at =
             log_now_ms() + redis_backoff_ms(b->attempt++, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
     else

@@ -51,7 +51,7 @@ static int check_redis_url(const char *val, char *err, size_t errlen)
 }
 
 #define O(f)       offsetof(struct options, f)
-#define REDIS_CMDS (SENSING | CMD_STATUS | CMD_EXPORT | CMD_DETECT | CMD_ALERTS)
+#define REDIS_USERS (SENSING | CMD_STATUS | CMD_EXPORT | CMD_DETECT | CMD_ALERTS)
 
 static const struct optdef optdefs[] = {
     {.name = "config",
@@ -233,7 +233,7 @@ static const struct optdef optdefs[] = {
      .help = "write counters and events to stdout only"},
     {.name = "redis",
      .kind = OPT_STR,
-     .cmds = REDIS_CMDS,
+     .cmds = REDIS_USERS,
      .arg = "URL",
      .def = "redis://127.0.0.1:6379/0",
      .off = O(redis),
@@ -243,14 +243,14 @@ static const struct optdef optdefs[] = {
              "line)"},
     {.name = "redis-prefix",
      .kind = OPT_STR,
-     .cmds = REDIS_CMDS,
+     .cmds = REDIS_USERS,
      .arg = "STR",
      .def = "blackout:",
      .off = O(redis_prefix),
      .help = "prefix of every Redis key"},
     {.name = "redis-timeout",
      .kind = OPT_UINT,
-     .cmds = REDIS_CMDS,
+     .cmds = REDIS_USERS,
      .arg = "MS",
      .def = "2000",
      .min = 10,

@@ -1,5 +1,4 @@
 /* live — the capture subcommand: handles, poll loop, tick, drops, signals. See live.h. */
-#define _GNU_SOURCE /* ppoll */
 #include "live.h"
 
 #include "capture.h"

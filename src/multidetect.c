@@ -232,7 +232,7 @@ static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exe
     const char *argv[8] = {"ZRANGEBYSCORE", key, from, to, "LIMIT", "0", CHUNK_TEXT};
     size_t lens[8];
     struct redis_reply *x;
-    int rc = REDIS_OK;
+    int rc = BO_REDIS_OK;
 
     snprintf(from, sizeof from, "%" PRId64, f->next);
     if (m->to == INT64_MAX)
@@ -249,28 +249,28 @@ static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exe
         redis_append(m->r, 7, argv, lens);
     }
     rc = redis_append(m->r, 1, exec_cmd, four);
-    for (unsigned i = 0; rc == REDIS_OK && i < f->nroutes + 1; i++) { /* OK, QUEUED... */
+    for (unsigned i = 0; rc == BO_REDIS_OK && i < f->nroutes + 1; i++) { /* OK, QUEUED... */
         rc = redis_read(m->r, &x, m->err, sizeof m->err);
-        if (rc == REDIS_OK && redis_reply_type(x) == REDIS_R_ERROR) {
+        if (rc == BO_REDIS_OK && redis_reply_type(x) == BO_REDIS_R_ERROR) {
             size_t n;
             const char *s = redis_reply_str(x, &n);
             snprintf(m->err, sizeof m->err, "Redis refused reading %s: %.*s", f->name,
                      (int)(n > 200 ? 200 : n), s);
-            rc = REDIS_EREPLY;
+            rc = BO_REDIS_EREPLY;
         }
         redis_reply_free(x);
     }
-    if (rc == REDIS_OK)
+    if (rc == BO_REDIS_OK)
         rc = redis_read(m->r, exec, m->err, sizeof m->err);
-    if (rc == REDIS_OK && redis_reply_len(*exec) != f->nroutes) {
+    if (rc == BO_REDIS_OK && redis_reply_len(*exec) != f->nroutes) {
         snprintf(m->err, sizeof m->err, "Redis did not run the reads of %s", f->name);
         redis_reply_free(*exec);
-        rc = REDIS_EREPLY;
+        rc = BO_REDIS_EREPLY;
     }
     return rc;
 }
 
-/* Reads the sensor's next chunk into its queue, unless enough is queued. Returns REDIS_OK
+/* Reads the sensor's next chunk into its queue, unless enough is queued. Returns BO_REDIS_OK
  * or an error code with m->err. */
 static int read_feed(struct multi *m, struct feed *f)
 {
@@ -280,16 +280,16 @@ static int read_feed(struct multi *m, struct feed *f)
 
     if (f->nroutes == 0 || f->n > CHUNK / 2) {
         f->caught_up = f->nroutes == 0 || f->caught_up;
-        return REDIS_OK;
+        return BO_REDIS_OK;
     }
     int rc = read_routes(m, f, &x);
-    if (rc != REDIS_OK)
+    if (rc != BO_REDIS_OK)
         return rc;
     struct row *rows = malloc(cap * sizeof *rows);
     if (!rows) {
         redis_reply_free(x);
         snprintf(m->err, sizeof m->err, "out of memory");
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     }
     for (unsigned r = 0; r < f->nroutes; r++) {
         const struct redis_reply *list = redis_reply_at(x, r);
@@ -320,7 +320,7 @@ static int read_feed(struct multi *m, struct feed *f)
         f->next = upto + 1;
     else if (last != INT64_MIN)
         f->next = last + 1;
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 /* ---- steps ---- */
@@ -535,10 +535,10 @@ static int round_trip(struct multi *m, bool *done)
     bool caught_up = true, empty = true;
 
     if ((m->nfeeds == 0 || m->o->follow) && list_sensors(m) < 0)
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     for (unsigned i = 0; i < m->nfeeds; i++) {
         int rc = read_feed(m, &m->feeds[i]);
-        if (rc != REDIS_OK)
+        if (rc != BO_REDIS_OK)
             return rc;
         caught_up = caught_up && m->feeds[i].caught_up;
         empty = empty && m->feeds[i].n == 0;
@@ -555,7 +555,7 @@ static int round_trip(struct multi *m, bool *done)
     }
     write_states(m);
     *done = caught_up && empty;
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 static int check_usage(struct multi *m, char *err, size_t errlen)
@@ -610,12 +610,12 @@ static int run_rounds(struct multi *m)
 
     while (!stop_requested() && !m->output_failed) {
         int rc = round_trip(m, &done);
-        if (rc == REDIS_EIO && m->o->follow) {
+        if (rc == BO_REDIS_EIO && m->o->follow) {
             rc = query_reconnect(m->r, &m->io_log, m->err, sizeof m->err);
-            if (rc == REDIS_OK || rc == REDIS_EIO)
+            if (rc == BO_REDIS_OK || rc == BO_REDIS_EIO)
                 continue;
         }
-        if (rc != REDIS_OK) {
+        if (rc != BO_REDIS_OK) {
             log_write(LOG_ERR, "%s", m->err);
             return 1;
         }

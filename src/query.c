@@ -92,7 +92,7 @@ struct redis *query_open(const struct options *o, const char *client, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (redis_connect(r, err, errlen) != REDIS_OK) {
+    if (redis_connect(r, err, errlen) != BO_REDIS_OK) {
         redis_free(r);
         return NULL;
     }
@@ -105,7 +105,7 @@ int query_run(struct redis *r, struct redis_reply **out, char *err, size_t errle
     size_t lens[QUERY_ARGS_MAX];
     if (argc > QUERY_ARGS_MAX) {
         snprintf(err, errlen, "too many arguments");
-        return REDIS_EREPLY;
+        return BO_REDIS_EREPLY;
     }
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
@@ -132,7 +132,7 @@ int query_set_members(struct redis *r, const char *key, struct query_names *out,
 
     out->n = 0;
     out->v = NULL;
-    if (query_run(r, &x, err, errlen, 3, argv) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 3, argv) != BO_REDIS_OK)
         return -1;
     size_t n = redis_reply_len(x);
     if (n > LIST_MAX)
@@ -184,12 +184,12 @@ int query_reconnect(struct redis *r, struct log_limit *lim, char *err, size_t er
         log_limited(lim, LOG_WARN, "%s; reconnecting", err);
         stop_sleep_ms(redis_backoff_ms(attempt, 100, 5000));
         int rc = redis_connect(r, err, errlen);
-        if (rc == REDIS_OK)
+        if (rc == BO_REDIS_OK)
             LOG(LOG_WARN, "reconnected to Redis");
-        if (rc != REDIS_EIO)
+        if (rc != BO_REDIS_EIO)
             return rc;
     }
-    return REDIS_EIO;
+    return BO_REDIS_EIO;
 }
 
 /* ---- export ---- */
@@ -253,7 +253,7 @@ static int export_route(struct redis *r, const struct options *o, struct json *j
     snprintf(from, sizeof from, "%" PRId64, range[0]);
     snprintf(to, sizeof to, "(%" PRId64, range[1]);
     const char *argv[] = {"ZRANGEBYSCORE", key, from, to};
-    if (query_run(r, &x, err, errlen, 4, argv) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 4, argv) != BO_REDIS_OK)
         return -1;
     for (size_t i = 0; i < redis_reply_len(x); i++) {
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
@@ -391,7 +391,7 @@ static int read_route(struct redis *r, const struct options *o, struct route_sta
 
     sink_key(key, sizeof key, o->redis_prefix, st->sensor, "state", st->route);
     const char *hg[] = {"HGETALL", key};
-    if (query_run(r, &x, err, errlen, 2, hg) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 2, hg) != BO_REDIS_OK)
         return -1;
     const char *since = hash_get(x, "since", buf, sizeof buf);
     st->since = since && text_parse_u64(since, 0, INT64_MAX, &v) == 0 ? (int64_t)v : INT64_MIN;
@@ -399,7 +399,7 @@ static int read_route(struct redis *r, const struct options *o, struct route_sta
     redis_reply_free(x);
     sink_key(key, sizeof key, o->redis_prefix, st->sensor, "bins", st->route);
     const char *zr[] = {"ZREVRANGE", key, "0", "1"};
-    if (query_run(r, &x, err, errlen, 4, zr) != REDIS_OK)
+    if (query_run(r, &x, err, errlen, 4, zr) != BO_REDIS_OK)
         return -1;
     for (size_t i = redis_reply_len(x); i-- > 0;) { /* the older one first: prefer full bins */
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
@@ -492,7 +492,7 @@ static long long heartbeat_ttl(struct redis *r, const struct options *o, const c
 
     sink_key(key, sizeof key, o->redis_prefix, sensor, "heartbeat", NULL);
     const char *argv[] = {"TTL", key};
-    if (query_run(r, &x, err, sizeof err, 2, argv) != REDIS_OK)
+    if (query_run(r, &x, err, sizeof err, 2, argv) != BO_REDIS_OK)
         return -2;
     long long t = redis_reply_int(x);
     redis_reply_free(x);
@@ -561,7 +561,7 @@ int query_status(const struct options *o)
     snprintf(key, sizeof key, "%sstate", o->redis_prefix);
     const char *argv[] = {"HGETALL", key};
     if (list_sensors(r, o, &sensors, err, sizeof err) < 0 ||
-        query_run(r, &pstate, err, sizeof err, 2, argv) != REDIS_OK)
+        query_run(r, &pstate, err, sizeof err, 2, argv) != BO_REDIS_OK)
         goto out;
     for (size_t i = 0; i < sensors.n; i++)
         if (status_sensor(r, o, &rows, sensors.v[i], pstate, err, sizeof err) < 0)

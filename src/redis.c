@@ -138,8 +138,8 @@ static int parse_tcp(const char *s, struct redis_url *u, char *err, size_t errle
         p += 1 + pn;
     }
     if (*p == '/' && p[1] != '\0') {
-        if (parse_num(p + 1, strlen(p + 1), 0, REDIS_DB_MAX, &v) < 0) {
-            snprintf(err, errlen, "bad Redis URL: database must be a number 0 to %u", REDIS_DB_MAX);
+        if (parse_num(p + 1, strlen(p + 1), 0, BO_REDIS_DB_MAX, &v) < 0) {
+            snprintf(err, errlen, "bad Redis URL: database must be a number 0 to %u", BO_REDIS_DB_MAX);
             return -1;
         }
         u->db = (unsigned)v;
@@ -168,7 +168,7 @@ static int parse_unix(const char *s, struct redis_url *u, char *err, size_t errl
     if (s[n] == '\0')
         return 0;
     if (strncmp(s + n, "?db=", 4) != 0 ||
-        parse_num(s + n + 4, strlen(s + n + 4), 0, REDIS_DB_MAX, &v) < 0) {
+        parse_num(s + n + 4, strlen(s + n + 4), 0, BO_REDIS_DB_MAX, &v) < 0) {
         snprintf(err, errlen, "bad Redis URL: after the socket path only ?db=N is allowed");
         return -1;
     }
@@ -226,16 +226,16 @@ uint64_t redis_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms)
 
 /* hiredis 0.14 allocates an array of the announced size before any element arrives, and
  * keeps buffering a reply as long as bytes come. A server that is not Redis (or a broken
- * one) could make it allocate gigabytes or read forever: arrays over REDIS_REPLY_ELEMENTS_MAX
+ * one) could make it allocate gigabytes or read forever: arrays over BO_REDIS_REPLY_ELEMENTS_MAX
  * elements are refused, and a reply must be complete within the command timeout and
- * REDIS_REPLY_BYTES_MAX bytes. */
+ * BO_REDIS_REPLY_BYTES_MAX bytes. */
 static redisReplyObjectFunctions plain_fns, guarded_fns;
 static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
 static _Thread_local bool array_refused;
 
 static void *guarded_array(const redisReadTask *task, int elements)
 {
-    if (elements < 0 || (unsigned)elements > REDIS_REPLY_ELEMENTS_MAX) {
+    if (elements < 0 || (unsigned)elements > BO_REDIS_REPLY_ELEMENTS_MAX) {
         array_refused = true;
         return NULL; /* the reader stops with an error */
     }
@@ -324,16 +324,16 @@ static int setup_call(struct redis *r, const char *what, int argc, const char **
     char where[300], why[256];
 
     int rc = redis_call(r, argc, argv, lens, NULL, why, sizeof why);
-    if (rc == REDIS_OK)
-        return REDIS_OK;
-    if (rc == REDIS_EREPLY && r->url.has_pass && strstr(why, r->url.pass))
+    if (rc == BO_REDIS_OK)
+        return BO_REDIS_OK;
+    if (rc == BO_REDIS_EREPLY && r->url.has_pass && strstr(why, r->url.pass))
         snprintf(why, sizeof why, "error reply withheld (it quoted the password)");
     snprintf(err, errlen, "Redis at %s: %s: %s", redis_url_where(&r->url, where, sizeof where),
              what, why);
-    if (rc == REDIS_EREPLY && !transient_error(why))
-        return REDIS_EFATAL;
+    if (rc == BO_REDIS_EREPLY && !transient_error(why))
+        return BO_REDIS_EFATAL;
     redis_disconnect(r);
-    return REDIS_EIO;
+    return BO_REDIS_EIO;
 }
 
 static int handshake(struct redis *r, char *err, size_t errlen)
@@ -350,21 +350,21 @@ static int handshake(struct redis *r, char *err, size_t errlen)
             argv[n] = r->url.user, lens[n] = strlen(r->url.user), n++;
         argv[n] = r->url.pass, lens[n] = strlen(r->url.pass), n++;
         rc = setup_call(r, "authentication refused", n, argv, lens, err, errlen);
-        if (rc != REDIS_OK)
+        if (rc != BO_REDIS_OK)
             return rc;
     }
     snprintf(db, sizeof db, "%u", r->url.db);
     argv[0] = "SELECT", lens[0] = 6;
     argv[1] = db, lens[1] = strlen(db);
     rc = setup_call(r, "SELECT refused", 2, argv, lens, err, errlen);
-    if (rc != REDIS_OK || !r->name[0])
+    if (rc != BO_REDIS_OK || !r->name[0])
         return rc;
     argv[0] = "CLIENT", lens[0] = 6;
     argv[1] = "SETNAME", lens[1] = 7;
     argv[2] = r->name, lens[2] = strlen(r->name);
-    if (redis_call(r, 3, argv, lens, NULL, err, errlen) == REDIS_EIO)
-        return REDIS_EIO; /* a refused name (ACL) is not a reason to fail */
-    return REDIS_OK;
+    if (redis_call(r, 3, argv, lens, NULL, err, errlen) == BO_REDIS_EIO)
+        return BO_REDIS_EIO; /* a refused name (ACL) is not a reason to fail */
+    return BO_REDIS_OK;
 }
 
 int redis_connect(struct redis *r, char *err, size_t errlen)
@@ -380,18 +380,18 @@ int redis_connect(struct redis *r, char *err, size_t errlen)
         snprintf(err, errlen, "Redis at %s: %s", redis_url_where(&r->url, where, sizeof where),
                  r->c ? r->c->errstr : "out of memory");
         redis_disconnect(r);
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     }
     guard_reader(r->c);
-    if (redisSetTimeout(r->c, tv) != REDIS_OK ||
-        (!r->url.unix_socket && redisEnableKeepAlive(r->c) != REDIS_OK)) {
+    if (redisSetTimeout(r->c, tv) != BO_REDIS_OK ||
+        (!r->url.unix_socket && redisEnableKeepAlive(r->c) != BO_REDIS_OK)) {
         snprintf(err, errlen, "Redis at %s: cannot set timeouts: %s",
                  redis_url_where(&r->url, where, sizeof where), r->c->errstr);
         redis_disconnect(r);
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     }
     int rc = handshake(r, err, errlen);
-    if (rc != REDIS_OK)
+    if (rc != BO_REDIS_OK)
         redis_disconnect(r);
     return rc;
 }
@@ -402,14 +402,14 @@ static int io_error(struct redis *r, char *err, size_t errlen)
     snprintf(err, errlen, "Redis at %s: %s", redis_url_where(&r->url, where, sizeof where),
              r->c && r->c->errstr[0] ? r->c->errstr : "not connected");
     redis_disconnect(r);
-    return REDIS_EIO;
+    return BO_REDIS_EIO;
 }
 
 int redis_append(struct redis *r, int argc, const char **argv, const size_t *lens)
 {
-    if (!r->c || redisAppendCommandArgv(r->c, argc, argv, lens) != REDIS_OK)
-        return REDIS_EIO;
-    return REDIS_OK;
+    if (!r->c || redisAppendCommandArgv(r->c, argc, argv, lens) != BO_REDIS_OK)
+        return BO_REDIS_EIO;
+    return BO_REDIS_OK;
 }
 
 int redis_send(struct redis *r, char *err, size_t errlen)
@@ -419,9 +419,9 @@ int redis_send(struct redis *r, char *err, size_t errlen)
     if (!r->c)
         return io_error(r, err, errlen);
     while (!done)
-        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+        if (redisBufferWrite(r->c, &done) != BO_REDIS_OK)
             return io_error(r, err, errlen);
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 static uint64_t now_ms(void)
@@ -440,14 +440,14 @@ static int read_reply(struct redis *r, void **reply, char *why, size_t size)
     int done = 0;
 
     while (!done)
-        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+        if (redisBufferWrite(r->c, &done) != BO_REDIS_OK)
             return snprintf(why, size, "%s", r->c->errstr), -1;
     for (;;) {
         array_refused = false;
-        if (redisReaderGetReply(rd, reply) != REDIS_OK) {
+        if (redisReaderGetReply(rd, reply) != BO_REDIS_OK) {
             if (array_refused)
                 snprintf(why, size, "reply array over %u elements refused (not a Redis server?)",
-                         REDIS_REPLY_ELEMENTS_MAX);
+                         BO_REDIS_REPLY_ELEMENTS_MAX);
             else
                 snprintf(why, size, "%s", rd->errstr);
             return -1;
@@ -455,16 +455,16 @@ static int read_reply(struct redis *r, void **reply, char *why, size_t size)
         if (*reply)
             return 0;
         uint64_t now = now_ms();
-        if (rd->len - rd->pos > REDIS_REPLY_BYTES_MAX) {
+        if (rd->len - rd->pos > BO_REDIS_REPLY_BYTES_MAX) {
             snprintf(why, size, "reply longer than %u MB refused (not a Redis server?)",
-                     REDIS_REPLY_BYTES_MAX >> 20);
+                     BO_REDIS_REPLY_BYTES_MAX >> 20);
             return -1;
         }
         if (now >= deadline || redis_wait_readable(r, (unsigned)(deadline - now)) == 0) {
             snprintf(why, size, "no complete reply within %u ms", r->timeout_ms);
             return -1;
         }
-        if (redisBufferRead(r->c) != REDIS_OK)
+        if (redisBufferRead(r->c) != BO_REDIS_OK)
             return snprintf(why, size, "%s", r->c->errstr), -1;
     }
 }
@@ -483,10 +483,10 @@ int redis_read(struct redis *r, struct redis_reply **out, char *err, size_t errl
         snprintf(err, errlen, "Redis at %s: %s", redis_url_where(&r->url, where, sizeof where),
                  why[0] ? why : "connection lost");
         redis_disconnect(r);
-        return REDIS_EIO;
+        return BO_REDIS_EIO;
     }
     *out = reply;
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 int redis_wait_readable(struct redis *r, unsigned ms)
@@ -505,23 +505,23 @@ int redis_call(struct redis *r, int argc, const char **argv, const size_t *lens,
 
     if (out)
         *out = NULL;
-    if (redis_append(r, argc, argv, lens) != REDIS_OK)
+    if (redis_append(r, argc, argv, lens) != BO_REDIS_OK)
         return io_error(r, err, errlen);
     int rc = redis_read(r, &x, err, errlen);
-    if (rc != REDIS_OK)
+    if (rc != BO_REDIS_OK)
         return rc;
-    if (redis_reply_type(x) == REDIS_R_ERROR) {
+    if (redis_reply_type(x) == BO_REDIS_R_ERROR) {
         size_t n;
         const char *s = redis_reply_str(x, &n);
         redis_printable(s, n, err, errlen < 201 ? errlen : 201);
         redis_reply_free(x);
-        return REDIS_EREPLY;
+        return BO_REDIS_EREPLY;
     }
     if (out)
         *out = x;
     else
         redis_reply_free(x);
-    return REDIS_OK;
+    return BO_REDIS_OK;
 }
 
 size_t redis_command_bytes(int argc, const size_t *lens)
@@ -540,17 +540,17 @@ enum redis_reply_type redis_reply_type(const struct redis_reply *x)
 {
     switch (((const redisReply *)x)->type) {
     case REDIS_REPLY_STRING:
-        return REDIS_R_STRING;
+        return BO_REDIS_R_STRING;
     case REDIS_REPLY_ARRAY:
-        return REDIS_R_ARRAY;
+        return BO_REDIS_R_ARRAY;
     case REDIS_REPLY_INTEGER:
-        return REDIS_R_INTEGER;
+        return BO_REDIS_R_INTEGER;
     case REDIS_REPLY_STATUS:
-        return REDIS_R_STATUS;
+        return BO_REDIS_R_STATUS;
     case REDIS_REPLY_ERROR:
-        return REDIS_R_ERROR;
+        return BO_REDIS_R_ERROR;
     default:
-        return REDIS_R_NIL;
+        return BO_REDIS_R_NIL;
     }
 }
 

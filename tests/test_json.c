@@ -131,7 +131,7 @@ static void limits(void **state)
     assert_int_equal(walk(deep, &s), 0);
     memmove(deep + 1, deep, strlen(deep) + 1);
     deep[0] = '[';
-    strcat(deep, "]");
+    memcpy(deep + strlen(deep), "]", 2);
     assert_int_equal(walk(deep, &s), -1);
     char *big = malloc(JSON_STR_MAX + 8);
     assert_non_null(big);

@@ -162,7 +162,7 @@ static void connect_refused(void **state)
     assert_int_equal(parse("redis://:topsecret@127.0.0.1:1/0", &u), 0);
     struct redis *r = redis_new(&u, 500, "t");
     assert_non_null(r);
-    assert_int_equal(redis_connect(r, err, sizeof err), REDIS_EIO);
+    assert_int_equal(redis_connect(r, err, sizeof err), BO_REDIS_EIO);
     assert_false(redis_connected(r));
     assert_non_null(strstr(err, "127.0.0.1:1/0"));
     assert_null(strstr(err, "topsecret"));

@@ -358,7 +358,7 @@ static struct redis_reply *cmd(int argc, const char **argv)
     struct redis_reply *x = NULL;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (redis_call(rd, argc, argv, lens, &x, err, sizeof err) != REDIS_OK)
+    if (redis_call(rd, argc, argv, lens, &x, err, sizeof err) != BO_REDIS_OK)
         fail_msg("%s: %s", argv[0], err);
     return x;
 }
@@ -369,7 +369,7 @@ static long long int_cmd(int argc, const char **argv)
     size_t n;
     const char *s = redis_reply_str(x, &n);
     long long v =
-        redis_reply_type(x) == REDIS_R_INTEGER ? redis_reply_int(x) : strtoll(s, NULL, 10);
+        redis_reply_type(x) == BO_REDIS_R_INTEGER ? redis_reply_int(x) : strtoll(s, NULL, 10);
     redis_reply_free(x);
     return v;
 }
@@ -409,7 +409,7 @@ static int live_setup(void **state)
         return 0;
     assert_int_equal(redis_url_parse(u, &url, err, sizeof err), 0);
     rd = redis_new(&url, 2000, NULL);
-    if (redis_connect(rd, err, sizeof err) != REDIS_OK)
+    if (redis_connect(rd, err, sizeof err) != BO_REDIS_OK)
         fail_msg("%s", err);
     return 0;
 }

@@ -4,7 +4,6 @@
  * NUL bytes in a row, the config file's text. The file is passed as "-c FILE" after the
  * subcommand; -c/--config words of the input itself are dropped, so no other file is ever
  * opened. Help text goes to /dev/null. */
-#define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "config.h"
 #include "fuzz.h"

@@ -3,7 +3,6 @@
  * the event written again (event_json, event_text), which must read back. The input also
  * goes through the writer's string escaping, whose output must read back (when short
  * enough for the reader's limit). */
-#define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "fuzz.h"
 #include "json.h"

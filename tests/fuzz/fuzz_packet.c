@@ -8,7 +8,6 @@
  * that its flow is found as well as made. Every input gets a fresh flow table, flushed at
  * the end (every nDPI flow goes back to the pool): inputs do not depend on each other and
  * memory stays bounded. nDPI, the country set and the route table are built once. */
-#define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "classify.h"
 #include "decode.h"

@@ -2,7 +2,6 @@
  * else as a prefix file; then prefix_finish and lookups of addresses taken from the input.
  * The first line also goes to prefix_parse_cidr and cidr_contains. (One set per input: a
  * new set costs two 2 MiB maps.) */
-#define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "fuzz.h"
 #include "prefix.h"

@@ -1,5 +1,4 @@
 /* fuzz_redis_url — the --redis URL parser and the password-free form of what it parsed. */
-#define _GNU_SOURCE /* memfd_create, memmem */
 
 #include "fuzz.h"
 #include "redis.h"
@@ -11,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = fuzz_string(data, size);
-    char err[512], where[REDIS_HOST_MAX + REDIS_PATH_MAX + 64];
+    char err[512], where[BO_REDIS_HOST_MAX + BO_REDIS_PATH_MAX + 64];
     struct redis_url u;
 
     if (!s)
