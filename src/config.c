@@ -50,7 +50,7 @@ static int check_redis_url(const char *val, char *err, size_t errlen)
     return rc;
 }
 
-#define O(f)       offsetof(struct options, f)
+#define O(f)        offsetof(struct options, f)
 #define REDIS_USERS (SENSING | CMD_STATUS | CMD_EXPORT | CMD_DETECT | CMD_ALERTS)
 
 static const struct optdef optdefs[] = {

@@ -139,7 +139,8 @@ static int parse_tcp(const char *s, struct redis_url *u, char *err, size_t errle
     }
     if (*p == '/' && p[1] != '\0') {
         if (parse_num(p + 1, strlen(p + 1), 0, BO_REDIS_DB_MAX, &v) < 0) {
-            snprintf(err, errlen, "bad Redis URL: database must be a number 0 to %u", BO_REDIS_DB_MAX);
+            snprintf(err, errlen, "bad Redis URL: database must be a number 0 to %u",
+                     BO_REDIS_DB_MAX);
             return -1;
         }
         u->db = (unsigned)v;
