@@ -20,11 +20,58 @@
 #define BINS_MAX_GAP      100000u /* longest run of empty bins filled with zeros */
 #define BINS_HOST_CAP_MAX (1u << 22)
 
+/* The bin counters: the one definition of struct bin_counts, of the JSON bin line and the
+ * export columns, of the cumulative totals (summary, Redis totals hash) and of the Redis bins
+ * member (sink.h). One row each, X(name, uses, total):
+ *   uses  BIN_JSON   in the JSON bin line and `export` (DESIGN.md section 6), in this order
+ *         BIN_TOTAL  summed over bins into the run's totals (summary), under the name `total`
+ *         BIN_RTOTAL also in the Redis totals hash P{S}:totals:R
+ * A new counter is one row here (at the end: the stored bins member grows at its end too, see
+ * sink.h) plus the code that counts it. */
+#define BIN_JSON   1u
+#define BIN_TOTAL  2u
+#define BIN_RTOTAL 4u
+#define BIN_COUNTERS(X)                                                                            \
+    X(pkts_in, BIN_JSON | BIN_TOTAL | BIN_RTOTAL, "pkts_in")                                       \
+    X(pkts_out, BIN_JSON | BIN_TOTAL | BIN_RTOTAL, "pkts_out")                                     \
+    X(bytes_in, BIN_JSON | BIN_TOTAL | BIN_RTOTAL, "bytes_in")                                     \
+    X(bytes_out, BIN_JSON | BIN_TOTAL | BIN_RTOTAL, "bytes_out")                                   \
+    X(flows_new, BIN_JSON | BIN_TOTAL | BIN_RTOTAL, "flows")                                       \
+    X(hosts, BIN_JSON, "")                                                                         \
+    X(ctl_pkts, BIN_JSON | BIN_TOTAL, "ctl_pkts")                                                  \
+    X(drops, BIN_JSON | BIN_TOTAL, "drops")                                                        \
+    /* flows whose first packet that way fell in the bin (the detector's conversations) */         \
+    X(starts_in, 0, "")                                                                            \
+    X(starts_out, 0, "")
+
 struct bin_counts {
-    uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
-    uint64_t flows_new, hosts, ctl_pkts, drops;
-    uint64_t starts_in, starts_out; /* flows whose first packet that way fell in the bin */
+#define BIN_FIELD(name, uses, total) uint64_t name;
+    BIN_COUNTERS(BIN_FIELD)
+#undef BIN_FIELD
 };
+
+/* The counters as a table, in the order of BIN_COUNTERS. */
+struct bin_counter {
+    const char *name;  /* JSON key, export column */
+    unsigned uses;     /* BIN_JSON | BIN_TOTAL | BIN_RTOTAL */
+    const char *total; /* name among the totals ("" when none) */
+    size_t offset;     /* in struct bin_counts */
+};
+extern const struct bin_counter bin_counters[];
+#define BIN_NCOUNTERS (sizeof(struct bin_counts) / sizeof(uint64_t))
+
+/* Counter i of c (i < BIN_NCOUNTERS). */
+static inline uint64_t bin_counter_get(const struct bin_counts *c, size_t i)
+{
+    return *(const uint64_t *)((const char *)c + bin_counters[i].offset);
+}
+static inline void bin_counter_set(struct bin_counts *c, size_t i, uint64_t v)
+{
+    *(uint64_t *)((char *)c + bin_counters[i].offset) = v;
+}
+
+/* Adds every counter of src to dst. */
+void bin_counts_add(struct bin_counts *dst, const struct bin_counts *src);
 
 /* One closed bin for every route, valid only during the emit callback. */
 struct bin_view {

@@ -3,9 +3,11 @@
  * reload_stage builds everything the new configuration needs before anything changes: the
  * country set, the route table bound to the captured interfaces and, when the route names
  * differ, a bin set and a detector sized for the new routes. Any error leaves the running
- * configuration as it was. The staged configuration takes effect when the open bin closes
- * (the sensor calls reload_apply then), so every bin is counted under one configuration
- * from its start to its end and no packet is lost or counted twice.
+ * configuration as it was. The caller keeps the staged configuration and puts it in force
+ * when the open bin closes (when sensor_advance reports a new bin, before the packet that
+ * opened it is counted), so every bin is counted under one configuration from its start to
+ * its end and no packet is lost or counted twice. Above the sensor: the capture loop, the
+ * only owner of SIGHUP, drives it.
  *
  * Routes map by name. A route that keeps its name keeps its detector state (baseline,
  * state, silent runs), its flows and its cumulative totals. A new route starts `learning`.
@@ -25,15 +27,15 @@ struct sensor;
 struct reload;
 
 /* Stages the country set and routes of o (a fresh parse of the command line and config
- * file) for s; ifaces are the captured interface names (iface: rules are bound to them). A
- * configuration staged earlier and not yet applied is replaced. Returns 0, or -1 with one
- * line in err: nothing is staged and the running configuration stays. */
-int reload_stage(struct sensor *s, const struct options *o, const char *const *ifaces,
-                 unsigned nifaces, char *err, size_t errlen);
+ * file) for s; ifaces are the captured interface names (iface: rules are bound to them).
+ * Returns the staged configuration, or NULL with one line in err (the running configuration
+ * stays). */
+struct reload *reload_stage(const struct sensor *s, const struct options *o,
+                            const char *const *ifaces, unsigned nifaces, char *err, size_t errlen);
 
-/* Puts the staged configuration in force. Call only when the open bin holds no packet yet
- * (right after a bin closed, or before the first packet). */
-void reload_apply(struct sensor *s);
+/* Puts a staged configuration in force and frees it. Call only when the open bin holds no
+ * packet yet (sensor_advance returned true, or before the first packet). */
+void reload_apply(struct sensor *s, struct reload *r);
 
 /* One line describing the staged configuration, for the log. */
 const char *reload_describe(const struct reload *r, char *buf, size_t size);

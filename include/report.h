@@ -1,23 +1,43 @@
-/* report — what the sensor prints on stdout: JSON lines with --json (bins, the summary), a
- * short human-readable summary otherwise, nothing with -q. Called once per bin and once at
- * the end, never per packet. */
+/* report — what the sensor prints on stdout as it goes: with --json a JSON line per closed bin
+ * and route, per detector event and (with --flows) per finished flow; without it a line of
+ * text per event; nothing with -q. Called once per bin, event or flow, never per packet.
+ *
+ * Below the sensor, which owns one struct report: the module knows only the fields below and
+ * the records it is handed. The end-of-run summary is summary.h's, above the sensor. */
 #ifndef BLACKOUT_REPORT_H
 #define BLACKOUT_REPORT_H
 
 #include "bins.h"
+#include "json.h"
 #include "records.h"
 
-struct sensor;
+#include <stdbool.h>
 
-void report_bin(struct sensor *s, const struct bin_view *v);
+struct report {
+    struct json json;   /* the line being written, reused */
+    const char *sensor; /* sensor id (not copied) */
+    bool json_lines;    /* --json */
+    bool quiet;         /* -q: no text lines */
+    bool flows;         /* --flows: flow lines */
+    bool output_failed; /* stdout could not be written (logged once) */
+};
 
-/* Prints one detector event: a JSON line with --json, a line of text otherwise. */
-void report_event(struct sensor *s, const struct event *e);
+void report_init(struct report *r, const char *sensor, bool json_lines, bool quiet, bool flows);
+void report_free(struct report *r);
 
-/* Prints one finished flow ({"type":"flow"}, with --json). */
-void report_flow(struct sensor *s, const struct flow_record *r);
+/* One "bin" line per route of the closed bin; names[route] are the route names. */
+void report_bin(struct report *r, const struct bin_view *v, const char *const *names);
 
-/* Prints the final summary. */
-void report_summary(struct sensor *s);
+/* One detector event: a JSON line with --json, a line of text otherwise. */
+void report_event(struct report *r, const struct event *e);
+
+/* One finished flow ({"type":"flow"}, with --json and --flows). */
+void report_flow(struct report *r, const struct flow_record *f);
+
+/* Writes r->json as one line on stdout; a failure sets output_failed (logged once). */
+void report_line(struct report *r);
+
+/* Flushes stdout; a failure sets output_failed (logged once). */
+void report_flush(struct report *r);
 
 #endif

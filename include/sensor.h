@@ -8,7 +8,9 @@
  * the per-route totals, and sent to the Redis sink unless --no-redis.
  *
  * Cumulative totals and protocol counts are kept per route name (an "account"), so that a
- * reload (reload.h) that removes a route keeps what it counted in the summary. */
+ * reload (reload.h, above this module) that removes a route keeps what it counted in the
+ * summary. The caller that stages a reload applies it when sensor_advance reports that a new
+ * bin opened, before the packet that opened it is counted. */
 #ifndef BLACKOUT_SENSOR_H
 #define BLACKOUT_SENSOR_H
 
@@ -19,8 +21,8 @@
 #include "decode.h"
 #include "detect.h"
 #include "flow.h"
-#include "json.h"
 #include "prefix.h"
+#include "report.h"
 #include "route.h"
 #include "sink.h"
 
@@ -32,14 +34,7 @@ struct proto_count {
     uint64_t pkts, bytes, flows;
 };
 
-/* Cumulative per-route counters (the sum of every closed bin). */
-struct route_total {
-    uint64_t pkts_in, pkts_out, bytes_in, bytes_out, flows, ctl_pkts, drops;
-};
-
 #define SENSOR_ACCOUNTS_MAX (2 * ROUTE_MAX) /* route names counted over one run */
-
-struct reload;
 
 struct sensor {
     const struct options *opt;
@@ -51,18 +46,16 @@ struct sensor {
     struct proto_count *protos; /* [account * nlabels + label] */
     unsigned nlabels;
     int64_t expired_at; /* packet second of the last flow expiry pass */
-    struct json json;   /* reused output buffer */
+    struct report rep;  /* stdout */
     uint64_t packets;
     uint64_t decode[DECODE_NSTATUS];
     unsigned naccounts;
     char account_names[SENSOR_ACCOUNTS_MAX][ROUTE_NAME_MAX];
-    struct route_total totals[SENSOR_ACCOUNTS_MAX]; /* by account */
-    unsigned account[ROUTE_MAX];                    /* route id -> account */
-    struct reload *reload;                          /* staged, applied when a bin closes */
-    uint64_t reloads;                               /* applied */
+    struct bin_counts totals[SENSOR_ACCOUNTS_MAX]; /* by account: the sum of closed bins */
+    unsigned account[ROUTE_MAX];                   /* route id -> account */
+    uint64_t reloads;                              /* applied */
     uint64_t bins_emitted;
-    bool output_failed; /* stdout could not be written */
-    struct sink *sink;  /* NULL with --no-redis */
+    struct sink *sink; /* NULL with --no-redis */
     struct detect *det;
     uint64_t events;
     const char *route_names[ROUTE_MAX];
@@ -82,13 +75,19 @@ int sensor_start_sink(struct sensor *s, char *err, size_t errlen);
  * 0, or -1 with one line in err saying what was not written and why. */
 int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t errlen);
 
+/* Moves packet time to ts (seconds): closes every bin that ended at or before ts (the first
+ * call starts the clock). Returns true when the open bin changed (a new bin opened and holds
+ * no packet yet: the moment to apply a staged reload). sensor_packet calls it itself. */
+bool sensor_advance(struct sensor *s, int64_t ts);
+
 /* The per-packet path. */
 void sensor_packet(struct sensor *s, const struct packet *p);
 
 /* Wall-clock time ts (seconds) without a packet, from the live tick: closes every bin that
  * ended at or before ts (starting the clock if no packet came yet) and expires idle flows.
- * A ts before the open bin's end changes nothing. */
-void sensor_tick(struct sensor *s, int64_t ts);
+ * A ts before the open bin's end changes nothing. Returns true when the open bin changed, as
+ * sensor_advance. */
+bool sensor_tick(struct sensor *s, int64_t ts);
 
 /* n frames of capture interface iface lost before the sensor saw them: counted as drops of
  * the open bin, on the route of the interface's iface: rule, else the fallback route. */

@@ -13,12 +13,10 @@
  *   P{S}:proto:R       hash  protocol name -> packets (cumulative)
  *   P{S}:bins:R        zset  score = bin start, member = "start:len:pkts_in:pkts_out:
  *                            bytes_in:bytes_out:flows_new:hosts:ctl_pkts:drops:flags:
- *                            starts_in:starts_out" (flags: 1 partial, 2 after a time
- *                            jump; starts: flows whose first packet that way fell in the
- *                            bin, for the detector; members of older versions end at
- *                            flags); one member per bin
- *                            start; members older than the retention (packet time) are
- *                            trimmed, the key expires after the retention (wall time)
+ *                            starts_in:starts_out" (see the bins member below); one member
+ *                            per bin start; members older than the retention (packet
+ *                            time) are trimmed, the key expires after the retention (wall
+ *                            time)
  *   P{S}:hosts:R:START hll   the bin's country-side addresses (16-byte form), TTL retention
  *   P{S}:flows         stream finished flows, MAXLEN ~ stream-maxlen
  *   P{S}:heartbeat     string wall-clock seconds of the last flush, TTL
@@ -118,18 +116,67 @@ int sink_key(char *buf, size_t size, const char *prefix, const char *sensor, con
 /* The flush script (Lua, with a #!lua shebang so Redis refuses it whole under OOM). */
 extern const char sink_script[];
 
-#define SINK_BIN_FIELDS     13 /* fields of a bins member */
-#define SINK_BIN_FIELDS_OLD 11 /* members written before starts_in and starts_out */
+/* ---- the bins member: "start:len:" then the counters of BIN_COUNTERS (bins.h) in order,
+ * with the flags (1 partial, 2 after a time jump) after the eighth, where the first version
+ * ended; counters added since are appended at the end, so every version's members stay
+ * readable: 11 fields (the first version, without starts_in/starts_out), or 13 up to
+ * SINK_BIN_FIELDS (missing trailing counters read as 0). ---- */
+#define SINK_BIN_FLAGS_AT     10 /* field index of the flags */
+#define SINK_BIN_FIELDS       (3 + BIN_NCOUNTERS)
+#define SINK_BIN_FIELDS_OLD   11 /* members written before starts_in and starts_out */
+#define SINK_BIN_FIELDS_START 13 /* the first version with them */
+#define SINK_BIN_MEMBER_MAX   (SINK_BIN_FIELDS * 21)
 
-/* Parses a bins member (13 fields, or the 11 of older versions). Returns 0, or -1 when it
- * is not one. */
+/* Writes the member of one bin. Returns its length (it always fits SINK_BIN_MEMBER_MAX). */
+size_t sink_format_bin(char *buf, size_t size, int64_t start, uint64_t len, uint64_t flags,
+                       const struct bin_counts *c);
+
 struct sink_bin_row {
     int64_t start;
     uint64_t len, flags;
-    uint64_t c[8];      /* pkts_in pkts_out bytes_in bytes_out flows_new hosts ctl_pkts drops */
-    uint64_t starts[2]; /* starts_in starts_out; 0 when !has_starts */
-    bool has_starts;    /* false for an 11-field member */
+    struct bin_counts c; /* starts_in/starts_out 0 when !has_starts */
+    bool has_starts;     /* false for an 11-field member */
 };
+
+/* Parses a bins member. Returns 0, or -1 when it is not one. */
 int sink_parse_bin(const char *s, size_t n, struct sink_bin_row *row);
+
+/* ---- the flush script's positional protocol: one table each, the Lua side reads them by
+ * name (the script declares the same lists) and the C side fills them by index ----
+ *
+ * KEYS: the fixed keys, then SINK_SECTION_KEYS per section, then one state hash per state.
+ * ARGV: the header, then per section SINK_SECTION_ARGS followed by ntotals (field, value)
+ * pairs and nprotos (protocol, packets) pairs; per flow the number of field pairs and the
+ * pairs; per event SINK_EVENT_ARGS; per state SINK_STATE_ARGS. */
+#define SINK_FIXED_KEYS(X) X(run) X(heartbeat) X(flows) X(alerts) X(state) X(sensors) X(routes)
+#define SINK_HEADER(X)                                                                             \
+    X(seq)                                                                                         \
+    X(prev) X(first) X(now) X(heartbeat_ttl) X(retention) X(marker_ttl) X(flows_maxlen)            \
+        X(alerts_maxlen) X(sensor) X(channel) X(nsections) X(nflows) X(nevents) X(nstates)
+#define SINK_SECTION_KEYS(X) X(totals) X(proto) X(bins) X(hosts)
+#define SINK_SECTION_ARGS(X) X(name) X(start) X(member) X(hosts) X(ntotals) X(nprotos)
+#define SINK_EVENT_ARGS(X)                                                                         \
+    X(event) X(route) X(sensor) X(since) X(detected) X(cause) X(json) X(state)
+#define SINK_STATE_ARGS(X) X(route) X(state) X(since) X(baseline_pps) X(observed_pps)
+
+#define SINK_ENUM_FK(n)  SINK_FK_##n,
+#define SINK_ENUM_HDR(n) SINK_HDR_##n,
+#define SINK_ENUM_SK(n)  SINK_SK_##n,
+#define SINK_ENUM_SA(n)  SINK_SA_##n,
+#define SINK_ENUM_EA(n)  SINK_EA_##n,
+#define SINK_ENUM_ST(n)  SINK_ST_##n,
+enum { SINK_FIXED_KEYS(SINK_ENUM_FK) SINK_NFIXED_KEYS };
+enum { SINK_HEADER(SINK_ENUM_HDR) SINK_NHEADER };
+enum { SINK_SECTION_KEYS(SINK_ENUM_SK) SINK_NSECTION_KEYS };
+enum { SINK_SECTION_ARGS(SINK_ENUM_SA) SINK_NSECTION_ARGS };
+enum { SINK_EVENT_ARGS(SINK_ENUM_EA) SINK_NEVENT_ARGS };
+enum { SINK_STATE_ARGS(SINK_ENUM_ST) SINK_NSTATE_ARGS };
+
+/* The names of each list, in order, as the script declares them (for tests). */
+extern const char *const sink_fixed_key_names[], *const sink_header_names[],
+                                                     *const sink_section_key_names[],
+                                                         *const sink_section_arg_names[],
+                                                             *const sink_event_arg_names[],
+                                                                 *const sink_state_arg_names[];
 
 #endif

@@ -4,10 +4,24 @@
 #include "hll.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SET_MIN 1024u
+
+const struct bin_counter bin_counters[] = {
+#define BIN_ROW(name, uses, total) {#name, uses, total, offsetof(struct bin_counts, name)},
+    BIN_COUNTERS(BIN_ROW)
+#undef BIN_ROW
+};
+
+void bin_counts_add(struct bin_counts *dst, const struct bin_counts *src)
+{
+#define BIN_ADD(name, uses, total) dst->name += src->name;
+    BIN_COUNTERS(BIN_ADD)
+#undef BIN_ADD
+}
 
 struct host_slot {
     uint32_t tag;  /* hash bits, to skip most address compares */

@@ -5,8 +5,8 @@
 #include "log.h"
 #include "proc.h"
 #include "reload.h"
-#include "report.h"
 #include "sensor.h"
+#include "summary.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +44,7 @@ struct live {
     struct pollfd pfd[IFACES_MAX];
     struct log_limit drop_warn;
     int pidfd;
+    struct reload *staged; /* SIGHUP: in force from the next bin */
 };
 
 static int64_t wall_us(void)
@@ -94,10 +95,19 @@ static void before_advance(struct live *l, int64_t ts)
         read_drops(l);
 }
 
+/* A staged reload takes effect in the bin that just opened, before anything is counted in it. */
+static void apply_staged(struct live *l)
+{
+    reload_apply(&l->s, l->staged);
+    l->staged = NULL;
+}
+
 static void on_packet(void *ctx, const struct packet *p)
 {
     struct live *l = ctx;
     before_advance(l, p->ts_sec);
+    if (l->staged && sensor_advance(&l->s, p->ts_sec < 0 ? 0 : p->ts_sec))
+        apply_staged(l);
     sensor_packet(&l->s, p);
 }
 
@@ -109,7 +119,8 @@ static void tick(struct live *l, int64_t drained_us, int64_t grace_us)
     int64_t ts = floor_sec(drained_us - grace_us);
 
     before_advance(l, ts);
-    sensor_tick(&l->s, ts);
+    if (sensor_tick(&l->s, ts) && l->staged)
+        apply_staged(l);
     if (l->s.bins_emitted != emitted)
         fflush(stdout);
 }
@@ -182,14 +193,19 @@ static int wait_ms(const struct live *l)
 static void reload(struct live *l)
 {
     struct options n;
+    struct reload *r = NULL;
     char err[512], what[1024];
 
-    if (config_parse(l->argc, l->argv, &n, err, sizeof err) != CONFIG_OK ||
-        reload_stage(&l->s, &n, l->names, l->n, err, sizeof err) < 0)
+    if (config_parse(l->argc, l->argv, &n, err, sizeof err) == CONFIG_OK)
+        r = reload_stage(&l->s, &n, l->names, l->n, err, sizeof err);
+    if (!r) {
         LOG(LOG_ERR, "reload refused, the running configuration stays: %s", err);
-    else
+    } else {
         LOG(LOG_NOTICE, "reload staged: %s; in force from the next bin",
-            reload_describe(l->s.reload, what, sizeof what));
+            reload_describe(r, what, sizeof what));
+        reload_free(l->staged); /* a configuration staged earlier is replaced */
+        l->staged = r;
+    }
     config_free(&n);
 }
 
@@ -344,11 +360,12 @@ int live_run(const struct options *o, int argc, char **argv)
             log_write(LOG_ERR, "%s", err);
             rc = 1;
         }
-        report_summary(&l->s);
-        rc = rc || l->s.output_failed;
+        summary_print(&l->s);
+        rc = rc || l->s.rep.output_failed;
     }
     for (unsigned i = 0; i < l->n; i++)
         capture_close(l->ifs[i].cap);
+    reload_free(l->staged);
     sensor_free(&l->s);
     if (o->pidfile)
         proc_pidfile_close(o->pidfile, l->pidfd);

@@ -175,12 +175,12 @@ static int row_cmp(const void *a, const void *b)
  * starts: their new flows stand in for both directions. */
 static void route_bin(struct feed *f, const struct sink_bin_row *b, struct detect_route_bin *rb)
 {
-    *rb = (struct detect_route_bin){.pkts = {b->c[0], b->c[1]},
-                                    .starts = {b->starts[0], b->starts[1]},
-                                    .ctl_pkts = b->c[6],
-                                    .drops = b->c[7]};
+    *rb = (struct detect_route_bin){.pkts = {b->c.pkts_in, b->c.pkts_out},
+                                    .starts = {b->c.starts_in, b->c.starts_out},
+                                    .ctl_pkts = b->c.ctl_pkts,
+                                    .drops = b->c.drops};
     if (!b->has_starts) {
-        rb->starts[0] = rb->starts[1] = b->c[4];
+        rb->starts[0] = rb->starts[1] = b->c.flows_new;
         if (!f->warned_old)
             LOG(LOG_WARN,
                 "sensor %s: bins without conversation starts (an older version): "

@@ -212,15 +212,14 @@ static void csv_field(const char *s)
 static void export_row(const struct options *o, struct json *j, const char *sensor,
                        const char *route, const struct sink_bin_row *b)
 {
-    static const char *const names[8] = {"pkts_in",   "pkts_out", "bytes_in", "bytes_out",
-                                         "flows_new", "hosts",    "ctl_pkts", "drops"};
     if (!o->json) {
         csv_field(sensor);
         putchar(',');
         csv_field(route);
         printf(",%" PRId64 ",%" PRIu64, b->start, b->len);
-        for (int i = 0; i < 8; i++)
-            printf(",%" PRIu64, b->c[i]);
+        for (size_t i = 0; i < BIN_NCOUNTERS; i++)
+            if (bin_counters[i].uses & BIN_JSON)
+                printf(",%" PRIu64, bin_counter_get(&b->c, i));
         printf(",%d\n", (b->flags & 1) ? 1 : 0);
         return;
     }
@@ -231,12 +230,23 @@ static void export_row(const struct options *o, struct json *j, const char *sens
     json_kstr(j, "route", route);
     json_ki64(j, "start", b->start);
     json_ku64(j, "len", b->len);
-    for (int i = 0; i < 8; i++)
-        json_ku64(j, names[i], b->c[i]);
+    for (size_t i = 0; i < BIN_NCOUNTERS; i++)
+        if (bin_counters[i].uses & BIN_JSON)
+            json_ku64(j, bin_counters[i].name, bin_counter_get(&b->c, i));
     if (b->flags & 1)
         json_kbool(j, "partial", true);
     json_obj_close(j);
     json_print_line(j);
+}
+
+/* The CSV header line: the key columns, the JSON counters, partial. */
+static void export_header(void)
+{
+    printf("sensor,route,start,len");
+    for (size_t i = 0; i < BIN_NCOUNTERS; i++)
+        if (bin_counters[i].uses & BIN_JSON)
+            printf(",%s", bin_counters[i].name);
+    printf(",partial\n");
 }
 
 static int export_route(struct redis *r, const struct options *o, struct json *j,
@@ -305,8 +315,7 @@ int query_export(const struct options *o)
     if (list_sensors(r, o, &sensors, err, sizeof err) < 0)
         goto out;
     if (!o->json)
-        printf("sensor,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,"
-               "ctl_pkts,drops,partial\n");
+        export_header();
     for (size_t i = 0; i < sensors.n; i++)
         if (export_sensor(r, o, &j, sensors.v[i], range, err, sizeof err) < 0)
             goto out;
@@ -405,7 +414,7 @@ static int read_route(struct redis *r, const struct options *o, struct route_sta
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
         ok = sink_parse_bin(s, n, &b) == 0 && b.len > 0;
         if (ok && (!st->has_current || !(b.flags & 1))) {
-            st->current = (double)(b.c[0] + b.c[1]) / (double)b.len;
+            st->current = (double)(b.c.pkts_in + b.c.pkts_out) / (double)b.len;
             st->last_bin = b.start;
             st->has_current = true;
         }

@@ -71,14 +71,14 @@ static int stage_routes(struct reload *r, const struct sensor *s, char *err, siz
     return 0;
 }
 
-int reload_stage(struct sensor *s, const struct options *o, const char *const *ifaces,
-                 unsigned nifaces, char *err, size_t errlen)
+struct reload *reload_stage(const struct sensor *s, const struct options *o,
+                            const char *const *ifaces, unsigned nifaces, char *err, size_t errlen)
 {
     struct reload *r = calloc(1, sizeof *r);
 
     if (!r) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NULL;
     }
     if (sensor_build_routes(&r->routes, o, err, errlen) < 0)
         goto err;
@@ -87,12 +87,10 @@ int reload_stage(struct sensor *s, const struct options *o, const char *const *i
     r->country = sensor_load_country(o, err, errlen);
     if (!r->country || stage_routes(r, s, err, errlen) < 0)
         goto err;
-    reload_free(s->reload);
-    s->reload = r;
-    return 0;
+    return r;
 err:
     reload_free(r);
-    return -1;
+    return NULL;
 }
 
 /* The flows of a removed route finish on the fallback route; the others follow their name. */
@@ -132,13 +130,10 @@ static void apply_routes(struct sensor *s, struct reload *r)
         sink_set_routes(s->sink, r->routes.nroutes, names);
 }
 
-void reload_apply(struct sensor *s)
+void reload_apply(struct sensor *s, struct reload *r)
 {
-    struct reload *r = s->reload;
-
     if (!r)
         return;
-    s->reload = NULL;
     if (!r->same)
         apply_routes(s, r);
     struct prefix_set *old = s->country;

@@ -4,8 +4,8 @@
 #include "capture.h"
 #include "log.h"
 #include "progress.h"
-#include "report.h"
 #include "sensor.h"
+#include "summary.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -79,8 +79,8 @@ int replay_run(const struct options *o)
         log_write(LOG_ERR, "%s", err);
         rc = 1;
     }
-    report_summary(&s);
-    if (s.output_failed)
+    summary_print(&s);
+    if (s.rep.output_failed)
         rc = 1;
     sensor_free(&s);
     return rc;

@@ -2,8 +2,6 @@
 #include "sensor.h"
 
 #include "log.h"
-#include "reload.h"
-#include "report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,7 +93,7 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
 {
     memset(s, 0, sizeof *s);
     s->opt = o;
-    json_init(&s->json);
+    report_init(&s->rep, o->sensor, o->json, o->quiet, o->flows);
     if (sensor_build_routes(&s->routes, o, err, errlen) < 0)
         return -1;
     for (unsigned r = 0; r < s->routes.nroutes; r++)
@@ -163,7 +161,7 @@ static void run_detector(struct sensor *s, const struct bin_view *v)
     unsigned n = detect_feed(s->det, &b, ev, sizeof ev / sizeof ev[0]);
     for (unsigned i = 0; i < n; i++) {
         s->events++;
-        report_event(s, &ev[i]);
+        report_event(&s->rep, &ev[i]);
         if (s->sink)
             sink_event(s->sink, &ev[i]);
     }
@@ -184,19 +182,10 @@ static void on_bin(void *ctx, const struct bin_view *v)
 {
     struct sensor *s = ctx;
 
-    for (unsigned r = 0; r < v->nroutes; r++) {
-        const struct bin_counts *c = &v->routes[r];
-        struct route_total *t = &s->totals[s->account[r]];
-        t->pkts_in += c->pkts_in;
-        t->pkts_out += c->pkts_out;
-        t->bytes_in += c->bytes_in;
-        t->bytes_out += c->bytes_out;
-        t->flows += c->flows_new;
-        t->ctl_pkts += c->ctl_pkts;
-        t->drops += c->drops;
-    }
+    for (unsigned r = 0; r < v->nroutes; r++)
+        bin_counts_add(&s->totals[s->account[r]], &v->routes[r]);
     s->bins_emitted++;
-    report_bin(s, v);
+    report_bin(&s->rep, v, s->route_names);
     run_detector(s, v);
     if (s->sink) {
         sink_bin(s->sink, v);
@@ -287,8 +276,7 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
     snprintf(r.host, sizeof r.host, "%s", f->host);
     if (s->sink)
         sink_flow(s->sink, &r);
-    if (s->opt->flows)
-        report_flow(s, &r);
+    report_flow(&s->rep, &r);
 }
 
 /* The flow and classification stages of a country packet. */
@@ -318,14 +306,12 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
     classify_packet(s->cls, f, d, now_us);
 }
 
-/* Moves packet time to ts; a staged reload takes effect once the open bin has closed. */
-static void advance(struct sensor *s, int64_t ts)
+bool sensor_advance(struct sensor *s, int64_t ts)
 {
     int64_t open = bins_open_start(s->bins);
 
     bins_advance(s->bins, ts, on_bin, s);
-    if (s->reload && bins_open_start(s->bins) != open)
-        reload_apply(s);
+    return bins_open_start(s->bins) != open;
 }
 
 void sensor_packet(struct sensor *s, const struct packet *p)
@@ -336,7 +322,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
     s->packets++;
     decode_packet((enum decode_link)p->link, p->data, p->caplen, &d);
     s->decode[d.status]++;
-    advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
+    sensor_advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
     route_match(&s->routes, s->country, &d, p->iface, &v);
     if (!v.country) {
         bins_count_ctl(s->bins, v.route);
@@ -346,16 +332,18 @@ void sensor_packet(struct sensor *s, const struct packet *p)
     track_flow(s, p, &d, &v);
 }
 
-void sensor_tick(struct sensor *s, int64_t ts)
+bool sensor_tick(struct sensor *s, int64_t ts)
 {
     int64_t open = bins_open_start(s->bins);
+    bool opened = false;
 
     if (open == INT64_MIN || ts >= open + (int64_t)s->opt->bin) /* else not a late packet */
-        advance(s, ts);
+        opened = sensor_advance(s, ts);
     if (ts > s->expired_at) {
         flow_expire(s->flows, ts * 1000000, on_flow, s);
         s->expired_at = ts;
     }
+    return opened;
 }
 
 void sensor_drops(struct sensor *s, int iface, uint64_t n)
@@ -371,8 +359,6 @@ void sensor_finish(struct sensor *s)
 
 void sensor_free(struct sensor *s)
 {
-    reload_free(s->reload);
-    s->reload = NULL;
     sink_free(s->sink);
     s->sink = NULL;
     detect_free(s->det);
@@ -382,7 +368,7 @@ void sensor_free(struct sensor *s)
     flow_free(s->flows);
     bins_free(s->bins);
     prefix_free(s->country);
-    json_free(&s->json);
+    report_free(&s->rep);
     s->bins = NULL;
     s->country = NULL;
     s->flows = NULL;

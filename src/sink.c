@@ -14,94 +14,430 @@
 #define UNIT_MAX_BYTES (256u << 20) /* one unit never grows past this */
 #define UNIT_FLOWS_MAX 20000u       /* flows beyond this go out in a unit of their own */
 #define MARKER_TTL     (30 * 86400)
-#define NFIXED_KEYS    7
-#define NHEADER_ARGS   15
-#define ROUTE_KEYS     4
+#define LUA_NAME(n)    "'" #n "',"
+#define NAME_ROW(n)    #n,
 
-/* KEYS: 1 run marker, 2 heartbeat, 3 flows, 4 alerts, 5 state, 6 sensors, 7 routes, then
- * per route section totals proto bins hosts, then one state hash per route state.
- * ARGV: 1 seq, 2 prev, 3 first, 4 now, 5 heartbeat ttl, 6 retention, 7 marker ttl,
- * 8 flows maxlen, 9 alerts maxlen, 10 sensor, 11 events channel, 12..15 the number of
- * route sections, flows, events, states; then the sections (see the encoders below). */
+const char *const sink_fixed_key_names[] = {SINK_FIXED_KEYS(NAME_ROW)};
+const char *const sink_header_names[] = {SINK_HEADER(NAME_ROW)};
+const char *const sink_section_key_names[] = {SINK_SECTION_KEYS(NAME_ROW)};
+const char *const sink_section_arg_names[] = {SINK_SECTION_ARGS(NAME_ROW)};
+const char *const sink_event_arg_names[] = {SINK_EVENT_ARGS(NAME_ROW)};
+const char *const sink_state_arg_names[] = {SINK_STATE_ARGS(NAME_ROW)};
+
+/* The layout is sink.h's tables: `named` reads a list of them from KEYS or ARGV by name. */
 const char sink_script[] =
     "#!lua\n"
     "-- blackout flush unit: one closed bin of one sensor, applied at most once\n"
-    "local n = 0\n"
-    "local function call(...)\n"
-    "  n = n + 1\n"
-    "  return redis.call(...)\n"
-    "end\n"
-    "local seq, prev, first = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'\n"
-    "local now, keep = ARGV[4], tonumber(ARGV[6])\n"
-    "call('SET', KEYS[2], now, 'EX', ARGV[5])\n"
-    "local last = tonumber(call('GET', KEYS[1]) or '0')\n"
-    "if last >= seq then return {0, n, 0} end\n"
-    "if not first and last ~= prev then return {2, n, 0} end\n"
-    "local lost = 0\n"
-    "if first and last < prev then lost = 1 end\n"
-    "local sensor, channel = ARGV[10], ARGV[11]\n"
-    "local nroutes, nflows = tonumber(ARGV[12]), tonumber(ARGV[13])\n"
-    "local nevents, nstates = tonumber(ARGV[14]), tonumber(ARGV[15])\n"
-    "if nroutes > 0 then call('SADD', KEYS[6], sensor) end\n"
-    "local k, a, names = 8, 16, {}\n"
-    "local fields = {'pkts_in', 'pkts_out', 'bytes_in', 'bytes_out', 'flows'}\n"
-    "for r = 1, nroutes do\n"
-    "  local tot, proto, bins, hll = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]\n"
-    "  local start, len, c = ARGV[a + 1], ARGV[a + 2], {}\n"
-    "  for i = 1, 11 do c[i] = ARGV[a + 2 + i] end\n"
-    "  local hosts, np = ARGV[a + 14], tonumber(ARGV[a + 15])\n"
-    "  names[#names + 1] = ARGV[a]\n"
-    "  k, a = k + 4, a + 16\n"
-    "  if start ~= '' then\n"
-    "    if c[1] ~= '0' or c[2] ~= '0' or c[3] ~= '0' or c[4] ~= '0' or c[5] ~= '0' then\n"
-    "      for i = 1, 5 do call('HINCRBY', tot, fields[i], c[i]) end\n"
-    "    end\n"
-    "    local s = tonumber(start)\n"
-    "    call('ZREMRANGEBYSCORE', bins, s, s)\n"
-    "    call('ZADD', bins, s, start .. ':' .. len .. ':' .. table.concat(c, ':'))\n"
-    "    call('ZREMRANGEBYSCORE', bins, '-inf', '(' .. (s - keep))\n"
-    "    call('EXPIRE', bins, keep)\n"
-    "    if #hosts > 0 then\n"
-    "      local batch = {}\n"
-    "      for i = 1, #hosts, 16 do\n"
-    "        batch[#batch + 1] = string.sub(hosts, i, i + 15)\n"
-    "        if #batch == 512 then call('PFADD', hll, unpack(batch)); batch = {} end\n"
-    "      end\n"
-    "      if #batch > 0 then call('PFADD', hll, unpack(batch)) end\n"
-    "      call('EXPIRE', hll, keep)\n"
-    "    end\n"
-    "  end\n"
-    "  for i = 1, np do\n"
-    "    call('HINCRBY', proto, ARGV[a], ARGV[a + 1])\n"
-    "    a = a + 2\n"
-    "  end\n"
-    "end\n"
-    "if #names > 0 then call('SADD', KEYS[7], unpack(names)) end\n"
-    "for f = 1, nflows do\n"
-    "  local np = tonumber(ARGV[a])\n"
-    "  local cmd = {'XADD', KEYS[3], 'MAXLEN', '~', ARGV[8], '*'}\n"
-    "  for i = 1, 2 * np do cmd[6 + i] = ARGV[a + i] end\n"
-    "  a = a + 1 + 2 * np\n"
-    "  call(unpack(cmd))\n"
-    "end\n"
-    "for e = 1, nevents do\n"
-    "  local route, sen, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]\n"
-    "  call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'event', ARGV[a], 'route', route,\n"
-    "       'sensor', sen, 'since', ARGV[a + 3], 'detected', ARGV[a + 4], 'cause', ARGV[a + 5],\n"
-    "       'json', json)\n"
-    "  call('PUBLISH', channel, json)\n"
-    "  call('HSET', KEYS[5], sen .. '/' .. route, ARGV[a + 7])\n"
-    "  a = a + 8\n"
-    "end\n"
-    "for i = 1, nstates do\n"
-    "  local st = ARGV[a + 1]\n"
-    "  call('HSET', KEYS[5], sensor .. '/' .. ARGV[a], st)\n"
-    "  call('HSET', KEYS[k], 'state', st, 'since', ARGV[a + 2], 'baseline_pps', ARGV[a + 3],\n"
-    "       'observed_pps', ARGV[a + 4], 'updated', now)\n"
-    "  k, a = k + 1, a + 5\n"
-    "end\n"
-    "call('SET', KEYS[1], seq, 'EX', ARGV[7])\n"
-    "return {1, n + 1, lost}\n";
+    "local FIXED_KEYS = {" SINK_FIXED_KEYS(
+        LUA_NAME) "}\n"
+                  "local HEADER = {" SINK_HEADER(
+                      LUA_NAME) "}\n"
+                                "local SECTION_KEYS = {" SINK_SECTION_KEYS(
+                                    LUA_NAME) "}\n"
+                                              "local SECTION_ARGS = {" SINK_SECTION_ARGS(
+                                                  LUA_NAME) "}\n"
+                                                            "local EVENT_ARGS = {" SINK_EVENT_ARGS(
+                                                                LUA_NAME) "}\n"
+                                                                          "local STATE_ARGS = "
+                                                                          "{" SINK_STATE_ARGS(
+                                                                              LUA_NAME) "}\n"
+                                                                                        "local n = "
+                                                                                        "0\n"
+                                                                                        "local "
+                                                                                        "function "
+                                                                                        "call(...)"
+                                                                                        "\n"
+                                                                                        "  n = n + "
+                                                                                        "1\n"
+                                                                                        "  return "
+                                                                                        "redis."
+                                                                                        "call(...)"
+                                                                                        "\n"
+                                                                                        "end\n"
+                                                                                        "local "
+                                                                                        "function "
+                                                                                        "named("
+                                                                                        "names, "
+                                                                                        "src, at)\n"
+                                                                                        "  local t "
+                                                                                        "= {}\n"
+                                                                                        "  for i, "
+                                                                                        "name in "
+                                                                                        "ipairs("
+                                                                                        "names) do "
+                                                                                        "t[name] = "
+                                                                                        "src[at + "
+                                                                                        "i - 1] "
+                                                                                        "end\n"
+                                                                                        "  return "
+                                                                                        "t, at + "
+                                                                                        "#names\n"
+                                                                                        "end\n"
+                                                                                        "local K, "
+                                                                                        "k = "
+                                                                                        "named("
+                                                                                        "FIXED_"
+                                                                                        "KEYS, "
+                                                                                        "KEYS, 1)\n"
+                                                                                        "local H, "
+                                                                                        "a = "
+                                                                                        "named("
+                                                                                        "HEADER, "
+                                                                                        "ARGV, 1)\n"
+                                                                                        "local "
+                                                                                        "seq, "
+                                                                                        "prev, "
+                                                                                        "first = "
+                                                                                        "tonumber("
+                                                                                        "H.seq), "
+                                                                                        "tonumber("
+                                                                                        "H.prev), "
+                                                                                        "H.first "
+                                                                                        "== '1'\n"
+                                                                                        "local "
+                                                                                        "keep = "
+                                                                                        "tonumber("
+                                                                                        "H."
+                                                                                        "retention)"
+                                                                                        "\n"
+                                                                                        "call('SET'"
+                                                                                        ", "
+                                                                                        "K."
+                                                                                        "heartbeat,"
+                                                                                        " H.now, "
+                                                                                        "'EX', "
+                                                                                        "H."
+                                                                                        "heartbeat_"
+                                                                                        "ttl)\n"
+                                                                                        "local "
+                                                                                        "last = "
+                                                                                        "tonumber("
+                                                                                        "call('GET'"
+                                                                                        ", K.run) "
+                                                                                        "or '0')\n"
+                                                                                        "if last "
+                                                                                        ">= seq "
+                                                                                        "then "
+                                                                                        "return "
+                                                                                        "{0, n, 0} "
+                                                                                        "end\n"
+                                                                                        "if not "
+                                                                                        "first and "
+                                                                                        "last ~= "
+                                                                                        "prev then "
+                                                                                        "return "
+                                                                                        "{2, n, 0} "
+                                                                                        "end\n"
+                                                                                        "local "
+                                                                                        "lost = 0\n"
+                                                                                        "if first "
+                                                                                        "and last "
+                                                                                        "< prev "
+                                                                                        "then lost "
+                                                                                        "= 1 end\n"
+                                                                                        "local "
+                                                                                        "nsections "
+                                                                                        "= "
+                                                                                        "tonumber("
+                                                                                        "H."
+                                                                                        "nsections)"
+                                                                                        "\n"
+                                                                                        "if "
+                                                                                        "nsections "
+                                                                                        "> 0 then "
+                                                                                        "call('"
+                                                                                        "SADD', "
+                                                                                        "K.sensors,"
+                                                                                        " H.sensor)"
+                                                                                        " end\n"
+                                                                                        "local "
+                                                                                        "names = "
+                                                                                        "{}\n"
+                                                                                        "for r = "
+                                                                                        "1, "
+                                                                                        "nsections "
+                                                                                        "do\n"
+                                                                                        "  local "
+                                                                                        "S, V\n"
+                                                                                        "  S, k = "
+                                                                                        "named("
+                                                                                        "SECTION_"
+                                                                                        "KEYS, "
+                                                                                        "KEYS, k)\n"
+                                                                                        "  V, a = "
+                                                                                        "named("
+                                                                                        "SECTION_"
+                                                                                        "ARGS, "
+                                                                                        "ARGV, a)\n"
+                                                                                        "  "
+                                                                                        "names[#"
+                                                                                        "names + "
+                                                                                        "1] = "
+                                                                                        "V.name\n"
+                                                                                        "  for i = "
+                                                                                        "1, "
+                                                                                        "tonumber("
+                                                                                        "V.ntotals)"
+                                                                                        " do\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "HINCRBY', "
+                                                                                        "S.totals, "
+                                                                                        "ARGV[a], "
+                                                                                        "ARGV[a + "
+                                                                                        "1])\n"
+                                                                                        "    a = a "
+                                                                                        "+ 2\n"
+                                                                                        "  end\n"
+                                                                                        "  if "
+                                                                                        "V.start "
+                                                                                        "~= '' "
+                                                                                        "then\n"
+                                                                                        "    local "
+                                                                                        "s = "
+                                                                                        "tonumber("
+                                                                                        "V.start)\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "ZREMRANGEB"
+                                                                                        "YSCORE', "
+                                                                                        "S.bins, "
+                                                                                        "s, s)\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "ZADD', "
+                                                                                        "S.bins, "
+                                                                                        "s, "
+                                                                                        "V.member)"
+                                                                                        "\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "ZREMRANGEB"
+                                                                                        "YSCORE', "
+                                                                                        "S.bins, "
+                                                                                        "'-inf', "
+                                                                                        "'(' .. (s "
+                                                                                        "- keep))\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "EXPIRE', "
+                                                                                        "S.bins, "
+                                                                                        "keep)\n"
+                                                                                        "    local "
+                                                                                        "hosts = "
+                                                                                        "V.hosts\n"
+                                                                                        "    if "
+                                                                                        "#hosts > "
+                                                                                        "0 then\n"
+                                                                                        "      "
+                                                                                        "local "
+                                                                                        "batch = "
+                                                                                        "{}\n"
+                                                                                        "      for "
+                                                                                        "i = 1, "
+                                                                                        "#hosts, "
+                                                                                        "16 do\n"
+                                                                                        "        "
+                                                                                        "batch[#"
+                                                                                        "batch + "
+                                                                                        "1] = "
+                                                                                        "string."
+                                                                                        "sub(hosts,"
+                                                                                        " i, i + "
+                                                                                        "15)\n"
+                                                                                        "        "
+                                                                                        "if #batch "
+                                                                                        "== 512 "
+                                                                                        "then "
+                                                                                        "call('"
+                                                                                        "PFADD', "
+                                                                                        "S.hosts, "
+                                                                                        "unpack("
+                                                                                        "batch)); "
+                                                                                        "batch = "
+                                                                                        "{} end\n"
+                                                                                        "      "
+                                                                                        "end\n"
+                                                                                        "      if "
+                                                                                        "#batch > "
+                                                                                        "0 then "
+                                                                                        "call('"
+                                                                                        "PFADD', "
+                                                                                        "S.hosts, "
+                                                                                        "unpack("
+                                                                                        "batch)) "
+                                                                                        "end\n"
+                                                                                        "      "
+                                                                                        "call('"
+                                                                                        "EXPIRE', "
+                                                                                        "S.hosts, "
+                                                                                        "keep)\n"
+                                                                                        "    end\n"
+                                                                                        "  end\n"
+                                                                                        "  for i = "
+                                                                                        "1, "
+                                                                                        "tonumber("
+                                                                                        "V.nprotos)"
+                                                                                        " do\n"
+                                                                                        "    "
+                                                                                        "call('"
+                                                                                        "HINCRBY', "
+                                                                                        "S.proto, "
+                                                                                        "ARGV[a], "
+                                                                                        "ARGV[a + "
+                                                                                        "1])\n"
+                                                                                        "    a = a "
+                                                                                        "+ 2\n"
+                                                                                        "  end\n"
+                                                                                        "end\n"
+                                                                                        "if #names "
+                                                                                        "> 0 then "
+                                                                                        "call('"
+                                                                                        "SADD', "
+                                                                                        "K.routes, "
+                                                                                        "unpack("
+                                                                                        "names)) "
+                                                                                        "end\n"
+                                                                                        "for f = "
+                                                                                        "1, "
+                                                                                        "tonumber("
+                                                                                        "H.nflows) "
+                                                                                        "do\n"
+                                                                                        "  local "
+                                                                                        "np = "
+                                                                                        "tonumber("
+                                                                                        "ARGV[a])\n"
+                                                                                        "  local "
+                                                                                        "cmd = "
+                                                                                        "{'XADD', "
+                                                                                        "K.flows, "
+                                                                                        "'MAXLEN', "
+                                                                                        "'~', "
+                                                                                        "H.flows_"
+                                                                                        "maxlen, "
+                                                                                        "'*'}\n"
+                                                                                        "  for i = "
+                                                                                        "1, 2 * np "
+                                                                                        "do cmd[6 "
+                                                                                        "+ i] = "
+                                                                                        "ARGV[a + "
+                                                                                        "i] end\n"
+                                                                                        "  a = a + "
+                                                                                        "1 + 2 * "
+                                                                                        "np\n"
+                                                                                        "  "
+                                                                                        "call("
+                                                                                        "unpack("
+                                                                                        "cmd))\n"
+                                                                                        "end\n"
+                                                                                        "for e = "
+                                                                                        "1, "
+                                                                                        "tonumber("
+                                                                                        "H.nevents)"
+                                                                                        " do\n"
+                                                                                        "  local "
+                                                                                        "E\n"
+                                                                                        "  E, a = "
+                                                                                        "named("
+                                                                                        "EVENT_"
+                                                                                        "ARGS, "
+                                                                                        "ARGV, a)\n"
+                                                                                        "  "
+                                                                                        "call('"
+                                                                                        "XADD', "
+                                                                                        "K.alerts, "
+                                                                                        "'MAXLEN', "
+                                                                                        "'~', "
+                                                                                        "H.alerts_"
+                                                                                        "maxlen, "
+                                                                                        "'*', "
+                                                                                        "'event', "
+                                                                                        "E.event,\n"
+                                                                                        "       "
+                                                                                        "'route', "
+                                                                                        "E.route, "
+                                                                                        "'sensor', "
+                                                                                        "E.sensor, "
+                                                                                        "'since', "
+                                                                                        "E.since, "
+                                                                                        "'detected'"
+                                                                                        ", "
+                                                                                        "E."
+                                                                                        "detected,"
+                                                                                        "\n"
+                                                                                        "       "
+                                                                                        "'cause', "
+                                                                                        "E.cause, "
+                                                                                        "'json', "
+                                                                                        "E.json)\n"
+                                                                                        "  "
+                                                                                        "call('"
+                                                                                        "PUBLISH', "
+                                                                                        "H.channel,"
+                                                                                        " E.json)\n"
+                                                                                        "  "
+                                                                                        "call('"
+                                                                                        "HSET', "
+                                                                                        "K.state, "
+                                                                                        "E.sensor "
+                                                                                        ".. '/' .. "
+                                                                                        "E.route, "
+                                                                                        "E.state)\n"
+                                                                                        "end\n"
+                                                                                        "for i = "
+                                                                                        "1, "
+                                                                                        "tonumber("
+                                                                                        "H.nstates)"
+                                                                                        " do\n"
+                                                                                        "  local "
+                                                                                        "T\n"
+                                                                                        "  T, a = "
+                                                                                        "named("
+                                                                                        "STATE_"
+                                                                                        "ARGS, "
+                                                                                        "ARGV, a)\n"
+                                                                                        "  "
+                                                                                        "call('"
+                                                                                        "HSET', "
+                                                                                        "K.state, "
+                                                                                        "H.sensor "
+                                                                                        ".. '/' .. "
+                                                                                        "T.route, "
+                                                                                        "T.state)\n"
+                                                                                        "  "
+                                                                                        "call('"
+                                                                                        "HSET', "
+                                                                                        "KEYS[k], "
+                                                                                        "'state', "
+                                                                                        "T.state, "
+                                                                                        "'since', "
+                                                                                        "T.since, "
+                                                                                        "'baseline_"
+                                                                                        "pps',\n"
+                                                                                        "       "
+                                                                                        "T."
+                                                                                        "baseline_"
+                                                                                        "pps, "
+                                                                                        "'observed_"
+                                                                                        "pps', "
+                                                                                        "T."
+                                                                                        "observed_"
+                                                                                        "pps, "
+                                                                                        "'updated',"
+                                                                                        " H.now)\n"
+                                                                                        "  k = k + "
+                                                                                        "1\n"
+                                                                                        "end\n"
+                                                                                        "call('SET'"
+                                                                                        ", K.run, "
+                                                                                        "seq, "
+                                                                                        "'EX', "
+                                                                                        "H.marker_"
+                                                                                        "ttl)\n"
+                                                                                        "return "
+                                                                                        "{1, n + "
+                                                                                        "1, "
+                                                                                        "lost}\n";
 
 /* A growing list of binary-safe arguments. */
 struct argbuf {
@@ -200,12 +536,6 @@ static void arg_u64(struct argbuf *a, uint64_t v)
     arg_add(a, b, (size_t)snprintf(b, sizeof b, "%" PRIu64, v));
 }
 
-static void arg_i64(struct argbuf *a, int64_t v)
-{
-    char b[24];
-    arg_add(a, b, (size_t)snprintf(b, sizeof b, "%" PRId64, v));
-}
-
 static void arg_double(struct argbuf *a, double v, int decimals)
 {
     char b[64];
@@ -261,41 +591,54 @@ static void reset_unit(struct sink *s)
     memset(s->nprotos, 0, s->cfg.nroutes * sizeof *s->nprotos);
 }
 
+/* A list of n text arguments filled by index (the positions of one of sink.h's tables). */
+#define SLOT_MAX 512 /* > SINK_BIN_MEMBER_MAX, keys, names */
+static void add_slots(struct argbuf *a, char (*v)[SLOT_MAX], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        arg_str(a, v[i]);
+}
+
 static void header_args(struct sink *s, struct argbuf *h, uint64_t seq)
 {
-    arg_u64(h, seq);
-    arg_str(h, "0"); /* prev and first: filled by the writer */
-    arg_str(h, "0");
-    arg_i64(h, (int64_t)time(NULL));
-    arg_u64(h, s->cfg.heartbeat_ttl);
-    arg_u64(h, s->cfg.retention);
-    arg_u64(h, MARKER_TTL);
-    arg_u64(h, s->cfg.stream_maxlen);
-    arg_u64(h, s->cfg.alerts_maxlen);
-    arg_str(h, s->sensor);
-    char ch[160];
-    snprintf(ch, sizeof ch, "%sevents", s->prefix);
-    arg_str(h, ch);
-    arg_u64(h, s->nroutes_sec);
-    arg_u64(h, s->nflows);
-    arg_u64(h, s->nevents);
-    arg_u64(h, s->nstates);
+    char v[SINK_NHEADER][SLOT_MAX];
+    const uint64_t nums[][2] = {
+        {SINK_HDR_seq, seq},
+        {SINK_HDR_prev, 0}, /* prev and first: filled by the writer */
+        {SINK_HDR_first, 0},
+        {SINK_HDR_heartbeat_ttl, s->cfg.heartbeat_ttl},
+        {SINK_HDR_retention, s->cfg.retention},
+        {SINK_HDR_marker_ttl, MARKER_TTL},
+        {SINK_HDR_flows_maxlen, s->cfg.stream_maxlen},
+        {SINK_HDR_alerts_maxlen, s->cfg.alerts_maxlen},
+        {SINK_HDR_nsections, s->nroutes_sec},
+        {SINK_HDR_nflows, s->nflows},
+        {SINK_HDR_nevents, s->nevents},
+        {SINK_HDR_nstates, s->nstates},
+    };
+
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        snprintf(v[nums[i][0]], SLOT_MAX, "%" PRIu64, nums[i][1]);
+    snprintf(v[SINK_HDR_now], SLOT_MAX, "%" PRId64, (int64_t)time(NULL));
+    snprintf(v[SINK_HDR_sensor], SLOT_MAX, "%s", s->sensor);
+    snprintf(v[SINK_HDR_channel], SLOT_MAX, "%sevents", s->prefix);
+    add_slots(h, v, SINK_NHEADER);
 }
 
 static void fixed_keys(struct sink *s, struct argbuf *k)
 {
-    char key[256];
+    char v[SINK_NFIXED_KEYS][SLOT_MAX];
+    const char *own[][2] = {
+        {"run", s->run}, {"heartbeat", NULL}, {"flows", NULL}, {"routes", NULL}};
+    const unsigned own_at[] = {SINK_FK_run, SINK_FK_heartbeat, SINK_FK_flows, SINK_FK_routes};
 
-    arg_key(k, s, "run", s->run);
-    arg_key(k, s, "heartbeat", NULL);
-    arg_key(k, s, "flows", NULL);
-    snprintf(key, sizeof key, "%salerts", s->prefix);
-    arg_str(k, key);
-    snprintf(key, sizeof key, "%sstate", s->prefix);
-    arg_str(k, key);
-    snprintf(key, sizeof key, "%ssensors", s->prefix);
-    arg_str(k, key);
-    arg_key(k, s, "routes", NULL);
+    for (size_t i = 0; i < sizeof own_at / sizeof own_at[0]; i++)
+        if (sink_key(v[own_at[i]], SLOT_MAX, s->prefix, s->sensor, own[i][0], own[i][1]) < 0)
+            k->failed = true;
+    snprintf(v[SINK_FK_alerts], SLOT_MAX, "%salerts", s->prefix);
+    snprintf(v[SINK_FK_state], SLOT_MAX, "%sstate", s->prefix);
+    snprintf(v[SINK_FK_sensors], SLOT_MAX, "%ssensors", s->prefix);
+    add_slots(k, v, SINK_NFIXED_KEYS);
 }
 
 /* Copies lists into one block: argv[first..] point into it. */
@@ -344,8 +687,8 @@ static struct backlog_unit *build_unit(struct sink *s)
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         p = place(u, &at, p, order[i]);
     u->argc = at;
-    u->idx_prev = 3 + (int)nkeys + 1;
-    u->idx_first = 3 + (int)nkeys + 2;
+    u->idx_prev = 3 + (int)nkeys + SINK_HDR_prev;
+    u->idx_first = 3 + (int)nkeys + SINK_HDR_first;
     u->bytes = total;
     u->seq = ++s->seq;
     u->bin_start = INT64_MIN;
@@ -382,38 +725,62 @@ static void commit(struct sink *s, int64_t bin_start)
     reset_unit(s);
 }
 
-/* One route section: its keys, then name start len counters flags starts_in starts_out hosts
- * nproto pairs. */
+/* The Redis totals pairs of a bin: every BIN_RTOTAL counter when any of them moved, else
+ * none (nothing to add). */
+static unsigned rtotals(const struct bin_counts *c)
+{
+    unsigned n = 0;
+    bool moved = false;
+
+    for (size_t i = 0; c && i < BIN_NCOUNTERS; i++)
+        if (bin_counters[i].uses & BIN_RTOTAL) {
+            n++;
+            moved = moved || bin_counter_get(c, i) != 0;
+        }
+    return moved ? n : 0;
+}
+
+/* One route section: its keys (SINK_SECTION_KEYS), its arguments (SINK_SECTION_ARGS), the
+ * totals pairs, the protocol pairs. Without a bin (v NULL) only the protocols. */
 static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
 {
     const char *name = s->names[r];
-    struct argbuf *k = &s->route_keys, *a = &s->route_args;
+    struct argbuf *a = &s->route_args;
+    char keys[SINK_NSECTION_KEYS][SLOT_MAX], args[SINK_NSECTION_ARGS][SLOT_MAX] = {{0}};
     char hk[RECORD_NAME_MAX + 32];
+    const struct bin_counts *c = v ? &v->routes[r] : NULL;
+    unsigned ntotals = rtotals(c);
 
-    arg_key(k, s, "totals", name);
-    arg_key(k, s, "proto", name);
-    arg_key(k, s, "bins", name);
     snprintf(hk, sizeof hk, "%s:%" PRId64, name, v ? v->start : 0);
-    arg_key(k, s, "hosts", hk);
-    arg_str(a, name);
+    const char *key_route[SINK_NSECTION_KEYS] = {[SINK_SK_totals] = name,
+                                                 [SINK_SK_proto] = name,
+                                                 [SINK_SK_bins] = name,
+                                                 [SINK_SK_hosts] = hk};
+    for (unsigned i = 0; i < SINK_NSECTION_KEYS; i++)
+        if (sink_key(keys[i], SLOT_MAX, s->prefix, s->sensor, sink_section_key_names[i],
+                     key_route[i]) < 0)
+            s->route_keys.failed = true;
+    add_slots(&s->route_keys, keys, SINK_NSECTION_KEYS);
+    snprintf(args[SINK_SA_name], SLOT_MAX, "%s", name);
     if (v) {
-        const struct bin_counts *c = &v->routes[r];
-        arg_i64(a, v->start);
-        arg_u64(a, v->len);
-        const uint64_t vals[] = {c->pkts_in,   c->pkts_out, c->bytes_in, c->bytes_out,
-                                 c->flows_new, c->hosts,    c->ctl_pkts, c->drops};
-        for (size_t i = 0; i < 8; i++)
-            arg_u64(a, vals[i]);
-        arg_u64(a, (v->partial ? 1u : 0u) | (v->after_jump ? 2u : 0u));
-        arg_u64(a, c->starts_in);
-        arg_u64(a, c->starts_out);
-        arg_add(a, v->hosts[r], v->nhosts[r] * 16);
-    } else {
-        for (int i = 0; i < 14; i++)
-            arg_str(a, "");
+        snprintf(args[SINK_SA_start], SLOT_MAX, "%" PRId64, v->start);
+        sink_format_bin(args[SINK_SA_member], SLOT_MAX, v->start, v->len,
+                        (v->partial ? 1u : 0u) | (v->after_jump ? 2u : 0u), c);
     }
+    snprintf(args[SINK_SA_ntotals], SLOT_MAX, "%u", ntotals);
+    snprintf(args[SINK_SA_nprotos], SLOT_MAX, "%u", s->nprotos[r]);
+    for (unsigned i = 0; i < SINK_NSECTION_ARGS; i++) {
+        if (i == SINK_SA_hosts) /* binary: 16 bytes per address */
+            arg_add(a, v ? v->hosts[r] : NULL, v ? v->nhosts[r] * 16 : 0);
+        else
+            arg_str(a, args[i]);
+    }
+    for (size_t i = 0; ntotals && i < BIN_NCOUNTERS; i++)
+        if (bin_counters[i].uses & BIN_RTOTAL) {
+            arg_str(a, bin_counters[i].total);
+            arg_u64(a, bin_counter_get(c, i));
+        }
     const struct proto_acc *p = &s->protos[(size_t)r * SINK_PROTO_MAX];
-    arg_u64(a, s->nprotos[r]);
     for (unsigned i = 0; i < s->nprotos[r]; i++) {
         arg_str(a, p[i].name);
         arg_u64(a, p[i].pkts);
@@ -520,21 +887,27 @@ static const char *event_state(enum event_kind k)
 int sink_event(struct sink *s, const struct event *e)
 {
     struct argbuf *a = &s->event_args;
+    char v[SINK_NEVENT_ARGS][SLOT_MAX];
     struct json j;
 
     json_init(&j);
     event_json(e, &j);
-    arg_str(a, event_kind_name((enum event_kind)e->kind));
-    arg_str(a, e->route);
-    arg_str(a, e->sensor[0] ? e->sensor : s->sensor);
-    arg_i64(a, e->since);
-    arg_i64(a, e->detected);
-    arg_str(a, e->kind == EVENT_COUNTRY_DOWN ? event_cause_name((enum event_cause)e->cause) : "");
-    if (json_ok(&j))
-        arg_add(a, j.buf, j.len);
-    else
-        a->failed = true;
-    arg_str(a, event_state((enum event_kind)e->kind));
+    snprintf(v[SINK_EA_event], SLOT_MAX, "%s", event_kind_name((enum event_kind)e->kind));
+    snprintf(v[SINK_EA_route], SLOT_MAX, "%s", e->route);
+    snprintf(v[SINK_EA_sensor], SLOT_MAX, "%s", e->sensor[0] ? e->sensor : s->sensor);
+    snprintf(v[SINK_EA_since], SLOT_MAX, "%" PRId64, e->since);
+    snprintf(v[SINK_EA_detected], SLOT_MAX, "%" PRId64, e->detected);
+    snprintf(v[SINK_EA_cause], SLOT_MAX, "%s",
+             e->kind == EVENT_COUNTRY_DOWN ? event_cause_name((enum event_cause)e->cause) : "");
+    snprintf(v[SINK_EA_state], SLOT_MAX, "%s", event_state((enum event_kind)e->kind));
+    for (unsigned i = 0; i < SINK_NEVENT_ARGS; i++) {
+        if (i != SINK_EA_json)
+            arg_str(a, v[i]);
+        else if (json_ok(&j))
+            arg_add(a, j.buf, j.len);
+        else
+            a->failed = true;
+    }
     json_free(&j);
     s->nevents++;
     return record_done(s, a);
@@ -543,18 +916,19 @@ int sink_event(struct sink *s, const struct event *e)
 int sink_route_state(struct sink *s, const char *route, const char *state, int64_t since,
                      double baseline_pps, double observed_pps)
 {
-    struct argbuf *a = &s->state_args;
+    char v[SINK_NSTATE_ARGS][SLOT_MAX];
 
     arg_key(&s->state_keys, s, "state", route);
-    arg_str(a, route);
-    arg_str(a, state);
-    arg_i64(a, since);
-    arg_double(a, baseline_pps, 3);
-    arg_double(a, observed_pps, 3);
+    snprintf(v[SINK_ST_route], SLOT_MAX, "%s", route);
+    snprintf(v[SINK_ST_state], SLOT_MAX, "%s", state);
+    snprintf(v[SINK_ST_since], SLOT_MAX, "%" PRId64, since);
+    snprintf(v[SINK_ST_baseline_pps], SLOT_MAX, "%.3f", baseline_pps);
+    snprintf(v[SINK_ST_observed_pps], SLOT_MAX, "%.3f", observed_pps);
+    add_slots(&s->state_args, v, SINK_NSTATE_ARGS);
     s->nstates++;
     if (s->state_keys.failed)
         return record_done(s, &s->state_keys);
-    return record_done(s, a);
+    return record_done(s, &s->state_args);
 }
 
 /* ---- life cycle ---- */
@@ -697,9 +1071,27 @@ void sink_free(struct sink *s)
     free(s);
 }
 
+/* Field f of a member (f >= 2, not the flags) holds counter member_counter(f). */
+static size_t member_counter(size_t f)
+{
+    return f < SINK_BIN_FLAGS_AT ? f - 2 : f - 3;
+}
+
+size_t sink_format_bin(char *buf, size_t size, int64_t start, uint64_t len, uint64_t flags,
+                       const struct bin_counts *c)
+{
+    size_t n = (size_t)snprintf(buf, size, "%" PRId64 ":%" PRIu64, start, len);
+
+    for (size_t f = 2; f < SINK_BIN_FIELDS && n < size; f++) {
+        uint64_t v = f == SINK_BIN_FLAGS_AT ? flags : bin_counter_get(c, member_counter(f));
+        n += (size_t)snprintf(buf + n, size - n, ":%" PRIu64, v);
+    }
+    return n < size ? n : size - 1;
+}
+
 int sink_parse_bin(const char *str, size_t n, struct sink_bin_row *row)
 {
-    uint64_t v[SINK_BIN_FIELDS];
+    uint64_t v[SINK_BIN_FIELDS] = {0};
     size_t i = 0, f = 0;
     bool neg = n > 0 && str[0] == '-';
 
@@ -711,19 +1103,20 @@ int sink_parse_bin(const char *str, size_t n, struct sink_bin_row *row)
         num[k] = '\0';
         if (text_parse_u64(num, 0, f == 0 ? (uint64_t)INT64_MAX : UINT64_MAX, &v[f]) < 0)
             return -1;
-        if (i == n && f + 1 == SINK_BIN_FIELDS_OLD)
-            break; /* a member written before the starts were added */
+        if (i == n && (f + 1 == SINK_BIN_FIELDS_OLD || f + 1 >= SINK_BIN_FIELDS_START))
+            break; /* a member of an earlier version: the later counters are 0 */
         if (f + 1 < SINK_BIN_FIELDS && (i >= n || str[i++] != ':'))
             return -1;
     }
     if (i != n)
         return -1;
+    memset(row, 0, sizeof *row);
     row->start = neg ? -(int64_t)v[0] : (int64_t)v[0];
     row->len = v[1];
-    memcpy(row->c, v + 2, sizeof row->c);
-    row->flags = v[10];
-    row->has_starts = f == SINK_BIN_FIELDS;
-    row->starts[0] = row->has_starts ? v[11] : 0;
-    row->starts[1] = row->has_starts ? v[12] : 0;
+    row->flags = v[SINK_BIN_FLAGS_AT];
+    for (size_t k = 2; k < SINK_BIN_FIELDS; k++)
+        if (k != SINK_BIN_FLAGS_AT)
+            bin_counter_set(&row->c, member_counter(k), v[k]);
+    row->has_starts = f + 1 >= SINK_BIN_FIELDS_START;
     return 0;
 }

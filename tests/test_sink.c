@@ -99,11 +99,22 @@ static bool arg_is(const struct backlog_unit *u, int i, const char *s)
     return i < u->argc && u->lens[i] == strlen(s) && memcmp(u->argv[i], s, u->lens[i]) == 0;
 }
 
-/* Index of ARGV[k] (1-based, as in the script). */
+/* Index in argv of KEYS entry k and of ARGV entry k (0-based, sink.h's table positions):
+ * argv[0] EVALSHA, [1] the script, [2] numkeys. */
+static int key_at(int k)
+{
+    return 3 + k;
+}
+
 static int argv_at(const struct backlog_unit *u, int k)
 {
-    return 3 + (int)strtol(u->argv[2], NULL, 10) + k -
-           1; /* argv[2] is numkeys, followed by a digit-only end */
+    return 3 + (int)strtol(u->argv[2], NULL, 10) + k;
+}
+
+/* The first argument after the header: the first section, flow, event or state. */
+static int body_at(const struct backlog_unit *u)
+{
+    return argv_at(u, SINK_NHEADER);
 }
 
 static void bin_unit_layout(void **state)
@@ -123,44 +134,54 @@ static void bin_unit_layout(void **state)
     assert_int_equal(u->seq, 1);
     assert_int_equal(u->nbins, 1);
     assert_int_equal(u->bin_start, 1000);
-    /* 7 fixed keys + 4 per route */
-    assert_int_equal((int)strtol(u->argv[2], NULL, 10), 7 + 2 * 4);
-    assert_true(arg_is(u, 3 + 1, "t:{s1}:heartbeat"));
-    assert_true(arg_is(u, 3 + 3, "t:alerts"));
-    assert_true(arg_is(u, 3 + 4, "t:state"));
-    assert_true(arg_is(u, 3 + 7, "t:{s1}:totals:cn"));
-    assert_true(arg_is(u, 3 + 8, "t:{s1}:proto:cn"));
-    assert_true(arg_is(u, 3 + 9, "t:{s1}:bins:cn"));
-    assert_true(arg_is(u, 3 + 10, "t:{s1}:hosts:cn:1000"));
-    assert_true(arg_is(u, 3 + 14, "t:{s1}:hosts:ru:1000"));
-    assert_true(arg_is(u, argv_at(u, 1), "1"));   /* seq */
-    assert_true(arg_is(u, argv_at(u, 10), "s1")); /* sensor */
-    assert_true(arg_is(u, argv_at(u, 11), "t:events"));
-    assert_true(arg_is(u, argv_at(u, 12), "2")); /* route sections */
-    assert_int_equal(u->idx_prev, argv_at(u, 2));
-    assert_int_equal(u->idx_first, argv_at(u, 3));
-    int a = argv_at(u, 16); /* route cn */
-    assert_true(arg_is(u, a, "cn"));
-    assert_true(arg_is(u, a + 1, "1000"));
-    assert_true(arg_is(u, a + 3, "3"));
-    assert_true(arg_is(u, a + 6, "400"));
-    assert_true(arg_is(u, a + 9, "7"));
-    assert_true(arg_is(u, a + 11, "0")); /* flags */
-    assert_true(arg_is(u, a + 12, "2")); /* starts_in */
-    assert_true(arg_is(u, a + 13, "1")); /* starts_out */
-    assert_int_equal(u->lens[a + 14], 32);
-    assert_memory_equal(u->argv[a + 14], hosts0, 32);
-    assert_true(arg_is(u, a + 15, "2")); /* two protocols, DNS merged */
-    assert_true(arg_is(u, a + 16, "DNS"));
-    assert_true(arg_is(u, a + 17, "3"));
-    assert_true(arg_is(u, a + 18, "TLS"));
-    assert_true(arg_is(u, a + 20, "ru"));
-    assert_int_equal(u->lens[a + 20 + 14], 0);
-    assert_true(arg_is(u, a + 20 + 15, "0"));
-    assert_int_equal(u->argc, a + 20 + 16);
+    /* the fixed keys + one section of keys per route */
+    assert_int_equal((int)strtol(u->argv[2], NULL, 10), SINK_NFIXED_KEYS + 2 * SINK_NSECTION_KEYS);
+    assert_true(arg_is(u, key_at(SINK_FK_heartbeat), "t:{s1}:heartbeat"));
+    assert_true(arg_is(u, key_at(SINK_FK_alerts), "t:alerts"));
+    assert_true(arg_is(u, key_at(SINK_FK_state), "t:state"));
+    int k = key_at(SINK_NFIXED_KEYS);
+    assert_true(arg_is(u, k + SINK_SK_totals, "t:{s1}:totals:cn"));
+    assert_true(arg_is(u, k + SINK_SK_proto, "t:{s1}:proto:cn"));
+    assert_true(arg_is(u, k + SINK_SK_bins, "t:{s1}:bins:cn"));
+    assert_true(arg_is(u, k + SINK_SK_hosts, "t:{s1}:hosts:cn:1000"));
+    assert_true(arg_is(u, k + SINK_NSECTION_KEYS + SINK_SK_hosts, "t:{s1}:hosts:ru:1000"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_seq), "1"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_sensor), "s1"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_channel), "t:events"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nsections), "2"));
+    assert_int_equal(u->idx_prev, argv_at(u, SINK_HDR_prev));
+    assert_int_equal(u->idx_first, argv_at(u, SINK_HDR_first));
+    int a = body_at(u); /* route cn */
+    assert_true(arg_is(u, a + SINK_SA_name, "cn"));
+    assert_true(arg_is(u, a + SINK_SA_start, "1000"));
+    /* start len pkts_in pkts_out bytes_in bytes_out flows_new hosts ctl_pkts drops flags
+     * starts_in starts_out */
+    assert_true(arg_is(u, a + SINK_SA_member, "1000:10:3:4:300:400:1:2:7:0:0:2:1"));
+    assert_int_equal(u->lens[a + SINK_SA_hosts], 32);
+    assert_memory_equal(u->argv[a + SINK_SA_hosts], hosts0, 32);
+    assert_true(arg_is(u, a + SINK_SA_ntotals, "5"));
+    assert_true(arg_is(u, a + SINK_SA_nprotos, "2")); /* two protocols, DNS merged */
+    a += SINK_NSECTION_ARGS;
+    assert_true(arg_is(u, a, "pkts_in"));
+    assert_true(arg_is(u, a + 1, "3"));
+    assert_true(arg_is(u, a + 6, "bytes_out"));
+    assert_true(arg_is(u, a + 7, "400"));
+    assert_true(arg_is(u, a + 8, "flows"));
+    assert_true(arg_is(u, a + 9, "1"));
+    a += 2 * 5;
+    assert_true(arg_is(u, a, "DNS"));
+    assert_true(arg_is(u, a + 1, "3"));
+    assert_true(arg_is(u, a + 2, "TLS"));
+    a += 2 * 2; /* route ru: no country traffic, no totals to add */
+    assert_true(arg_is(u, a + SINK_SA_name, "ru"));
+    assert_true(arg_is(u, a + SINK_SA_member, "1000:10:0:0:0:0:0:0:5:0:0:0:0"));
+    assert_int_equal(u->lens[a + SINK_SA_hosts], 0);
+    assert_true(arg_is(u, a + SINK_SA_ntotals, "0"));
+    assert_true(arg_is(u, a + SINK_SA_nprotos, "0"));
+    assert_int_equal(u->argc, a + SINK_NSECTION_ARGS);
     sink_bin(s, &v); /* the next unit: next sequence, protocols reset */
     assert_int_equal(cap.u[1]->seq, 2);
-    assert_true(arg_is(cap.u[1], argv_at(cap.u[1], 16) + 15, "0"));
+    assert_true(arg_is(cap.u[1], body_at(cap.u[1]) + SINK_SA_nprotos, "0"));
     free_captured(&cap);
     sink_free(s);
 }
@@ -178,21 +199,25 @@ static void set_routes_renames(void **state)
     sink_proto(s, 1, "DNS", 4);
     assert_int_equal(sink_set_routes(s, 3, renamed), 0);
     assert_int_equal(cap.n, 1); /* the counts of "ru", without a bin */
-    int a = argv_at(cap.u[0], 16);
-    assert_true(arg_is(cap.u[0], a, "cn"));
-    /* a section: name, 14 bin fields (empty without a bin), the protocol count, pairs */
-    assert_true(arg_is(cap.u[0], a + 16, "ru"));
-    assert_true(arg_is(cap.u[0], a + 16 + 15, "1"));
-    assert_true(arg_is(cap.u[0], a + 16 + 16, "DNS"));
+    int a = body_at(cap.u[0]);
+    assert_true(arg_is(cap.u[0], a + SINK_SA_name, "cn"));
+    /* a section without a bin: no start, member or hosts, no totals; then the protocols */
+    assert_true(arg_is(cap.u[0], a + SINK_SA_start, ""));
+    assert_true(arg_is(cap.u[0], a + SINK_SA_member, ""));
+    assert_true(arg_is(cap.u[0], a + SINK_SA_ntotals, "0"));
+    a += SINK_NSECTION_ARGS;
+    assert_true(arg_is(cap.u[0], a + SINK_SA_name, "ru"));
+    assert_true(arg_is(cap.u[0], a + SINK_SA_nprotos, "1"));
+    assert_true(arg_is(cap.u[0], a + SINK_NSECTION_ARGS, "DNS"));
     assert_int_equal(cap.u[0]->nbins, 0);
     sink_bin(s, &v);
     assert_int_equal(cap.n, 2);
     struct backlog_unit *u = cap.u[1];
-    assert_true(arg_is(u, 3 + 7, "t:{s1}:totals:ru"));
-    assert_true(arg_is(u, 3 + 11, "t:{s1}:totals:cn"));
-    a = argv_at(u, 16);
-    assert_true(arg_is(u, a, "ru"));
-    assert_true(arg_is(u, a + 16, "cn"));
+    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS + SINK_SK_totals), "t:{s1}:totals:ru"));
+    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS + SINK_NSECTION_KEYS + SINK_SK_totals),
+                       "t:{s1}:totals:cn"));
+    a = body_at(u);
+    assert_true(arg_is(u, a + SINK_SA_name, "ru"));
     static const char *many[SINK_ROUTES_MAX + 1];
     for (unsigned i = 0; i <= SINK_ROUTES_MAX; i++)
         many[i] = "x";
@@ -234,13 +259,13 @@ static void records_unit(void **state)
     assert_int_equal(u->nbins, 0);
     assert_int_equal(u->nflows, 1);
     assert_int_equal(u->nevents, 1);
-    assert_int_equal((int)strtol(u->argv[2], NULL, 10), 7 + 1); /* the state hash */
-    assert_true(arg_is(u, 3 + 7, "t:{s1}:state:*"));
-    assert_true(arg_is(u, argv_at(u, 12), "0"));
-    assert_true(arg_is(u, argv_at(u, 13), "1"));
-    assert_true(arg_is(u, argv_at(u, 14), "1"));
-    assert_true(arg_is(u, argv_at(u, 15), "1"));
-    int a = argv_at(u, 16);
+    assert_int_equal((int)strtol(u->argv[2], NULL, 10), SINK_NFIXED_KEYS + 1); /* state hash */
+    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS), "t:{s1}:state:*"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nsections), "0"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nflows), "1"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nevents), "1"));
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nstates), "1"));
+    int a = body_at(u);
     assert_true(arg_is(u, a, "15")); /* field pairs, no vlan */
     bool host_seen = false;
     for (int i = a + 1; i < a + 31; i += 2)
@@ -248,14 +273,56 @@ static void records_unit(void **state)
             host_seen = arg_is(u, i + 1, "evil\r\n*3\r\n$3\r\nDEL");
     assert_true(host_seen);
     a += 31;
-    assert_true(arg_is(u, a, "country_down"));
-    assert_true(arg_is(u, a + 1, "*"));
-    assert_true(arg_is(u, a + 5, "internal"));
-    assert_non_null(strstr(u->argv[a + 6], "\"event\":\"country_down\""));
-    assert_true(arg_is(u, a + 7, "down"));
-    assert_true(arg_is(u, a + 8, "*"));
-    assert_true(arg_is(u, a + 9, "down"));
-    assert_true(arg_is(u, a + 11, "8.900"));
+    assert_true(arg_is(u, a + SINK_EA_event, "country_down"));
+    assert_true(arg_is(u, a + SINK_EA_route, "*"));
+    assert_true(arg_is(u, a + SINK_EA_cause, "internal"));
+    assert_non_null(strstr(u->argv[a + SINK_EA_json], "\"event\":\"country_down\""));
+    assert_true(arg_is(u, a + SINK_EA_state, "down"));
+    a += SINK_NEVENT_ARGS;
+    assert_true(arg_is(u, a + SINK_ST_route, "*"));
+    assert_true(arg_is(u, a + SINK_ST_state, "down"));
+    assert_true(arg_is(u, a + SINK_ST_baseline_pps, "8.900"));
+    assert_int_equal(u->argc, a + SINK_NSTATE_ARGS);
+    free_captured(&cap);
+    sink_free(s);
+}
+
+/* The list `local NAME = {'a','b',...}` the script declares, checked name by name against
+ * the C side's table. */
+static void script_declares(const char *list, const char *const *names, unsigned n)
+{
+    char want[1024];
+    size_t k = (size_t)snprintf(want, sizeof want, "local %s = {", list);
+    for (unsigned i = 0; i < n; i++)
+        k += (size_t)snprintf(want + k, sizeof want - k, "'%s',", names[i]);
+    snprintf(want + k, sizeof want - k, "}\n");
+    if (!strstr(sink_script, want))
+        fail_msg("the script does not declare %s as the C side fills it: %s", list, want);
+}
+
+/* The two sides of the positional protocol agree: every list the script reads by name is
+ * the one the C side fills by index. */
+static void script_and_encoder_agree(void **state)
+{
+    script_declares("FIXED_KEYS", sink_fixed_key_names, SINK_NFIXED_KEYS);
+    script_declares("HEADER", sink_header_names, SINK_NHEADER);
+    script_declares("SECTION_KEYS", sink_section_key_names, SINK_NSECTION_KEYS);
+    script_declares("SECTION_ARGS", sink_section_arg_names, SINK_NSECTION_ARGS);
+    script_declares("EVENT_ARGS", sink_event_arg_names, SINK_NEVENT_ARGS);
+    script_declares("STATE_ARGS", sink_state_arg_names, SINK_NSTATE_ARGS);
+    assert_string_equal(sink_header_names[SINK_HDR_prev], "prev");
+    assert_string_equal(sink_section_arg_names[SINK_SA_member], "member");
+    /* a unit's header is where the script reads it */
+    struct captured cap = {0};
+    struct sink_config c = config("s1");
+    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct bin_view v = make_bin(1000);
+    sink_bin(s, &v);
+    struct backlog_unit *u = cap.u[0];
+    int nk = (int)strtol(u->argv[2], NULL, 10);
+    assert_int_equal(u->idx_prev, 3 + nk + SINK_HDR_prev);
+    assert_true(arg_is(u, 3 + nk + SINK_HDR_sensor, "s1"));
+    assert_true(arg_is(u, 3 + SINK_FK_sensors, "t:sensors"));
     free_captured(&cap);
     sink_free(s);
 }
@@ -267,19 +334,23 @@ static void bin_member_parse(void **state)
     assert_int_equal(sink_parse_bin(ok, strlen(ok), &b), 0);
     assert_int_equal(b.start, 1749254400);
     assert_int_equal(b.len, 10);
-    assert_int_equal(b.c[0], 1);
-    assert_int_equal(b.c[7], 8);
+    assert_int_equal(b.c.pkts_in, 1);
+    assert_int_equal(b.c.drops, 8);
     assert_int_equal(b.flags, 1);
     assert_true(b.has_starts);
-    assert_int_equal(b.starts[0], 9);
-    assert_int_equal(b.starts[1], 10);
+    assert_int_equal(b.c.starts_in, 9);
+    assert_int_equal(b.c.starts_out, 10);
+    char again[SINK_BIN_MEMBER_MAX];
+    assert_int_equal(sink_format_bin(again, sizeof again, b.start, b.len, b.flags, &b.c),
+                     strlen(ok));
+    assert_string_equal(again, ok);
     const char *old = "1749254400:10:1:2:3:4:5:6:7:8:2"; /* before the starts were added */
     assert_int_equal(sink_parse_bin(old, strlen(old), &b), 0);
     assert_false(b.has_starts);
-    assert_int_equal(b.starts[0], 0);
-    assert_int_equal(b.starts[1], 0);
+    assert_int_equal(b.c.starts_in, 0);
+    assert_int_equal(b.c.starts_out, 0);
     assert_int_equal(b.flags, 2);
-    assert_int_equal(b.c[7], 8);
+    assert_int_equal(b.c.drops, 8);
     static const char *const bad[] = {"",
                                       "1:2",
                                       "1:10:1:2:3:4:5:6:7:8",
@@ -559,9 +630,9 @@ static void live_member_and_events_only(void **state)
     assert_int_equal(sink_parse_bin(m, n, &row), 0);
     redis_reply_free(x);
     assert_true(row.has_starts);
-    assert_int_equal(row.starts[0], 2);
-    assert_int_equal(row.starts[1], 1);
-    assert_int_equal(row.c[6], 7);
+    assert_int_equal(row.c.starts_in, 2);
+    assert_int_equal(row.c.starts_out, 1);
+    assert_int_equal(row.c.ctl_pkts, 7);
     const char *sm[] = {"SMEMBERS", "t:sensors"};
     x = cmd(2, sm);
     assert_int_equal(redis_reply_len(x), 1);
@@ -621,6 +692,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bin_unit_layout),
         cmocka_unit_test(records_unit),
+        cmocka_unit_test(script_and_encoder_agree),
         cmocka_unit_test(bin_member_parse),
         cmocka_unit_test(backlog_drops_oldest),
         cmocka_unit_test(live_exactly_once),
