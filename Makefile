@@ -4,6 +4,7 @@
 #   make asan       build/asan/blackout with AddressSanitizer and UBSan
 #   make fuzz       build/fuzz/fuzz_* libFuzzer harnesses (clang), run by tests/it_fuzz.sh
 #   make format     apply .clang-format to every source file
+#   make check-style the house rules the compiler does not keep (run by make test)
 #   make demo       install what is missing, build, run the demo (scripts/demo; outputs in build/demo)
 
 CC      ?= cc
@@ -35,7 +36,7 @@ GEN_SRCS := $(wildcard src/gen/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRCS:tests/%.c=build/tests/%)
 
-.PHONY: all asan fuzz test unit deps eval bench demo format check-format clean
+.PHONY: all asan fuzz test unit deps eval bench demo format check-format check-style clean
 .DEFAULT_GOAL := all
 
 all: build/blackout $(if $(GEN_SRCS),build/blackout-gen)
@@ -103,6 +104,7 @@ deps:
 
 test: deps
 	$(MAKE) all asan $(TESTS)
+	scripts/check-style
 	tests/run.sh
 
 # Speed and memory beside tcpdump and ndpiReader (RUNS=5 for best of more runs).
@@ -126,6 +128,11 @@ format:
 
 check-format:
 	clang-format --dry-run --Werror src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]
+
+# The house rules the compiler does not keep: no assignment inside a condition, each library's
+# headers in its one module, clang-format clean (run by make test).
+check-style:
+	scripts/check-style
 
 clean:
 	rm -rf build

@@ -148,16 +148,57 @@ int sink_parse_bin(const char *s, size_t n, struct sink_bin_row *row);
  * ARGV: the header, then per section SINK_SECTION_ARGS followed by ntotals (field, value)
  * pairs and nprotos (protocol, packets) pairs; per flow the number of field pairs and the
  * pairs; per event SINK_EVENT_ARGS; per state SINK_STATE_ARGS. */
-#define SINK_FIXED_KEYS(X) X(run) X(heartbeat) X(flows) X(alerts) X(state) X(sensors) X(routes)
+#define SINK_FIXED_KEYS(X)                                                                         \
+    X(run)                                                                                         \
+    X(heartbeat)                                                                                   \
+    X(flows)                                                                                       \
+    X(alerts)                                                                                      \
+    X(state)                                                                                       \
+    X(sensors)                                                                                     \
+    X(routes)
 #define SINK_HEADER(X)                                                                             \
     X(seq)                                                                                         \
-    X(prev) X(first) X(now) X(heartbeat_ttl) X(retention) X(marker_ttl) X(flows_maxlen)            \
-        X(alerts_maxlen) X(sensor) X(channel) X(nsections) X(nflows) X(nevents) X(nstates)
-#define SINK_SECTION_KEYS(X) X(totals) X(proto) X(bins) X(hosts)
-#define SINK_SECTION_ARGS(X) X(name) X(start) X(member) X(hosts) X(ntotals) X(nprotos)
+    X(prev)                                                                                        \
+    X(first)                                                                                       \
+    X(now)                                                                                         \
+    X(heartbeat_ttl)                                                                               \
+    X(retention)                                                                                   \
+    X(marker_ttl)                                                                                  \
+    X(flows_maxlen)                                                                                \
+    X(alerts_maxlen)                                                                               \
+    X(sensor)                                                                                      \
+    X(channel)                                                                                     \
+    X(nsections)                                                                                   \
+    X(nflows)                                                                                      \
+    X(nevents)                                                                                     \
+    X(nstates)
+#define SINK_SECTION_KEYS(X)                                                                       \
+    X(totals)                                                                                      \
+    X(proto)                                                                                       \
+    X(bins)                                                                                        \
+    X(hosts)
+#define SINK_SECTION_ARGS(X)                                                                       \
+    X(name)                                                                                        \
+    X(start)                                                                                       \
+    X(member)                                                                                      \
+    X(hosts)                                                                                       \
+    X(ntotals)                                                                                     \
+    X(nprotos)
 #define SINK_EVENT_ARGS(X)                                                                         \
-    X(event) X(route) X(sensor) X(since) X(detected) X(cause) X(json) X(state)
-#define SINK_STATE_ARGS(X) X(route) X(state) X(since) X(baseline_pps) X(observed_pps)
+    X(event)                                                                                       \
+    X(route)                                                                                       \
+    X(sensor)                                                                                      \
+    X(since)                                                                                       \
+    X(detected)                                                                                    \
+    X(cause)                                                                                       \
+    X(json)                                                                                        \
+    X(state)
+#define SINK_STATE_ARGS(X)                                                                         \
+    X(route)                                                                                       \
+    X(state)                                                                                       \
+    X(since)                                                                                       \
+    X(baseline_pps)                                                                                \
+    X(observed_pps)
 
 #define SINK_ENUM_FK(n)  SINK_FK_##n,
 #define SINK_ENUM_HDR(n) SINK_HDR_##n,

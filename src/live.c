@@ -313,7 +313,9 @@ static int start(struct live *l, sigset_t *wait_mask)
         goto usage;
     if (proc_signals_init(wait_mask, err, sizeof err) < 0)
         goto fail;
-    if (l->o->pidfile && (l->pidfd = proc_pidfile_open(l->o->pidfile, err, sizeof err)) < 0)
+    if (l->o->pidfile)
+        l->pidfd = proc_pidfile_open(l->o->pidfile, err, sizeof err);
+    if (l->o->pidfile && l->pidfd < 0)
         goto fail;
     if (open_ifaces(l, err, sizeof err) < 0)
         goto fail;

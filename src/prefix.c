@@ -202,7 +202,8 @@ int prefix_parse_cidr(const char *text, struct cidr *out, char *err, size_t errl
         *slash = '\0';
     memset(out, 0, sizeof *out);
     if (inet_pton(AF_INET, buf, &a4) == 1) {
-        if (slash ? parse_len(slash + 1, 32, &len) < 0 : (len = 32, 0))
+        len = 32;
+        if (slash && parse_len(slash + 1, 32, &len) < 0)
             goto bad;
         uint32_t a = ntohl(a4.s_addr);
         uint32_t mask = len ? ~(uint32_t)0 << (32 - len) : 0;
@@ -215,7 +216,8 @@ int prefix_parse_cidr(const char *text, struct cidr *out, char *err, size_t errl
         return 0;
     }
     if (inet_pton(AF_INET6, buf, a6) == 1) {
-        if (slash ? parse_len(slash + 1, 128, &len) < 0 : (len = 128, 0))
+        len = 128;
+        if (slash && parse_len(slash + 1, 128, &len) < 0)
             goto bad;
         out->version = 6;
         out->len = (uint8_t)len;

@@ -22,7 +22,10 @@ static int replay_file(struct sensor *s, struct progress *pr, const char *path)
         log_write(LOG_ERR, "%s", err);
         return -1;
     }
-    while (!s->stop && (r = capture_next(c, &p, err, sizeof err)) == 1) {
+    for (;;) {
+        r = s->stop ? 0 : capture_next(c, &p, err, sizeof err);
+        if (r != 1)
+            break;
         sensor_packet(s, &p);
         if (progress_packet(pr, p.caplen))
             progress_check(pr, capture_offset(c));

@@ -19,7 +19,9 @@ struct prefix_set *sensor_load_country(const struct options *o, char *err, size_
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (o->prefixes && (n = prefix_load_file(p, o->prefixes, err, errlen)) < 0)
+    if (o->prefixes)
+        n = prefix_load_file(p, o->prefixes, err, errlen);
+    if (n < 0)
         goto err;
     if (o->rir) {
         int m = prefix_load_rir(p, o->rir, o->country, err, errlen);

@@ -20,9 +20,9 @@ int text_read_line(FILE *f, char *buf, size_t size)
     }
     if (feof(f))
         return 1; /* last line without a newline */
-    int ch;
-    while ((ch = fgetc(f)) != EOF && ch != '\n')
-        ;
+    int ch = 0;
+    while (ch != EOF && ch != '\n')
+        ch = fgetc(f);
     return -1;
 }
 
@@ -100,7 +100,10 @@ int text_each_line(const char *path, text_line_fn fn, void *ctx, char *err, size
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    while ((r = text_read_line(f, buf, sizeof buf)) != 0) {
+    for (;;) {
+        r = text_read_line(f, buf, sizeof buf);
+        if (r == 0)
+            break;
         l.lineno++;
         if (r < 0) {
             snprintf(err, errlen, "%s:%u: line too long or unreadable", path, l.lineno);

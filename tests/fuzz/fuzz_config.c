@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     struct options o;
 
-    if (sep && !(file = fuzz_file(sep + 2, size - nwords - 2)))
+    if (sep)
+        file = fuzz_file(sep + 2, size - nwords - 2);
+    if (sep && !file)
         return 0;
     char *words = fuzz_string(data, nwords); /* its words stay valid until config_free */
     if (!words)
