@@ -23,7 +23,7 @@
 /* The bin counters: the one definition of struct bin_counts, of the JSON bin line and the
  * export columns, of the cumulative totals (summary, Redis totals hash) and of the Redis bins
  * member (sink.h). One row each, X(name, uses, total):
- *   uses  BIN_JSON   in the JSON bin line and `export` (DESIGN.md section 6), in this order
+ *   uses  BIN_JSON   in the JSON bin line and `export` (README, JSON lines), in this order
  *         BIN_TOTAL  summed over bins into the run's totals (summary), under the name `total`
  *         BIN_RTOTAL also in the Redis totals hash P{S}:totals:R
  * A new counter is one row here (at the end: the stored bins member grows at its end too, see

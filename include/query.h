@@ -2,7 +2,7 @@
  *
  * `blackout export --from T --to T [--route R] [--csv|--json]` prints the per-bin
  * counters (P{S}:bins:R) of every sensor (or --sensor) as CSV with a header line or as
- * the JSON lines of DESIGN.md section 6. `blackout status [--json]` prints, per sensor and
+ * the JSON lines of the README. `blackout status [--json]` prints, per sensor and
  * route, the detector state (Pstate), its baseline, the current packets/s (the last full
  * bin; for the country row "*", the sum of its routes') and since when, as a table whose
  * columns fit their longest entry. Both use plain synchronous commands: they run once and

@@ -2,7 +2,7 @@
  *
  * The flow table produces flow records, the detector produces events; the report module
  * prints them, the Redis sink stores them, the alert module publishes events. Their JSON
- * form (DESIGN.md section 6) is built here, in one place. */
+ * form (README, JSON lines) is built here, in one place. */
 #ifndef BLACKOUT_RECORDS_H
 #define BLACKOUT_RECORDS_H
 
@@ -72,7 +72,7 @@ const char *event_cause_name(enum event_cause c);
 /* True for route_down, country_down and sensor_blind. */
 bool event_is_down(enum event_kind k);
 
-/* The event as one JSON object (the contract line of DESIGN.md section 6). */
+/* The event as one JSON object (the contract line of the README, JSON lines). */
 void event_json(const struct event *e, struct json *j);
 
 /* Reads an event back from its JSON object (as event_json wrote it; unknown keys are

@@ -1,7 +1,7 @@
 /* sink — closed bins, flow records, detector events and route states → Redis.
  *
  * Pipeline stage after bins (and later the flow table and the detector). The key schema
- * of DESIGN.md section 7 lives here. Everything one closed bin brings (every route's
+ * of the README (Keys) lives here. Everything one closed bin brings (every route's
  * counters and totals increments, per-protocol increments, the bin's country hosts for a
  * HyperLogLog, flow records, events, route states, the heartbeat) is encoded into one
  * flush unit: a single EVALSHA of the flush script with binary-safe arguments. The unit

@@ -1,5 +1,5 @@
 /* summary — the end-of-run summary of a sensor (`replay`, `capture`): one JSON line with
- * --json (DESIGN.md section 6: per-route totals and protocols, decode statuses, the flow
+ * --json (README, JSON lines: per-route totals and protocols, decode statuses, the flow
  * table, the detector, Redis), a short table otherwise, nothing with -q.
  *
  * Above the sensor: it reads the sensor's totals and stages once, at the end, and writes
