@@ -1,15 +1,19 @@
-/* bins — per-route counters in time bins aligned to multiples of the bin length.
+/* bins — counters in time bins aligned to multiples of the bin length, per row.
  *
  * Pipeline stage 5: match/flow feed packets in; when packet time crosses a bin boundary the
- * bin is closed and handed, for all routes at once, to an emit callback (JSON lines, the
- * Redis sink, the detector). Skipped bins are emitted with zero counts: silence is data. At
- * the end of input the open bin is emitted marked partial. A forward jump of more than
- * BINS_MAX_GAP bins (a corrupt or spliced capture) is not filled: the clock restarts and the
- * next bin is marked as following a jump.
+ * bin is closed and handed, every row at once, to an emit callback (JSON lines, the Redis
+ * sink, the detector). A row is what the caller counts country traffic under (the sensor:
+ * one per (country, route) pair, added at the pair's first packet, never removed); each row
+ * belongs to a route. The control series (ctl_pkts, drops) is counted per route, and every
+ * row's ctl_pkts and drops in the emitted view are its route's. Skipped bins are emitted with
+ * zero counts: silence is data. At the end of input the open bin is emitted marked partial.
+ * A forward jump of more than BINS_MAX_GAP bins (a corrupt or spliced capture) is not
+ * filled: the clock restarts and the next bin is marked as following a jump.
  *
- * `hosts` counts distinct country-side addresses exactly up to host_cap per route and bin,
+ * `hosts` counts distinct country-side addresses exactly up to host_cap per row and bin,
  * then estimates with a HyperLogLog (precision 14, about 0.8% error). The set of addresses
- * (up to the cap) is readable in the emitted view. */
+ * (up to the cap) is readable in the emitted view. Rows are added on a pair's first packet
+ * (memory grows with the pairs seen, never with the packets). */
 #ifndef BLACKOUT_BINS_H
 #define BLACKOUT_BINS_H
 
@@ -19,6 +23,8 @@
 
 #define BINS_MAX_GAP      100000u /* longest run of empty bins filled with zeros */
 #define BINS_HOST_CAP_MAX (1u << 22)
+#define BINS_ROWS_MAX     (1u << 16)
+#define BINS_ROUTES_MAX   64
 
 /* The bin counters: the one definition of struct bin_counts, of the JSON bin line and the
  * export columns, of the cumulative totals (summary, Redis totals hash) and of the Redis bins
@@ -73,46 +79,53 @@ static inline void bin_counter_set(struct bin_counts *c, size_t i, uint64_t v)
 /* Adds every counter of src to dst. */
 void bin_counts_add(struct bin_counts *dst, const struct bin_counts *src);
 
-/* One closed bin for every route, valid only during the emit callback. */
+/* One closed bin for every row, valid only during the emit callback. */
 struct bin_view {
-    int64_t start; /* seconds since the epoch, a multiple of len */
-    unsigned len;  /* seconds */
+    int64_t start;   /* seconds since the epoch, a multiple of len */
+    unsigned len;    /* seconds */
+    bool partial;    /* cut short by the end of input: not evidence of silence */
+    bool after_jump; /* first bin after an unfilled time jump */
+    unsigned nrows;
+    const struct bin_counts *rows;     /* [nrows]; ctl_pkts and drops are the row's route's */
+    const unsigned *row_route;         /* [nrows] */
+    const uint8_t (*const *hosts)[16]; /* [nrows] arrays of country-side addresses */
+    const size_t *nhosts;              /* [nrows] entries in hosts[r] (<= host_cap) */
     unsigned nroutes;
-    bool partial;                      /* cut short by the end of input: not evidence of silence */
-    bool after_jump;                   /* first bin after an unfilled time jump */
-    const struct bin_counts *routes;   /* [nroutes] */
-    const uint8_t (*const *hosts)[16]; /* [nroutes] arrays of country-side addresses */
-    const size_t *nhosts;              /* [nroutes] entries in hosts[r] (<= host_cap) */
+    const uint64_t *ctl_pkts, *drops; /* [nroutes]: the control series */
 };
 
 typedef void (*bins_emit_fn)(void *ctx, const struct bin_view *v);
 
 struct bins;
 
-/* Returns a bin set for nroutes routes of len seconds, or NULL (out of memory, bad args). */
+/* Returns a bin set for nroutes routes (1..BINS_ROUTES_MAX) and no row yet, bins of len
+ * seconds, or NULL (out of memory, bad args). */
 struct bins *bins_new(unsigned nroutes, unsigned len, unsigned host_cap);
 void bins_free(struct bins *b);
+
+/* Adds a row on route. Returns its index (rows are numbered 0, 1, ... in order of adding),
+ * or -1 (BINS_ROWS_MAX rows, out of memory). */
+int bins_add_row(struct bins *b, unsigned route);
+unsigned bins_nrows(const struct bins *b);
+
+/* New routes (a reload): nroutes routes from now on, row r on route row_route[r]. Call only
+ * when the open bin holds no packet (its control counts restart). Returns 0, or -1 (bad
+ * nroutes). */
+int bins_set_routes(struct bins *b, unsigned nroutes, const unsigned *row_route);
 
 /* Moves the clock to packet time ts (seconds), emitting every bin that ends at or before
  * ts (zero bins across gaps). The first call starts the clock. A ts before the open bin is
  * counted in the open bin (late packet). */
 void bins_advance(struct bins *b, int64_t ts, bins_emit_fn emit, void *ctx);
 
-/* Counts a country packet of `bytes` wire bytes in direction dir (0 in, 1 out) whose
+/* Counts a country packet of `bytes` wire bytes on row in direction dir (0 in, 1 out) whose
  * country-side address is host (16-byte form). */
-void bins_count(struct bins *b, unsigned route, unsigned dir, uint64_t bytes,
-                const uint8_t host[16]);
+void bins_count(struct bins *b, unsigned row, unsigned dir, uint64_t bytes, const uint8_t host[16]);
+void bins_count_flow(struct bins *b, unsigned row);
+void bins_count_start(struct bins *b, unsigned row, unsigned dir);
+/* The control series: a packet of no watched country, capture drops. */
 void bins_count_ctl(struct bins *b, unsigned route);
-void bins_count_flow(struct bins *b, unsigned route);
-void bins_count_start(struct bins *b, unsigned route, unsigned dir);
 void bins_count_drops(struct bins *b, unsigned route, uint64_t n);
-
-/* Moves src's clock, its late/jump counters and the open bin into dst, a new bin set of the
- * same length and host cap: dst's route r takes the open counts and hosts of src's route
- * from[r], or starts empty when from[r] < 0. Counts of src routes that no from[] names are
- * dropped, so call it when the open bin is still empty (right after a bin closed). src is
- * left without a clock. Returns 0, or -1 (bin length or host cap differ: nothing moved). */
-int bins_take_over(struct bins *dst, struct bins *src, const int *from);
 
 /* Emits the open bin (marked partial) and stops the clock. */
 void bins_flush(struct bins *b, bins_emit_fn emit, void *ctx);

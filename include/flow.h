@@ -25,6 +25,7 @@
 
 #define FLOW_MAX      (1u << 26)
 #define FLOW_HOST_MAX 96 /* host name bytes kept per flow, terminator included */
+#define FLOW_NO_PAIR  0xffffu
 
 struct flow_key {
     uint8_t a[16], b[16]; /* the lower (address, port) end first */
@@ -51,11 +52,11 @@ struct flow {
     uint32_t prev, next; /* expiry list links (index + 1; 0 = none) */
     uint32_t cls;        /* classification handle owned by the caller, 0 = none */
     uint16_t label;      /* protocol label id owned by the caller */
-    uint8_t route;
     uint8_t flags;
-    uint16_t cls_pkts;          /* packets handed to classification */
-    uint16_t cls_found;         /* cls_pkts when the protocol was found (classifier) */
-    uint64_t pkts[2], bytes[2]; /* [0] toward the country, [1] from it */
+    uint16_t pair[2];   /* the caller's accounts the flow counts for ([1] FLOW_NO_PAIR: one) */
+    uint16_t cls_pkts;  /* packets handed to classification */
+    uint16_t cls_found; /* cls_pkts when the protocol was found (classifier) */
+    uint64_t pkts[2], bytes[2]; /* [0] toward pair[0]'s country, [1] from it */
     int64_t first_us, last_us;
     char host[FLOW_HOST_MAX];
 };
@@ -101,7 +102,7 @@ void flow_expire(struct flow_table *t, int64_t now_us, flow_export_fn fn, void *
 void flow_flush(struct flow_table *t, flow_export_fn fn, void *ctx);
 
 /* Calls fn for every flow in the table (nothing leaves; fn may change the caller's fields:
- * route, label, the caller's flag bits). */
+ * pair, label, the caller's flag bits). */
 void flow_each(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx);
 
 const struct flow_stats *flow_stats(const struct flow_table *t);

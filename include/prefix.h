@@ -48,6 +48,7 @@ struct prefix_set {
     size_t nv6, cap_v6;
     size_t nentries; /* prefixes and ranges added */
     bool finished;
+    char code[4]; /* the set's country code (index 1) */
 };
 
 /* Returns an empty set, or NULL when out of memory. */
@@ -103,6 +104,25 @@ static inline bool prefix_has_v4(const struct prefix_set *p, uint32_t a)
         return false;
     return prefix_has_v4_part(p, a);
 }
+
+/* The set as countries: index 1 is the set's country (code given by prefix_set_code), 0 none.
+ * Returns the country index of an address. */
+static inline unsigned prefix_country_v4(const struct prefix_set *p, uint32_t a)
+{
+    return prefix_has_v4(p, a);
+}
+static inline unsigned prefix_country_v6(const struct prefix_set *p, const uint8_t a[16])
+{
+    return prefix_has_v6(p, a);
+}
+
+/* Names the set's country (a two-letter code, copied). */
+void prefix_set_code(struct prefix_set *p, const char *cc);
+
+/* Countries in the set (their indexes are 1..n), and the code of index idx (NULL when out of
+ * range). */
+unsigned prefix_ncountries(const struct prefix_set *p);
+const char *prefix_country_code(const struct prefix_set *p, unsigned idx);
 
 /* Does the parsed prefix contain the address (16-byte form, IPv4 as ::ffff:a.b.c.d)? */
 bool cidr_contains(const struct cidr *c, uint8_t version, uint32_t a4, const uint8_t a16[16]);

@@ -14,6 +14,7 @@
 #define RECORD_NAME_MAX   32  /* route and protocol names */
 #define RECORD_HOST_MAX   128 /* host names from packets are cut to this many bytes */
 #define RECORD_SENSOR_MAX 64
+#define RECORD_CC_MAX     4 /* a country code ("KP"), or "*" for the sensor's own events */
 
 /* Why a flow record was written. */
 enum flow_end { FLOW_END_IDLE, FLOW_END_FIN, FLOW_END_ACTIVE, FLOW_END_EXIT, FLOW_END_EVICT };
@@ -25,6 +26,7 @@ struct flow_record {
     uint16_t vlan; /* 0xffff when untagged */
     uint8_t src[16], dst[16];
     uint16_t sport, dport;
+    char country[RECORD_CC_MAX]; /* the country the record speaks for: in/out are its */
     char route[RECORD_NAME_MAX];
     char proto[RECORD_NAME_MAX]; /* nDPI label, "Unknown" when none */
     char host[RECORD_HOST_MAX];  /* TLS SNI, HTTP Host, DNS query name; "" when none */
@@ -58,6 +60,7 @@ struct event_evidence {
 struct event {
     uint8_t kind;                /* enum event_kind */
     uint8_t cause;               /* enum event_cause, country_down only */
+    char country[RECORD_CC_MAX]; /* country code, "*" for sensor events */
     char route[RECORD_NAME_MAX]; /* route name, "*" for country and sensor events */
     char sensor[RECORD_SENSOR_MAX];
     int64_t since;    /* packet time the silence (or recovery) began, to within one bin */
@@ -81,10 +84,11 @@ void event_json(const struct event *e, struct json *j);
 int event_from_json(const char *s, size_t n, struct event *e);
 
 /* One readable line for a person (no newline), columns aligned:
- *   2025-06-07 01:00:10Z  country_down  *      sensor s1        since 01:00:00Z (10 s to
- *   detect)      cause internal, routes 2/2 silent
- * (one line: the time it was detected, the event, route, sensor, when it began and how long
- * the decision took, then what the evidence says). Returns buf. */
+ *   2025-06-07 01:00:10Z  route_down    KP/cn     sensor s1        since 01:00:00Z (10 s
+ *   to detect)      was 4.1 pkt/s, now in 0% out 0%
+ * (one line: the time it was detected, the event, country/route (the route alone for the
+ * sensor's own events), sensor, when it began and how long the decision took, then what
+ * the evidence says). Returns buf. */
 const char *event_text(const struct event *e, char *buf, size_t size);
 
 /* The flow record as one JSON object: {"type":"flow",...}. */

@@ -25,8 +25,13 @@ struct report {
 void report_init(struct report *r, const char *sensor, bool json_lines, bool quiet, bool flows);
 void report_free(struct report *r);
 
-/* One "bin" line per route of the closed bin; names[route] are the route names. */
-void report_bin(struct report *r, const struct bin_view *v, const char *const *names);
+/* The names of a bins row; route NULL: the row is not reported. */
+struct report_row {
+    const char *country, *route;
+};
+
+/* One "bin" line per row of the closed bin (rows[i] names row i). */
+void report_bin(struct report *r, const struct bin_view *v, const struct report_row *rows);
 
 /* One detector event: a JSON line with --json, a line of text otherwise. */
 void report_event(struct report *r, const struct event *e);

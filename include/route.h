@@ -1,8 +1,10 @@
 /* route — which route a packet took and in which direction it went.
  *
  * Pipeline stage 3 (match), after decode: a packet is country traffic when either address
- * is in the country set; its direction is `in` (toward the country: destination inside) or
- * `out` (from it; also when both ends are inside). Its route is the first --route rule that
+ * is in a watched country; its direction is `in` (toward the country: destination inside) or
+ * `out` (from it; also when both ends are inside the same country). A packet between two
+ * watched countries counts for both: `out` for the country it comes from, `in` for the one
+ * it goes to (two hits). Each hit's route is the first --route rule that
  * matches (outermost VLAN id, source or destination MAC, capture interface, or a prefix
  * holding the country-side address), else `other`; with no rules at all every packet is on
  * route `all`. Non-country packets are routed the same way for the control series, by the
@@ -52,12 +54,20 @@ struct route_table {
     unsigned fallback; /* `other`, or `all` when there are no rules */
 };
 
+/* One country a packet counts for. */
+struct route_hit {
+    unsigned country;     /* the country's index in the set (prefix.h), >= 1 */
+    uint8_t dir;          /* enum route_dir, for that country */
+    unsigned route;       /* route id */
+    const uint8_t *chost; /* that country's address, 16-byte form */
+};
+
 /* What the match stage found out about one packet. */
 struct route_verdict {
-    bool country;         /* either end is in the country set */
-    uint8_t dir;          /* enum route_dir, when country */
-    unsigned route;       /* route id (country and control packets alike) */
-    const uint8_t *chost; /* country-side address, 16-byte form, when country */
+    unsigned nhits; /* 0: a control packet; 1; 2: hit[0] out of one country, hit[1]
+                       into another */
+    struct route_hit hit[2];
+    unsigned route; /* a control packet's route (nhits 0), by the rules that need no country */
 };
 
 /* Starts an empty table. */
@@ -82,8 +92,9 @@ int route_bind_ifaces(struct route_table *t, const char *const *names, unsigned 
  * fallback route. */
 unsigned route_of_iface(const struct route_table *t, int iface);
 
-/* Decides country/direction/route for a decoded packet (d->has_ip may be 0: then it is a
- * control packet routed by its link marks). iface is the capture interface index, or -1. */
+/* Decides countries, directions and routes for a decoded packet (d->has_ip may be 0: then it
+ * is a control packet routed by its link marks). iface is the capture interface index, or
+ * -1. */
 void route_match(const struct route_table *t, const struct prefix_set *country,
                  const struct decoded *d, int iface, struct route_verdict *v);
 

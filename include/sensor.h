@@ -1,16 +1,22 @@
 /* sensor — the per-packet pipeline and the state that travels through it.
  *
- * capture → decode → match (country, route, direction) → flow + classify → bins → report.
- * Finished flows are labelled and added to per-route protocol counters. One struct sensor
- * holds every stage's state (no globals), so replay and live capture drive the same code:
- * sensor_packet for each packet, sensor_tick for wall-clock time without packets, and
- * sensor_finish at the end. Bins closed on the way are reported (JSON lines) and added to
- * the per-route totals, and sent to the Redis sink unless --no-redis.
+ * capture → decode → match (countries, route, direction) → flow + classify → bins → report.
+ * One struct sensor holds every stage's state (no globals), so replay and live capture
+ * drive the same code: sensor_packet for each packet, sensor_tick for wall-clock time
+ * without packets, and sensor_finish at the end. Bins closed on the way are reported (JSON
+ * lines), added to the totals, fed to the detectors and sent to the Redis sink unless
+ * --no-redis.
  *
- * Cumulative totals and protocol counts are kept per route name (an "account"), so that a
- * reload (reload.h, above this module) that removes a route keeps what it counted in the
- * summary. The caller that stages a reload applies it when sensor_advance reports that a new
- * bin opened, before the packet that opened it is counted. */
+ * Everything is counted per (country, route) pair. A pair is made at its country's first
+ * packet on that route (the countries named by --country are made on every route at start:
+ * their silence counts from the first bin); a country that never shows up costs nothing per
+ * bin. Each country with a pair has its own detector over the routes of the table; the
+ * first country made speaks for the sensor (sensor_blind, sensor_ok: country "*").
+ * Pairs are kept by country code and route name over reloads, so a reload
+ * (reload.h, above this module) that removes a route keeps what it counted; the control
+ * series (ctl_pkts, drops) is per route and totalled per route name (an "account"). The
+ * caller that stages a reload applies it (reload_apply) when sensor_advance reports that a
+ * new bin opened, before the packet that opened it is counted. */
 #ifndef BLACKOUT_SENSOR_H
 #define BLACKOUT_SENSOR_H
 
@@ -29,34 +35,61 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Cumulative packets, bytes and flows of one route and protocol label. */
+/* Cumulative packets, bytes and flows of one pair and protocol label. */
 struct proto_count {
     uint64_t pkts, bytes, flows;
 };
 
-#define SENSOR_ACCOUNTS_MAX (2 * ROUTE_MAX) /* route names counted over one run */
+#define SENSOR_ACCOUNTS_MAX  (2 * ROUTE_MAX) /* route names counted over one run */
+#define SENSOR_COUNTRIES_MAX 1024            /* countries counted over one run */
+#define SENSOR_NO_ID         0xffffu
+
+/* A country with pairs: its code and its detector (over the routes of the table). */
+struct sensor_country {
+    char code[RECORD_CC_MAX];
+    struct detect *det; /* NULL only when memory ran out at a reload */
+    bool watched;       /* in the set in force (a reload may drop it: its pairs stop) */
+};
+
+/* A (country, route name) pair: a row of the bins, a set of Redis keys, an account. */
+struct sensor_pair {
+    uint16_t country; /* index in countries */
+    int route;        /* route id in the table in force, -1 once a reload removed the route */
+    char route_name[ROUTE_NAME_MAX];
+    struct bin_counts total; /* the sum of its closed bins (ctl_pkts, drops: its route's) */
+};
 
 struct sensor {
     const struct options *opt;
-    struct prefix_set *country;
+    struct prefix_set *country; /* the watched countries' addresses */
     struct route_table routes;
-    struct bins *bins;
+    struct bins *bins; /* row p is pair p */
     struct flow_table *flows;
     struct classify *cls;
-    struct proto_count *protos; /* [account * nlabels + label] */
+    struct detect_config dc;
+    bool all_countries;   /* --country all: countries are made at their first packet */
+    uint16_t *country_id; /* [prefix_ncountries + 1]: set index -> countries, or NO_ID */
+    struct sensor_country *countries;
+    unsigned ncountries, cap_countries;
+    struct sensor_pair *pairs;
+    unsigned npairs, cap_pairs;
+    uint16_t *pair_of;          /* [SENSOR_COUNTRIES_MAX * ROUTE_MAX]: (country, route id) */
+    struct proto_count *protos; /* [pair * nlabels + label] */
     unsigned nlabels;
-    int64_t expired_at; /* packet second of the last flow expiry pass */
-    struct report rep;  /* stdout */
+    int64_t expired_at;      /* packet second of the last flow expiry pass */
+    struct report rep;       /* stdout */
+    struct report_row *rows; /* the names of the pairs, for report_bin */
+    unsigned cap_rows;
     uint64_t packets;
     uint64_t decode[DECODE_NSTATUS];
+    uint64_t refused; /* country packets beyond the pair or country caps (counted as neither) */
     unsigned naccounts;
     char account_names[SENSOR_ACCOUNTS_MAX][ROUTE_NAME_MAX];
-    struct bin_counts totals[SENSOR_ACCOUNTS_MAX]; /* by account: the sum of closed bins */
+    struct bin_counts totals[SENSOR_ACCOUNTS_MAX]; /* by route name: pairs summed, control series */
     unsigned account[ROUTE_MAX];                   /* route id -> account */
     uint64_t reloads;                              /* applied */
     uint64_t bins_emitted;
     struct sink *sink; /* NULL with --no-redis */
-    struct detect *det;
     uint64_t events;
     const char *route_names[ROUTE_MAX];
     bool stop; /* the sink failed for good: stop reading */
@@ -96,6 +129,15 @@ void sensor_drops(struct sensor *s, int iface, uint64_t n);
 /* The account of a route name, added when new. Returns its index, or -1 when
  * SENSOR_ACCOUNTS_MAX names are taken. */
 int sensor_account(struct sensor *s, const char *name);
+
+/* The pair of a country (index in countries) and route id, made when new (a bins row, a
+ * sink pair). Returns its index, or -1 (out of memory, too many rows). */
+int sensor_pair(struct sensor *s, unsigned country, unsigned route);
+
+/* The country of a code, made when new (with a detector over the routes in force; the
+ * countries named by --country also get a pair on every route). Returns its index, or -1
+ * (SENSOR_COUNTRIES_MAX countries, out of memory). */
+int sensor_country(struct sensor *s, const char *code);
 
 /* Emits the open bin (partial) at the end of input. */
 void sensor_finish(struct sensor *s);

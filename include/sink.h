@@ -1,33 +1,39 @@
-/* sink — closed bins, flow records, detector events and route states → Redis.
+/* sink — closed bins, flow records, detector events and states → Redis.
  *
  * Pipeline stage after bins (and later the flow table and the detector). The key schema
- * of the README (Keys) lives here. Everything one closed bin brings (every route's
- * counters and totals increments, per-protocol increments, the bin's country hosts for a
- * HyperLogLog, flow records, events, route states, the heartbeat) is encoded into one
- * flush unit: a single EVALSHA of the flush script with binary-safe arguments. The unit
+ * of the README (Keys) lives here. Everything one closed bin brings (every (country, route)
+ * pair's counters and totals increments, per-protocol increments, the bin's country hosts
+ * for the hour's HyperLogLog, flow records, events, states, the heartbeat) is encoded into
+ * one flush unit: a single EVALSHA of the flush script with binary-safe arguments. The unit
  * goes to the backlog, whose writer thread applies it exactly once (see backlog.h). So a
- * bin costs one command on the wire for all routes, never one per packet.
+ * bin costs one command on the wire for all pairs, never one per packet, and the commands
+ * inside it grow with the pairs that carried traffic, not with the countries loaded.
  *
- * Keys (P = prefix, S = sensor id, R = route):
- *   P{S}:totals:R      hash  pkts_in pkts_out bytes_in bytes_out flows (cumulative)
- *   P{S}:proto:R       hash  protocol name -> packets (cumulative)
- *   P{S}:bins:R        zset  score = bin start, member = "start:len:pkts_in:pkts_out:
+ * Keys (P = prefix, S = sensor id, CC = country code, R = route; one hash tag {S} per sensor,
+ * so a flush is one atomic call in one cluster slot):
+ *   P{S}:totals:CC:R   hash  pkts_in pkts_out bytes_in bytes_out flows (cumulative)
+ *   P{S}:proto:CC:R    hash  protocol name -> packets (cumulative)
+ *   P{S}:bins:CC:R     zset  score = bin start, member = "start:len:pkts_in:pkts_out:
  *                            bytes_in:bytes_out:flows_new:hosts:ctl_pkts:drops:flags:
  *                            starts_in:starts_out" (see the bins member below); one member
  *                            per bin start; members older than the retention (packet
  *                            time) are trimmed, the key expires after the retention (wall
  *                            time)
- *   P{S}:hosts:R:START hll   the bin's country-side addresses (16-byte form), TTL retention
+ *   P{S}:hosts:CC:R:H  hll   the country-side addresses (16-byte form) of the hour starting
+ *                            at H (packet time, a multiple of 3600): distinct hosts over any
+ *                            span of whole hours is PFCOUNT of its hours; TTL retention
  *   P{S}:flows         stream finished flows, MAXLEN ~ stream-maxlen
  *   P{S}:heartbeat     string wall-clock seconds of the last flush, TTL
- *   P{S}:routes        set   route names;  Psensors: set of sensor ids
- *   P{S}:state:R       hash  state since baseline_pps observed_pps updated (status)
+ *   P{S}:pairs         set   "CC/R" of every pair with bins;  Psensors: set of sensor ids
+ *   P{S}:state:CC:R    hash  state since baseline_pps observed_pps updated (status); R "*"
+ *                            for the country
  *   P{S}:run:RUNID     string last sequence applied by one sensor run (TTL 30 days)
- *   Palerts            stream event route sensor since detected cause json, MAXLEN ~
+ *   Palerts            stream event country route sensor since detected cause json, MAXLEN ~
  *   Pevents            channel the event's JSON
- *   Pstate             hash  "S/R", and "S/" + "*" for the country -> learning up down
- *                            unknown blind
+ *   Pstate             hash  "S/CC/R"; "S/CC/" + "*" for a country; "S/" + "*" for the sensor:
+ *                            learning up down unknown blind
  *
+ * Pairs are registered with sink_pair (numbered as the rows of the bins the sink is given).
  * Records added with sink_proto, sink_flow, sink_event and sink_route_state go out with
  * the next sink_bin, with sink_send, or with sink_close. */
 #ifndef BLACKOUT_SINK_H
@@ -42,16 +48,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SINK_PROTO_MAX  256 /* distinct protocol names per route in one unit */
-#define SINK_ROUTES_MAX 32  /* routes of one sensor */
+#define SINK_PROTO_MAX  256 /* distinct protocol names per pair in one unit */
+#define SINK_PAIRS_MAX  BINS_ROWS_MAX
+#define SINK_HOSTS_HOUR 3600 /* seconds of one hosts sketch */
 
 struct sink_config {
     struct redis_url url;
     unsigned timeout_ms;
     const char *prefix, *sensor;
-    unsigned nroutes;
-    const char *const *route_names; /* [nroutes], copied */
-    unsigned backlog;               /* bins */
+    unsigned backlog; /* bins */
     size_t backlog_bytes;
     bool wait_when_full; /* replay */
     uint64_t retention;  /* seconds */
@@ -65,31 +70,34 @@ struct sink;
 typedef void (*sink_commit_fn)(void *ctx, struct backlog_unit *u);
 
 /* Connects (waiting for the first attempt) and starts the writer. Returns NULL with one
- * line in err: the server refused us (wrong password, bad database), more than
- * SINK_ROUTES_MAX routes, or out of memory. */
+ * line in err: the server refused us (wrong password, bad database), or out of memory. */
 struct sink *sink_new(const struct sink_config *c, char *err, size_t errlen);
 
 /* A sink without Redis that hands every unit to fn. Returns NULL when out of memory. */
 struct sink *sink_new_offline(const struct sink_config *c, sink_commit_fn fn, void *ctx);
 
-/* The sensor's routes changed (a reload): route indexes from now on are those of names.
- * Protocol counts added since the last bin go out first under the old names. Returns 0, or
- * -1 when there are more than SINK_ROUTES_MAX routes (nothing changed). */
-int sink_set_routes(struct sink *s, unsigned nroutes, const char *const *names);
+/* Registers pair number `pair` (the next one: pairs are numbered 0, 1, ... as bins rows)
+ * as country cc, route name route; it is live (its bins are written). Returns 0, or -1 (not
+ * the next number, too many, out of memory). */
+int sink_pair(struct sink *s, unsigned pair, const char *cc, const char *route);
 
-/* Adds the closed bin of every route and sends the unit. */
+/* A reload removed (live false) or brought back a pair's route: a pair that is not live
+ * writes no bins; protocol counts still added to it go out. */
+void sink_pair_live(struct sink *s, unsigned pair, bool live);
+
+/* Adds the closed bin of every live pair (row r of v is pair r) and sends the unit. */
 void sink_bin(struct sink *s, const struct bin_view *v);
 
-/* Adds pkts packets of protocol name on route (an index) to the current unit. */
-void sink_proto(struct sink *s, unsigned route, const char *name, uint64_t pkts);
+/* Adds pkts packets of protocol name on a pair to the current unit. */
+void sink_proto(struct sink *s, unsigned pair, const char *name, uint64_t pkts);
 
-/* Adds a finished flow; an event (also Palerts, Pevents, Pstate); a route's detector
- * state (route name, or "*" for the country: Pstate and P{S}:state:R). Returns 0, or -1 when the
- * unit cannot grow (counted as an error). */
+/* Adds a finished flow; an event (also Palerts, Pevents, Pstate); a detector state (country
+ * cc and route name, route "*" for the country: Pstate and P{S}:state:CC:R). Returns 0, or
+ * -1 when the unit cannot grow (counted as an error). */
 int sink_flow(struct sink *s, const struct flow_record *r);
 int sink_event(struct sink *s, const struct event *e);
-int sink_route_state(struct sink *s, const char *route, const char *state, int64_t since,
-                     double baseline_pps, double observed_pps);
+int sink_route_state(struct sink *s, const char *cc, const char *route, const char *state,
+                     int64_t since, double baseline_pps, double observed_pps);
 
 /* Sends the records added since the last unit (events, states, flows) as a unit of their own
  * now, without a bin (`blackout detect`, which writes no bins). Nothing when none. */
@@ -112,6 +120,15 @@ const char *sink_where(const struct sink *s, char *buf, size_t size);
  * does not fit. */
 int sink_key(char *buf, size_t size, const char *prefix, const char *sensor, const char *kind,
              const char *route);
+
+/* A pair's key: "P{S}:kind:CC:ROUTE". Returns its length, or -1 when it does not fit. */
+int sink_pair_key(char *buf, size_t size, const char *prefix, const char *sensor, const char *kind,
+                  const char *cc, const char *route);
+
+/* The field of Pstate for a sensor's pair ("S/CC/R"), for a country (route "*", the field
+ * "S/CC/" followed by "*") or for the sensor itself (cc "*": "S/" and "*"). Returns its
+ * length, or -1 when it does not fit. */
+int sink_state_field(char *buf, size_t size, const char *sensor, const char *cc, const char *route);
 
 /* The flush script (Lua, with a #!lua shebang so Redis refuses it whole under OOM). */
 extern const char sink_script[];
@@ -155,7 +172,7 @@ int sink_parse_bin(const char *s, size_t n, struct sink_bin_row *row);
     X(alerts)                                                                                      \
     X(state)                                                                                       \
     X(sensors)                                                                                     \
-    X(routes)
+    X(pairs)
 #define SINK_HEADER(X)                                                                             \
     X(seq)                                                                                         \
     X(prev)                                                                                        \
@@ -186,15 +203,17 @@ int sink_parse_bin(const char *s, size_t n, struct sink_bin_row *row);
     X(nprotos)
 #define SINK_EVENT_ARGS(X)                                                                         \
     X(event)                                                                                       \
+    X(country)                                                                                     \
     X(route)                                                                                       \
     X(sensor)                                                                                      \
     X(since)                                                                                       \
     X(detected)                                                                                    \
     X(cause)                                                                                       \
     X(json)                                                                                        \
+    X(field)                                                                                       \
     X(state)
 #define SINK_STATE_ARGS(X)                                                                         \
-    X(route)                                                                                       \
+    X(field)                                                                                       \
     X(state)                                                                                       \
     X(since)                                                                                       \
     X(baseline_pps)                                                                                \

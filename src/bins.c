@@ -1,4 +1,4 @@
-/* bins — per-route time bins. See bins.h. */
+/* bins — time bins per row, the control series per route. See bins.h. */
 #include "bins.h"
 
 #include "hll.h"
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SET_MIN 1024u
+#define SET_MIN 64u /* a row's first set: grows by doubling up to the host cap */
 
 const struct bin_counter bin_counters[] = {
 #define BIN_ROW(name, uses, total) {#name, uses, total, offsetof(struct bin_counts, name)},
@@ -28,7 +28,7 @@ struct host_slot {
     uint32_t idx1; /* index into addrs plus one; 0 = empty */
 };
 
-/* Distinct country-side addresses of one route in the open bin. */
+/* Distinct country-side addresses of one row in the open bin. */
 struct host_set {
     struct host_slot *slots;
     size_t size; /* power of two */
@@ -43,10 +43,13 @@ struct bins {
     int64_t start; /* open bin; INT64_MIN before the first packet */
     bool after_jump;
     uint64_t late, jumps;
-    struct bin_counts *cur;
+    unsigned nrows, cap_rows;
+    struct bin_counts *cur; /* [cap_rows] */
+    unsigned *row_route;
     struct host_set *sets;
     const uint8_t (**host_ptrs)[16];
     size_t *nhosts;
+    uint64_t ctl[BINS_ROUTES_MAX], drops[BINS_ROUTES_MAX];
 };
 
 static uint64_t hash_addr(const uint8_t a[16])
@@ -161,7 +164,8 @@ static void set_add(struct host_set *s, const uint8_t a[16], unsigned cap)
 
 struct bins *bins_new(unsigned nroutes, unsigned len, unsigned host_cap)
 {
-    if (nroutes == 0 || len == 0 || host_cap == 0 || host_cap > BINS_HOST_CAP_MAX)
+    if (nroutes == 0 || nroutes > BINS_ROUTES_MAX || len == 0 || host_cap == 0 ||
+        host_cap > BINS_HOST_CAP_MAX)
         return NULL;
     struct bins *b = calloc(1, sizeof *b);
     if (!b)
@@ -170,32 +174,80 @@ struct bins *bins_new(unsigned nroutes, unsigned len, unsigned host_cap)
     b->len = len;
     b->host_cap = host_cap;
     b->start = INT64_MIN;
-    b->cur = calloc(nroutes, sizeof *b->cur);
-    b->sets = calloc(nroutes, sizeof *b->sets);
-    b->host_ptrs = calloc(nroutes, sizeof *b->host_ptrs);
-    b->nhosts = calloc(nroutes, sizeof *b->nhosts);
-    if (!b->cur || !b->sets || !b->host_ptrs || !b->nhosts)
-        goto err;
-    for (unsigned r = 0; r < nroutes; r++)
-        if (set_init(&b->sets[r], host_cap) < 0)
-            goto err;
     return b;
-err:
-    bins_free(b);
-    return NULL;
 }
 
 void bins_free(struct bins *b)
 {
     if (!b)
         return;
-    for (unsigned r = 0; b->sets && r < b->nroutes; r++)
+    for (unsigned r = 0; r < b->nrows; r++)
         set_free(&b->sets[r]);
     free(b->nhosts);
     free(b->host_ptrs);
     free(b->sets);
+    free(b->row_route);
     free(b->cur);
     free(b);
+}
+
+/* Room for n rows in every per-row array (doubling). */
+static int reserve_rows(struct bins *b, unsigned n)
+{
+    if (n <= b->cap_rows)
+        return 0;
+    unsigned cap = b->cap_rows ? b->cap_rows : 8;
+    while (cap < n)
+        cap *= 2;
+#define GROW(field)                                                                                \
+    do {                                                                                           \
+        void *p = realloc(b->field, cap * sizeof *b->field);                                       \
+        if (!p)                                                                                    \
+            return -1;                                                                             \
+        b->field = p;                                                                              \
+    } while (0)
+    GROW(cur);
+    GROW(row_route);
+    GROW(sets);
+    GROW(host_ptrs);
+    GROW(nhosts);
+#undef GROW
+    b->cap_rows = cap;
+    return 0;
+}
+
+int bins_add_row(struct bins *b, unsigned route)
+{
+    if (b->nrows >= BINS_ROWS_MAX || route >= b->nroutes || reserve_rows(b, b->nrows + 1) < 0)
+        return -1;
+    unsigned r = b->nrows;
+    if (set_init(&b->sets[r], b->host_cap) < 0) {
+        set_free(&b->sets[r]);
+        return -1;
+    }
+    memset(&b->cur[r], 0, sizeof b->cur[r]);
+    b->row_route[r] = route;
+    b->nrows++;
+    return (int)r;
+}
+
+unsigned bins_nrows(const struct bins *b)
+{
+    return b->nrows;
+}
+
+int bins_set_routes(struct bins *b, unsigned nroutes, const unsigned *row_route)
+{
+    if (nroutes == 0 || nroutes > BINS_ROUTES_MAX)
+        return -1;
+    for (unsigned r = 0; r < b->nrows; r++)
+        if (row_route[r] >= nroutes)
+            return -1;
+    memcpy(b->row_route, row_route, b->nrows * sizeof *row_route);
+    b->nroutes = nroutes;
+    memset(b->ctl, 0, sizeof b->ctl);
+    memset(b->drops, 0, sizeof b->drops);
+    return 0;
 }
 
 static void emit_open(struct bins *b, bool partial, bins_emit_fn emit, void *ctx)
@@ -203,23 +255,32 @@ static void emit_open(struct bins *b, bool partial, bins_emit_fn emit, void *ctx
     struct bin_view v = {
         .start = b->start,
         .len = b->len,
-        .nroutes = b->nroutes,
         .partial = partial,
         .after_jump = b->after_jump,
-        .routes = b->cur,
+        .nrows = b->nrows,
+        .rows = b->cur,
+        .row_route = b->row_route,
         .hosts = b->host_ptrs,
         .nhosts = b->nhosts,
+        .nroutes = b->nroutes,
+        .ctl_pkts = b->ctl,
+        .drops = b->drops,
     };
-    for (unsigned r = 0; r < b->nroutes; r++) {
+    for (unsigned r = 0; r < b->nrows; r++) {
         struct host_set *s = &b->sets[r];
         b->cur[r].hosts = s->overflow ? hll_count(s->hll) : s->n;
+        b->cur[r].ctl_pkts = b->ctl[b->row_route[r]];
+        b->cur[r].drops = b->drops[b->row_route[r]];
         b->host_ptrs[r] = (const uint8_t(*)[16])s->addrs;
         b->nhosts[r] = s->n;
     }
     emit(ctx, &v);
-    for (unsigned r = 0; r < b->nroutes; r++)
+    for (unsigned r = 0; r < b->nrows; r++)
         set_clear(&b->sets[r]);
-    memset(b->cur, 0, b->nroutes * sizeof *b->cur);
+    if (b->nrows)
+        memset(b->cur, 0, b->nrows * sizeof *b->cur);
+    memset(b->ctl, 0, b->nroutes * sizeof *b->ctl);
+    memset(b->drops, 0, b->nroutes * sizeof *b->drops);
     b->after_jump = false;
 }
 
@@ -255,10 +316,9 @@ void bins_advance(struct bins *b, int64_t ts, bins_emit_fn emit, void *ctx)
         emit_open(b, false, emit, ctx);
 }
 
-void bins_count(struct bins *b, unsigned route, unsigned dir, uint64_t bytes,
-                const uint8_t host[16])
+void bins_count(struct bins *b, unsigned row, unsigned dir, uint64_t bytes, const uint8_t host[16])
 {
-    struct bin_counts *c = &b->cur[route];
+    struct bin_counts *c = &b->cur[row];
     if (dir == 0) {
         c->pkts_in++;
         c->bytes_in += bytes;
@@ -266,52 +326,30 @@ void bins_count(struct bins *b, unsigned route, unsigned dir, uint64_t bytes,
         c->pkts_out++;
         c->bytes_out += bytes;
     }
-    set_add(&b->sets[route], host, b->host_cap);
+    set_add(&b->sets[row], host, b->host_cap);
+}
+
+void bins_count_flow(struct bins *b, unsigned row)
+{
+    b->cur[row].flows_new++;
+}
+
+void bins_count_start(struct bins *b, unsigned row, unsigned dir)
+{
+    if (dir == 0)
+        b->cur[row].starts_in++;
+    else
+        b->cur[row].starts_out++;
 }
 
 void bins_count_ctl(struct bins *b, unsigned route)
 {
-    b->cur[route].ctl_pkts++;
-}
-
-void bins_count_flow(struct bins *b, unsigned route)
-{
-    b->cur[route].flows_new++;
-}
-
-void bins_count_start(struct bins *b, unsigned route, unsigned dir)
-{
-    if (dir == 0)
-        b->cur[route].starts_in++;
-    else
-        b->cur[route].starts_out++;
+    b->ctl[route]++;
 }
 
 void bins_count_drops(struct bins *b, unsigned route, uint64_t n)
 {
-    b->cur[route].drops += n;
-}
-
-int bins_take_over(struct bins *dst, struct bins *src, const int *from)
-{
-    if (dst->len != src->len || dst->host_cap != src->host_cap)
-        return -1;
-    for (unsigned r = 0; r < dst->nroutes; r++) {
-        if (from[r] < 0 || (unsigned)from[r] >= src->nroutes)
-            continue;
-        struct bin_counts c = dst->cur[r];
-        struct host_set h = dst->sets[r];
-        dst->cur[r] = src->cur[from[r]];
-        dst->sets[r] = src->sets[from[r]];
-        src->cur[from[r]] = c;
-        src->sets[from[r]] = h;
-    }
-    dst->start = src->start;
-    dst->after_jump = src->after_jump;
-    dst->late = src->late;
-    dst->jumps = src->jumps;
-    src->start = INT64_MIN;
-    return 0;
+    b->drops[route] += n;
 }
 
 void bins_flush(struct bins *b, bins_emit_fn emit, void *ctx)

@@ -517,12 +517,12 @@ static void write_states(struct multi *m)
         return;
     for (unsigned r = 0; r < combine_nroutes(m->cb); r++) {
         combine_route_status(m->cb, r, &st);
-        sink_route_state(m->sink, combine_route_name(m->cb, r), detect_state_name(st.state),
-                         st.since, st.baseline_pps, st.observed_pps);
+        sink_route_state(m->sink, m->o->country, combine_route_name(m->cb, r),
+                         detect_state_name(st.state), st.since, st.baseline_pps, st.observed_pps);
     }
     combine_country_status(m->cb, &st);
-    sink_route_state(m->sink, "*", detect_state_name(st.state), st.since, st.baseline_pps,
-                     st.observed_pps);
+    sink_route_state(m->sink, m->o->country, "*", detect_state_name(st.state), st.since,
+                     st.baseline_pps, st.observed_pps);
     sink_send(m->sink);
 }
 

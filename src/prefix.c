@@ -506,3 +506,19 @@ bool cidr_contains(const struct cidr *c, uint8_t version, uint32_t a4, const uin
         return a4 >= c->first4 && a4 <= c->last4;
     return memcmp(a16, c->first6, 16) >= 0 && memcmp(a16, c->last6, 16) <= 0;
 }
+
+void prefix_set_code(struct prefix_set *p, const char *cc)
+{
+    snprintf(p->code, sizeof p->code, "%s", cc);
+}
+
+unsigned prefix_ncountries(const struct prefix_set *p)
+{
+    (void)p;
+    return 1;
+}
+
+const char *prefix_country_code(const struct prefix_set *p, unsigned idx)
+{
+    return idx == 1 ? p->code : NULL;
+}

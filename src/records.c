@@ -85,6 +85,7 @@ void event_json(const struct event *e, struct json *j)
     json_obj_open(j);
     json_kstr(j, "type", "event");
     json_kstr(j, "event", event_kind_name((enum event_kind)e->kind));
+    json_kstr(j, "country", e->country);
     json_kstr(j, "route", e->route);
     json_kstr(j, "sensor", e->sensor);
     json_ki64(j, "since", e->since);
@@ -106,6 +107,7 @@ void flow_record_json(const struct flow_record *r, const char *sensor, struct js
     json_obj_open(j);
     json_kstr(j, "type", "flow");
     json_kstr(j, "sensor", sensor);
+    json_kstr(j, "country", r->country);
     json_kstr(j, "route", r->route);
     json_ku64(j, "ip_proto", r->l4_proto);
     json_kstr(j, "src", record_addr(r->src, a, sizeof a));
@@ -213,6 +215,8 @@ static void event_string(struct event_reader *r, const char *path, const char *v
         e->kind = (uint8_t)(k >= 0 ? k : 0);
     } else if (strcmp(path, "route") == 0) {
         text_copy(e->route, sizeof e->route, val);
+    } else if (strcmp(path, "country") == 0) {
+        text_copy(e->country, sizeof e->country, val);
     } else if (strcmp(path, "sensor") == 0) {
         text_copy(e->sensor, sizeof e->sensor, val);
     } else if (strcmp(path, "cause") == 0) {
@@ -348,6 +352,7 @@ static void details(const struct event *e, char *buf, size_t size)
 const char *event_text(const struct event *e, char *buf, size_t size)
 {
     char when[32], since[32], delay[32], began[96], sensor[RECORD_SENSOR_MAX + 8], more[256];
+    char where[RECORD_CC_MAX + RECORD_NAME_MAX + 2];
     int64_t took;
 
     if (__builtin_sub_overflow(e->detected, e->since, &took)) /* times read back from Redis */
@@ -358,7 +363,11 @@ const char *event_text(const struct event *e, char *buf, size_t size)
              span_text(took, delay, sizeof delay));
     snprintf(sensor, sizeof sensor, "sensor %s", e->sensor);
     details(e, more, sizeof more);
-    snprintf(buf, size, "%s  %-12s  %-5s  %-15s  %-34s  %s", when,
-             event_kind_name((enum event_kind)e->kind), e->route, sensor, began, more);
+    if (e->country[0] && strcmp(e->country, "*") != 0)
+        snprintf(where, sizeof where, "%s/%s", e->country, e->route);
+    else
+        snprintf(where, sizeof where, "%s", e->route);
+    snprintf(buf, size, "%s  %-12s  %-8s  %-15s  %-34s  %s", when,
+             event_kind_name((enum event_kind)e->kind), where, sensor, began, more);
     return buf;
 }

@@ -36,19 +36,22 @@ void report_flush(struct report *r)
         failed(r);
 }
 
-void report_bin(struct report *r, const struct bin_view *v, const char *const *names)
+void report_bin(struct report *r, const struct bin_view *v, const struct report_row *rows)
 {
     struct json *j = &r->json;
 
     if (!r->json_lines)
         return;
-    for (unsigned route = 0; route < v->nroutes; route++) {
-        const struct bin_counts *c = &v->routes[route];
+    for (unsigned row = 0; row < v->nrows; row++) {
+        const struct bin_counts *c = &v->rows[row];
+        if (!rows[row].route)
+            continue;
         json_reset(j);
         json_obj_open(j);
         json_kstr(j, "type", "bin");
         json_kstr(j, "sensor", r->sensor);
-        json_kstr(j, "route", names[route]);
+        json_kstr(j, "country", rows[row].country);
+        json_kstr(j, "route", rows[row].route);
         json_ki64(j, "start", v->start);
         json_ku64(j, "len", v->len);
         for (size_t i = 0; i < BIN_NCOUNTERS; i++)

@@ -209,7 +209,7 @@ unsigned route_of_iface(const struct route_table *t, int iface)
 }
 
 static bool match_one(const struct route_match *m, const struct decoded *d, int iface,
-                      const struct route_verdict *v)
+                      const struct route_hit *h)
 {
     switch (m->kind) {
     case MATCH_VLAN:
@@ -220,47 +220,53 @@ static bool match_one(const struct route_match *m, const struct decoded *d, int 
     case MATCH_IFACE:
         return iface >= 0 && iface == m->iface;
     case MATCH_PREFIX:
-        if (!v->country)
+        if (!h)
             return false;
-        return cidr_contains(&m->prefix, d->ip_version, v->dir == DIR_OUT ? d->src4 : d->dst4,
-                             v->chost);
+        return cidr_contains(&m->prefix, d->ip_version, h->dir == DIR_OUT ? d->src4 : d->dst4,
+                             h->chost);
     }
     return false;
 }
 
+/* The route of a hit (h NULL: a control packet). */
 static unsigned pick_route(const struct route_table *t, const struct decoded *d, int iface,
-                           const struct route_verdict *v)
+                           const struct route_hit *h)
 {
     for (unsigned r = 0; r < t->nrules; r++)
         for (unsigned m = 0; m < t->rules[r].nmatch; m++)
-            if (match_one(&t->rules[r].match[m], d, iface, v))
+            if (match_one(&t->rules[r].match[m], d, iface, h))
                 return t->rules[r].route;
     return t->fallback;
 }
 
-static bool in_country(const struct prefix_set *p, const struct decoded *d, bool src)
+static unsigned country_of(const struct prefix_set *p, const struct decoded *d, bool src)
 {
     if (d->ip_version == 4)
-        return prefix_has_v4(p, src ? d->src4 : d->dst4);
-    return prefix_has_v6(p, src ? d->src : d->dst);
+        return prefix_country_v4(p, src ? d->src4 : d->dst4);
+    return prefix_country_v6(p, src ? d->src : d->dst);
+}
+
+static void add_hit(struct route_verdict *v, unsigned country, uint8_t dir, const uint8_t *chost)
+{
+    v->hit[v->nhits++] = (struct route_hit){.country = country, .dir = dir, .chost = chost};
 }
 
 void route_match(const struct route_table *t, const struct prefix_set *country,
                  const struct decoded *d, int iface, struct route_verdict *v)
 {
-    v->country = false;
-    v->dir = DIR_IN;
-    v->chost = NULL;
+    v->nhits = 0;
     if (d->has_ip) {
-        if (in_country(country, d, true)) {
-            v->country = true;
-            v->dir = DIR_OUT;
-            v->chost = d->src;
-        } else if (in_country(country, d, false)) {
-            v->country = true;
-            v->dir = DIR_IN;
-            v->chost = d->dst;
-        }
+        unsigned from = country_of(country, d, true), to = country_of(country, d, false);
+        if (from)
+            add_hit(v, from, DIR_OUT, d->src);
+        if (to && to != from)
+            add_hit(v, to, DIR_IN, d->dst);
     }
-    v->route = t->nrules ? pick_route(t, d, iface, v) : t->fallback;
+    if (!t->nrules) {
+        v->route = v->hit[0].route = v->hit[1].route = t->fallback;
+        return;
+    }
+    for (unsigned i = 0; i < v->nhits; i++)
+        v->hit[i].route = pick_route(t, d, iface, &v->hit[i]);
+    v->route = v->nhits ? v->hit[0].route : pick_route(t, d, iface, NULL);
 }

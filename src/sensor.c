@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_BACKLOG_BYTES ((size_t)1 << 30)
+#define SINK_BACKLOG_BYTES   ((size_t)1 << 30)  /* capture: rides out a long Redis outage */
+#define REPLAY_BACKLOG_BYTES ((size_t)16 << 20) /* replay: waits, a few seconds of lead is enough  \
+                                                 */
 
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen)
 {
@@ -41,6 +43,7 @@ struct prefix_set *sensor_load_country(const struct options *o, char *err, size_
         goto err;
     }
     prefix_finish(p);
+    prefix_set_code(p, o->country);
     return p;
 err:
     prefix_free(p);
@@ -82,12 +85,102 @@ static int flows_init(struct sensor *s, const struct options *o, char *err, size
     if (!s->cls)
         return -1;
     s->nlabels = classify_nlabels(s->cls);
-    s->protos = calloc((size_t)SENSOR_ACCOUNTS_MAX * s->nlabels, sizeof *s->protos);
-    if (!s->protos) {
-        snprintf(err, errlen, "out of memory for protocol counters");
+    s->expired_at = INT64_MIN;
+    return 0;
+}
+
+/* Room for n entries in a growing array of elements of size `size` (doubling). */
+static int grow(void **arr, unsigned *cap, unsigned n, size_t size)
+{
+    if (n <= *cap)
+        return 0;
+    unsigned c = *cap ? *cap : 8;
+    while (c < n)
+        c *= 2;
+    void *p = realloc(*arr, (size_t)c * size);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
+int sensor_country(struct sensor *s, const char *code)
+{
+    for (unsigned c = 0; c < s->ncountries; c++)
+        if (strcmp(s->countries[c].code, code) == 0)
+            return (int)c;
+    if (s->ncountries == SENSOR_COUNTRIES_MAX || grow((void **)&s->countries, &s->cap_countries,
+                                                      s->ncountries + 1, sizeof *s->countries) < 0)
+        return -1;
+    struct sensor_country *sc = &s->countries[s->ncountries];
+    memset(sc, 0, sizeof *sc);
+    snprintf(sc->code, sizeof sc->code, "%s", code);
+    sc->watched = true;
+    sc->det = detect_new(&s->dc, s->routes.nroutes, s->route_names, s->opt->sensor);
+    if (!sc->det)
+        return -1;
+    unsigned c = s->ncountries++;
+    for (unsigned r = 0; !s->all_countries && r < s->routes.nroutes; r++)
+        sensor_pair(s, c, r); /* a named country's silence counts from the start */
+    return (int)c;
+}
+
+int sensor_pair(struct sensor *s, unsigned country, unsigned route)
+{
+    uint16_t *slot = &s->pair_of[country * ROUTE_MAX + route];
+    if (*slot != SENSOR_NO_ID)
+        return *slot;
+    const char *name = s->routes.names[route];
+    for (unsigned p = 0; p < s->npairs; p++) /* a pair whose route a reload took away, back */
+        if (s->pairs[p].country == country && s->pairs[p].route < 0 &&
+            strcmp(s->pairs[p].route_name, name) == 0) {
+            s->pairs[p].route = (int)route;
+            *slot = (uint16_t)p;
+            if (s->sink)
+                sink_pair_live(s->sink, p, true);
+            return (int)p;
+        }
+    unsigned p = s->npairs, cap = s->cap_pairs;
+    if (p >= SENSOR_NO_ID || grow((void **)&s->pairs, &s->cap_pairs, p + 1, sizeof *s->pairs) < 0 ||
+        grow((void **)&s->protos, &cap, p + 1, s->nlabels * sizeof *s->protos) < 0)
+        return -1;
+    memset(s->protos + (size_t)p * s->nlabels, 0, s->nlabels * sizeof *s->protos);
+    if (bins_add_row(s->bins, route) != (int)p)
+        return -1;
+    if (s->sink && sink_pair(s->sink, p, s->countries[country].code, name) < 0)
+        return -1; /* a row without its sink pair: the caps of both are the same */
+    s->pairs[p] = (struct sensor_pair){.country = (uint16_t)country, .route = (int)route};
+    snprintf(s->pairs[p].route_name, sizeof s->pairs[p].route_name, "%s", name);
+    s->npairs++;
+    *slot = (uint16_t)p;
+    return (int)p;
+}
+
+/* The countries of the set: ids of those named by --country made now (every route), the
+ * others at their first packet. Returns 0, or -1 with err. */
+static int countries_init(struct sensor *s, char *err, size_t errlen)
+{
+    unsigned n = prefix_ncountries(s->country);
+
+    s->country_id = malloc((n + 1) * sizeof *s->country_id);
+    s->pair_of = malloc((size_t)SENSOR_COUNTRIES_MAX * ROUTE_MAX * sizeof *s->pair_of);
+    if (!s->country_id || !s->pair_of) {
+        snprintf(err, errlen, "out of memory for the countries");
         return -1;
     }
-    s->expired_at = INT64_MIN;
+    memset(s->pair_of, 0xff, (size_t)SENSOR_COUNTRIES_MAX * ROUTE_MAX * sizeof *s->pair_of);
+    for (unsigned i = 0; i <= n; i++)
+        s->country_id[i] = SENSOR_NO_ID;
+    for (unsigned i = 1; !s->all_countries && i <= n; i++) {
+        int c = sensor_country(s, prefix_country_code(s->country, i));
+        if (c < 0) {
+            snprintf(err, errlen, "out of memory for country %s",
+                     prefix_country_code(s->country, i));
+            return -1;
+        }
+        s->country_id[i] = (uint16_t)c;
+    }
     return 0;
 }
 
@@ -98,8 +191,10 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     report_init(&s->rep, o->sensor, o->json, o->quiet, o->flows);
     if (sensor_build_routes(&s->routes, o, err, errlen) < 0)
         return -1;
-    for (unsigned r = 0; r < s->routes.nroutes; r++)
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
         s->account[r] = (unsigned)sensor_account(s, s->routes.names[r]);
+        s->route_names[r] = s->routes.names[r];
+    }
     s->country = sensor_load_country(o, err, errlen);
     if (!s->country)
         return -1;
@@ -110,21 +205,23 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     }
     if (flows_init(s, o, err, errlen) < 0)
         return -1;
-    struct detect_config dc;
-    detect_defaults(&dc, (unsigned)o->bin);
-    dc.warmup = (unsigned)o->warmup;
-    dc.horizon = (unsigned)o->horizon;
-    dc.alarms_per_month = o->false_alarms;
-    for (unsigned r = 0; r < s->routes.nroutes; r++)
-        s->route_names[r] = s->routes.names[r];
-    s->det = detect_new(&dc, s->routes.nroutes, s->route_names, o->sensor);
-    if (!s->det) {
+    detect_defaults(&s->dc, (unsigned)o->bin);
+    s->dc.warmup = (unsigned)o->warmup;
+    s->dc.horizon = (unsigned)o->horizon;
+    s->dc.alarms_per_month = o->false_alarms;
+    s->all_countries = strcmp(o->country, "all") == 0;
+    /* the configuration is checked now, also when no country shows up to need a detector */
+    struct detect *probe = detect_new(&s->dc, s->routes.nroutes, s->route_names, o->sensor);
+    detect_free(probe);
+    if (!probe) {
         snprintf(err, errlen, "cannot start the detector (bad --false-alarms or out of memory)");
         return -1;
     }
-    LOG(LOG_INFO, "country set: %llu IPv4 addresses, %zu IPv6 ranges; %u routes",
-        (unsigned long long)prefix_v4_addresses(s->country), prefix_v6_ranges(s->country),
-        s->routes.nroutes);
+    if (countries_init(s, err, errlen) < 0)
+        return -1;
+    LOG(LOG_INFO, "country set: %u countries, %llu IPv4 addresses, %zu IPv6 ranges; %u routes",
+        prefix_ncountries(s->country), (unsigned long long)prefix_v4_addresses(s->country),
+        prefix_v6_ranges(s->country), s->routes.nroutes);
     return 0;
 }
 
@@ -139,44 +236,74 @@ int sensor_account(struct sensor *s, const char *name)
     return (int)s->naccounts++;
 }
 
-/* The detector's view of a closed bin; its events go out as JSON lines and to Redis with
- * this bin's flush, and so do the routes' states. */
-static void run_detector(struct sensor *s, const struct bin_view *v)
+/* One country's view of a closed bin: its pairs' counters, zero on the routes where it has
+ * none, the routes' control series everywhere. */
+static void country_bin(const struct sensor *s, unsigned c, const struct bin_view *v,
+                        struct detect_route_bin *rb)
+{
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+        uint16_t p = s->pair_of[c * ROUTE_MAX + r];
+        const struct bin_counts *k = p != SENSOR_NO_ID ? &v->rows[p] : NULL;
+        rb[r] = (struct detect_route_bin){.ctl_pkts = v->ctl_pkts[r], .drops = v->drops[r]};
+        if (k) {
+            rb[r].pkts[0] = k->pkts_in;
+            rb[r].pkts[1] = k->pkts_out;
+            rb[r].starts[0] = k->starts_in;
+            rb[r].starts[1] = k->starts_out;
+        }
+    }
+}
+
+/* A country's states after a bin: each route it has a pair on, then the country. */
+static void country_states(struct sensor *s, unsigned c)
+{
+    const struct sensor_country *sc = &s->countries[c];
+    struct detect_route_status st;
+
+    for (unsigned r = 0; r < s->routes.nroutes; r++) {
+        if (s->pair_of[c * ROUTE_MAX + r] == SENSOR_NO_ID)
+            continue;
+        detect_route_status(sc->det, r, &st);
+        sink_route_state(s->sink, sc->code, s->routes.names[r], detect_state_name(st.state),
+                         st.since, st.baseline_pps, st.observed_pps);
+    }
+    detect_country_status(sc->det, &st);
+    sink_route_state(s->sink, sc->code, "*", detect_state_name(st.state), st.since, st.baseline_pps,
+                     st.observed_pps);
+}
+
+/* Every country's detector over a closed bin; the events go out as JSON lines and to Redis
+ * with this bin's flush, and so do the states. The first country speaks for the sensor. */
+static void run_detectors(struct sensor *s, const struct bin_view *v)
 {
     struct detect_route_bin rb[ROUTE_MAX];
     struct event ev[2 * ROUTE_MAX + 4];
-    struct detect_route_status st;
 
-    for (unsigned r = 0; r < v->nroutes; r++) {
-        const struct bin_counts *c = &v->routes[r];
-        rb[r] = (struct detect_route_bin){.pkts = {c->pkts_in, c->pkts_out},
-                                          .starts = {c->starts_in, c->starts_out},
-                                          .ctl_pkts = c->ctl_pkts,
-                                          .drops = c->drops};
-    }
-    const struct detect_bin b = {.start = v->start,
-                                 .len = v->len,
-                                 .partial = v->partial,
-                                 .after_jump = v->after_jump,
-                                 .nroutes = v->nroutes,
-                                 .routes = rb};
-    unsigned n = detect_feed(s->det, &b, ev, sizeof ev / sizeof ev[0]);
-    for (unsigned i = 0; i < n; i++) {
-        s->events++;
-        report_event(&s->rep, &ev[i]);
+    for (unsigned c = 0; c < s->ncountries; c++) {
+        const struct sensor_country *sc = &s->countries[c];
+        if (!sc->det || !sc->watched)
+            continue;
+        country_bin(s, c, v, rb);
+        const struct detect_bin b = {.start = v->start,
+                                     .len = v->len,
+                                     .partial = v->partial,
+                                     .after_jump = v->after_jump,
+                                     .nroutes = s->routes.nroutes,
+                                     .routes = rb};
+        unsigned n = detect_feed(sc->det, &b, ev, sizeof ev / sizeof ev[0]);
+        for (unsigned i = 0; i < n; i++) {
+            bool own = ev[i].kind == EVENT_SENSOR_BLIND || ev[i].kind == EVENT_SENSOR_OK;
+            if (own && c > 0)
+                continue;
+            snprintf(ev[i].country, sizeof ev[i].country, "%s", own ? "*" : sc->code);
+            s->events++;
+            report_event(&s->rep, &ev[i]);
+            if (s->sink)
+                sink_event(s->sink, &ev[i]);
+        }
         if (s->sink)
-            sink_event(s->sink, &ev[i]);
+            country_states(s, c);
     }
-    if (!s->sink)
-        return;
-    for (unsigned r = 0; r < v->nroutes; r++) {
-        detect_route_status(s->det, r, &st);
-        sink_route_state(s->sink, s->routes.names[r], detect_state_name(st.state), st.since,
-                         st.baseline_pps, st.observed_pps);
-    }
-    detect_country_status(s->det, &st);
-    sink_route_state(s->sink, "*", detect_state_name(st.state), st.since, st.baseline_pps,
-                     st.observed_pps);
 }
 
 /* Every closed bin: totals, then the reports. */
@@ -184,11 +311,31 @@ static void on_bin(void *ctx, const struct bin_view *v)
 {
     struct sensor *s = ctx;
 
-    for (unsigned r = 0; r < v->nroutes; r++)
-        bin_counts_add(&s->totals[s->account[r]], &v->routes[r]);
+    for (unsigned p = 0; p < v->nrows && p < s->npairs; p++) {
+        struct sensor_pair *sp = &s->pairs[p];
+        if (sp->route < 0)
+            continue;
+        bin_counts_add(&sp->total, &v->rows[p]);
+        struct bin_counts *t = &s->totals[s->account[sp->route]];
+        uint64_t ctl = t->ctl_pkts, drops = t->drops;
+        bin_counts_add(t, &v->rows[p]);
+        t->ctl_pkts = ctl; /* the control series is the route's, counted once below */
+        t->drops = drops;
+    }
+    for (unsigned r = 0; r < v->nroutes; r++) {
+        s->totals[s->account[r]].ctl_pkts += v->ctl_pkts[r];
+        s->totals[s->account[r]].drops += v->drops[r];
+    }
     s->bins_emitted++;
-    report_bin(&s->rep, v, s->route_names);
-    run_detector(s, v);
+    if (s->rep.json_lines &&
+        grow((void **)&s->rows, &s->cap_rows, s->npairs, sizeof *s->rows) == 0) {
+        for (unsigned p = 0; p < s->npairs; p++)
+            s->rows[p] = (struct report_row){
+                .country = s->countries[s->pairs[p].country].code,
+                .route = s->pairs[p].route >= 0 ? s->pairs[p].route_name : NULL};
+        report_bin(&s->rep, v, s->rows);
+    }
+    run_detectors(s, v);
     if (s->sink) {
         sink_bin(s->sink, v);
         char err[8];
@@ -203,10 +350,8 @@ int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
         .timeout_ms = (unsigned)o->redis_timeout,
         .prefix = o->redis_prefix,
         .sensor = o->sensor,
-        .nroutes = s->routes.nroutes,
-        .route_names = s->route_names,
         .backlog = (unsigned)o->backlog,
-        .backlog_bytes = SINK_BACKLOG_BYTES,
+        .backlog_bytes = o->cmd == CMD_REPLAY ? REPLAY_BACKLOG_BYTES : SINK_BACKLOG_BYTES,
         .wait_when_full = o->cmd == CMD_REPLAY,
         .retention = o->retention,
         .stream_maxlen = o->stream_maxlen,
@@ -216,12 +361,18 @@ int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
 
     if (o->no_redis)
         return 0;
-    for (unsigned r = 0; r < s->routes.nroutes; r++)
-        s->route_names[r] = s->routes.names[r];
     if (redis_url_parse(o->redis, &c.url, err, errlen) < 0)
         return -1;
     s->sink = sink_new(&c, err, errlen);
     memset(&c.url, 0, sizeof c.url);
+    for (unsigned p = 0; s->sink && p < s->npairs; p++) {
+        const struct sensor_pair *sp = &s->pairs[p];
+        if (sink_pair(s->sink, p, s->countries[sp->country].code, sp->route_name) < 0) {
+            snprintf(err, errlen, "out of memory for the Redis sink");
+            return -1;
+        }
+        sink_pair_live(s->sink, p, sp->route >= 0);
+    }
     return s->sink ? 0 : -1;
 }
 
@@ -253,27 +404,34 @@ int sensor_close_sink(struct sensor *s, uint64_t timeout_ms, char *err, size_t e
     return -1;
 }
 
-/* A flow leaves the table (or is exported on its active timeout): final label, protocol
- * counters, flow record. */
-static void on_flow(void *ctx, struct flow *f, enum flow_end why)
+/* One side of a finished flow: protocol counters and the record of pair p; the flow's
+ * counters are pair[0]'s (swap: the other country's, whose in and out are the other way). */
+static void flow_side(struct sensor *s, const struct flow *f, enum flow_end why, unsigned p,
+                      bool swap)
 {
-    struct sensor *s = ctx;
     struct flow_record r;
+    const struct sensor_pair *sp = &s->pairs[p];
+    struct proto_count *pc = &s->protos[(size_t)p * s->nlabels + f->label];
 
-    classify_done(s->cls, f);
-    struct proto_count *pc = &s->protos[(size_t)s->account[f->route] * s->nlabels + f->label];
     pc->pkts += f->pkts[0] + f->pkts[1];
     pc->bytes += f->bytes[0] + f->bytes[1];
-    if (!(f->flags & FLOW_COUNTED)) {
+    if (!(f->flags & FLOW_COUNTED))
         pc->flows++;
-        f->flags |= FLOW_COUNTED;
-    }
     if (s->sink)
-        sink_proto(s->sink, f->route, classify_name(s->cls, f->label), f->pkts[0] + f->pkts[1]);
+        sink_proto(s->sink, p, classify_name(s->cls, f->label), f->pkts[0] + f->pkts[1]);
     if (!s->sink && !s->opt->flows)
         return;
     flow_to_record(f, why, &r);
-    snprintf(r.route, sizeof r.route, "%s", s->routes.names[f->route]);
+    if (swap) {
+        uint64_t t = r.pkts_in;
+        r.pkts_in = r.pkts_out;
+        r.pkts_out = t;
+        t = r.bytes_in;
+        r.bytes_in = r.bytes_out;
+        r.bytes_out = t;
+    }
+    snprintf(r.country, sizeof r.country, "%s", s->countries[sp->country].code);
+    snprintf(r.route, sizeof r.route, "%s", sp->route_name);
     snprintf(r.proto, sizeof r.proto, "%s", classify_name(s->cls, f->label));
     snprintf(r.host, sizeof r.host, "%s", f->host);
     if (s->sink)
@@ -281,9 +439,35 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
     report_flow(&s->rep, &r);
 }
 
-/* The flow and classification stages of a country packet. */
+/* A flow leaves the table (or is exported on its active timeout): final label, then each
+ * pair it counts for. */
+static void on_flow(void *ctx, struct flow *f, enum flow_end why)
+{
+    struct sensor *s = ctx;
+
+    classify_done(s->cls, f);
+    flow_side(s, f, why, f->pair[0], false);
+    if (f->pair[1] != FLOW_NO_PAIR)
+        flow_side(s, f, why, f->pair[1], true);
+    f->flags |= FLOW_COUNTED;
+}
+
+/* The direction of a packet for the flow's first pair: that of the hit of the same country
+ * (a packet between two countries has one hit each way). */
+static unsigned flow_dir(const struct sensor *s, const struct flow *f,
+                         const struct route_verdict *v, const int *pair)
+{
+    unsigned country = s->pairs[f->pair[0]].country;
+    for (unsigned i = 1; i < v->nhits; i++)
+        if (pair[i] >= 0 && s->pairs[pair[i]].country == country)
+            return v->hit[i].dir;
+    return v->hit[0].dir;
+}
+
+/* The flow and classification stages of a country packet counted on pair[0] (and pair[1]
+ * when it goes between two countries). */
 static void track_flow(struct sensor *s, const struct packet *p, const struct decoded *d,
-                       const struct route_verdict *v)
+                       const struct route_verdict *v, const int *pair)
 {
     int64_t now_us = (p->ts_sec < 0 ? 0 : p->ts_sec) * 1000000 + p->ts_usec;
     bool created;
@@ -296,15 +480,21 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
     if (!f)
         return; /* counted by the flow table; the bins have the packet already */
     if (created) {
-        f->route = (uint8_t)v->route;
-        bins_count_flow(s->bins, v->route);
+        f->pair[0] = (uint16_t)pair[0];
+        f->pair[1] = v->nhits > 1 && pair[1] >= 0 ? (uint16_t)pair[1] : FLOW_NO_PAIR;
+        for (unsigned i = 0; i < 2; i++)
+            if (f->pair[i] != FLOW_NO_PAIR)
+                bins_count_flow(s->bins, f->pair[i]);
     }
-    uint8_t seen = v->dir == DIR_IN ? FLOW_SEEN_IN : FLOW_SEEN_OUT;
+    unsigned dir = flow_dir(s, f, v, pair);
+    uint8_t seen = dir == DIR_IN ? FLOW_SEEN_IN : FLOW_SEEN_OUT;
     if (!(f->flags & seen)) { /* the flow's first packet this way: a conversation start */
         f->flags |= seen;
-        bins_count_start(s->bins, v->route, v->dir);
+        bins_count_start(s->bins, f->pair[0], dir);
+        if (f->pair[1] != FLOW_NO_PAIR) /* the other country sees it the other way */
+            bins_count_start(s->bins, f->pair[1], dir == DIR_IN ? DIR_OUT : DIR_IN);
     }
-    flow_count(s->flows, f, v->dir, p->len, d->tcp_flags, now_us, on_flow, s);
+    flow_count(s->flows, f, dir, p->len, d->tcp_flags, now_us, on_flow, s);
     classify_packet(s->cls, f, d, now_us);
 }
 
@@ -316,22 +506,50 @@ bool sensor_advance(struct sensor *s, int64_t ts)
     return bins_open_start(s->bins) != open;
 }
 
+/* The pair of a hit: its country (made at its first packet under --country all) on its
+ * route. Returns the pair, or -1 (caps, memory: the packet is counted as refused). */
+static int hit_pair(struct sensor *s, const struct route_hit *h)
+{
+    uint16_t c = s->country_id[h->country];
+    if (c == SENSOR_NO_ID) {
+        int made = sensor_country(s, prefix_country_code(s->country, h->country));
+        if (made < 0)
+            return -1;
+        c = s->country_id[h->country] = (uint16_t)made;
+    }
+    uint16_t p = s->pair_of[c * ROUTE_MAX + h->route];
+    return p != SENSOR_NO_ID ? p : sensor_pair(s, c, h->route);
+}
+
 void sensor_packet(struct sensor *s, const struct packet *p)
 {
     struct decoded d;
     struct route_verdict v;
+    int pair[2] = {-1, -1};
 
     s->packets++;
     decode_packet((enum decode_link)p->link, p->data, p->caplen, &d);
     s->decode[d.status]++;
     sensor_advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
     route_match(&s->routes, s->country, &d, p->iface, &v);
-    if (!v.country) {
+    if (!v.nhits) {
         bins_count_ctl(s->bins, v.route);
         return;
     }
-    bins_count(s->bins, v.route, v.dir, p->len, v.chost);
-    track_flow(s, p, &d, &v);
+    for (unsigned i = 0; i < v.nhits; i++) {
+        pair[i] = hit_pair(s, &v.hit[i]);
+        if (pair[i] >= 0)
+            bins_count(s->bins, (unsigned)pair[i], v.hit[i].dir, p->len, v.hit[i].chost);
+    }
+    if (pair[0] < 0) { /* the flow goes with a pair that exists */
+        pair[0] = pair[1];
+        pair[1] = -1;
+    }
+    if (pair[0] < 0) {
+        s->refused++;
+        return;
+    }
+    track_flow(s, p, &d, &v, pair);
 }
 
 bool sensor_tick(struct sensor *s, int64_t ts)
@@ -363,17 +581,18 @@ void sensor_free(struct sensor *s)
 {
     sink_free(s->sink);
     s->sink = NULL;
-    detect_free(s->det);
-    s->det = NULL;
+    for (unsigned c = 0; c < s->ncountries; c++)
+        detect_free(s->countries[c].det);
+    free(s->countries);
+    free(s->pairs);
+    free(s->rows);
+    free(s->pair_of);
+    free(s->country_id);
     free(s->protos);
     classify_free(s->cls);
     flow_free(s->flows);
     bins_free(s->bins);
     prefix_free(s->country);
     report_free(&s->rep);
-    s->bins = NULL;
-    s->country = NULL;
-    s->flows = NULL;
-    s->cls = NULL;
-    s->protos = NULL;
+    memset(s, 0, sizeof *s);
 }

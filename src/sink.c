@@ -25,419 +25,98 @@ const char *const sink_event_arg_names[] = {SINK_EVENT_ARGS(NAME_ROW)};
 const char *const sink_state_arg_names[] = {SINK_STATE_ARGS(NAME_ROW)};
 
 /* The layout is sink.h's tables: `named` reads a list of them from KEYS or ARGV by name. */
+// clang-format off
 const char sink_script[] =
     "#!lua\n"
     "-- blackout flush unit: one closed bin of one sensor, applied at most once\n"
-    "local FIXED_KEYS = {" SINK_FIXED_KEYS(
-        LUA_NAME) "}\n"
-                  "local HEADER = {" SINK_HEADER(
-                      LUA_NAME) "}\n"
-                                "local SECTION_KEYS = {" SINK_SECTION_KEYS(
-                                    LUA_NAME) "}\n"
-                                              "local SECTION_ARGS = {" SINK_SECTION_ARGS(
-                                                  LUA_NAME) "}\n"
-                                                            "local EVENT_ARGS = {" SINK_EVENT_ARGS(
-                                                                LUA_NAME) "}\n"
-                                                                          "local STATE_ARGS = "
-                                                                          "{" SINK_STATE_ARGS(
-                                                                              LUA_NAME) "}\n"
-                                                                                        "local n = "
-                                                                                        "0\n"
-                                                                                        "local "
-                                                                                        "function "
-                                                                                        "call(...)"
-                                                                                        "\n"
-                                                                                        "  n = n + "
-                                                                                        "1\n"
-                                                                                        "  return "
-                                                                                        "redis."
-                                                                                        "call(...)"
-                                                                                        "\n"
-                                                                                        "end\n"
-                                                                                        "local "
-                                                                                        "function "
-                                                                                        "named("
-                                                                                        "names, "
-                                                                                        "src, at)\n"
-                                                                                        "  local t "
-                                                                                        "= {}\n"
-                                                                                        "  for i, "
-                                                                                        "name in "
-                                                                                        "ipairs("
-                                                                                        "names) do "
-                                                                                        "t[name] = "
-                                                                                        "src[at + "
-                                                                                        "i - 1] "
-                                                                                        "end\n"
-                                                                                        "  return "
-                                                                                        "t, at + "
-                                                                                        "#names\n"
-                                                                                        "end\n"
-                                                                                        "local K, "
-                                                                                        "k = "
-                                                                                        "named("
-                                                                                        "FIXED_"
-                                                                                        "KEYS, "
-                                                                                        "KEYS, 1)\n"
-                                                                                        "local H, "
-                                                                                        "a = "
-                                                                                        "named("
-                                                                                        "HEADER, "
-                                                                                        "ARGV, 1)\n"
-                                                                                        "local "
-                                                                                        "seq, "
-                                                                                        "prev, "
-                                                                                        "first = "
-                                                                                        "tonumber("
-                                                                                        "H.seq), "
-                                                                                        "tonumber("
-                                                                                        "H.prev), "
-                                                                                        "H.first "
-                                                                                        "== '1'\n"
-                                                                                        "local "
-                                                                                        "keep = "
-                                                                                        "tonumber("
-                                                                                        "H."
-                                                                                        "retention)"
-                                                                                        "\n"
-                                                                                        "call('SET'"
-                                                                                        ", "
-                                                                                        "K."
-                                                                                        "heartbeat,"
-                                                                                        " H.now, "
-                                                                                        "'EX', "
-                                                                                        "H."
-                                                                                        "heartbeat_"
-                                                                                        "ttl)\n"
-                                                                                        "local "
-                                                                                        "last = "
-                                                                                        "tonumber("
-                                                                                        "call('GET'"
-                                                                                        ", K.run) "
-                                                                                        "or '0')\n"
-                                                                                        "if last "
-                                                                                        ">= seq "
-                                                                                        "then "
-                                                                                        "return "
-                                                                                        "{0, n, 0} "
-                                                                                        "end\n"
-                                                                                        "if not "
-                                                                                        "first and "
-                                                                                        "last ~= "
-                                                                                        "prev then "
-                                                                                        "return "
-                                                                                        "{2, n, 0} "
-                                                                                        "end\n"
-                                                                                        "local "
-                                                                                        "lost = 0\n"
-                                                                                        "if first "
-                                                                                        "and last "
-                                                                                        "< prev "
-                                                                                        "then lost "
-                                                                                        "= 1 end\n"
-                                                                                        "local "
-                                                                                        "nsections "
-                                                                                        "= "
-                                                                                        "tonumber("
-                                                                                        "H."
-                                                                                        "nsections)"
-                                                                                        "\n"
-                                                                                        "if "
-                                                                                        "nsections "
-                                                                                        "> 0 then "
-                                                                                        "call('"
-                                                                                        "SADD', "
-                                                                                        "K.sensors,"
-                                                                                        " H.sensor)"
-                                                                                        " end\n"
-                                                                                        "local "
-                                                                                        "names = "
-                                                                                        "{}\n"
-                                                                                        "for r = "
-                                                                                        "1, "
-                                                                                        "nsections "
-                                                                                        "do\n"
-                                                                                        "  local "
-                                                                                        "S, V\n"
-                                                                                        "  S, k = "
-                                                                                        "named("
-                                                                                        "SECTION_"
-                                                                                        "KEYS, "
-                                                                                        "KEYS, k)\n"
-                                                                                        "  V, a = "
-                                                                                        "named("
-                                                                                        "SECTION_"
-                                                                                        "ARGS, "
-                                                                                        "ARGV, a)\n"
-                                                                                        "  "
-                                                                                        "names[#"
-                                                                                        "names + "
-                                                                                        "1] = "
-                                                                                        "V.name\n"
-                                                                                        "  for i = "
-                                                                                        "1, "
-                                                                                        "tonumber("
-                                                                                        "V.ntotals)"
-                                                                                        " do\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "HINCRBY', "
-                                                                                        "S.totals, "
-                                                                                        "ARGV[a], "
-                                                                                        "ARGV[a + "
-                                                                                        "1])\n"
-                                                                                        "    a = a "
-                                                                                        "+ 2\n"
-                                                                                        "  end\n"
-                                                                                        "  if "
-                                                                                        "V.start "
-                                                                                        "~= '' "
-                                                                                        "then\n"
-                                                                                        "    local "
-                                                                                        "s = "
-                                                                                        "tonumber("
-                                                                                        "V.start)\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "ZREMRANGEB"
-                                                                                        "YSCORE', "
-                                                                                        "S.bins, "
-                                                                                        "s, s)\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "ZADD', "
-                                                                                        "S.bins, "
-                                                                                        "s, "
-                                                                                        "V.member)"
-                                                                                        "\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "ZREMRANGEB"
-                                                                                        "YSCORE', "
-                                                                                        "S.bins, "
-                                                                                        "'-inf', "
-                                                                                        "'(' .. (s "
-                                                                                        "- keep))\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "EXPIRE', "
-                                                                                        "S.bins, "
-                                                                                        "keep)\n"
-                                                                                        "    local "
-                                                                                        "hosts = "
-                                                                                        "V.hosts\n"
-                                                                                        "    if "
-                                                                                        "#hosts > "
-                                                                                        "0 then\n"
-                                                                                        "      "
-                                                                                        "local "
-                                                                                        "batch = "
-                                                                                        "{}\n"
-                                                                                        "      for "
-                                                                                        "i = 1, "
-                                                                                        "#hosts, "
-                                                                                        "16 do\n"
-                                                                                        "        "
-                                                                                        "batch[#"
-                                                                                        "batch + "
-                                                                                        "1] = "
-                                                                                        "string."
-                                                                                        "sub(hosts,"
-                                                                                        " i, i + "
-                                                                                        "15)\n"
-                                                                                        "        "
-                                                                                        "if #batch "
-                                                                                        "== 512 "
-                                                                                        "then "
-                                                                                        "call('"
-                                                                                        "PFADD', "
-                                                                                        "S.hosts, "
-                                                                                        "unpack("
-                                                                                        "batch)); "
-                                                                                        "batch = "
-                                                                                        "{} end\n"
-                                                                                        "      "
-                                                                                        "end\n"
-                                                                                        "      if "
-                                                                                        "#batch > "
-                                                                                        "0 then "
-                                                                                        "call('"
-                                                                                        "PFADD', "
-                                                                                        "S.hosts, "
-                                                                                        "unpack("
-                                                                                        "batch)) "
-                                                                                        "end\n"
-                                                                                        "      "
-                                                                                        "call('"
-                                                                                        "EXPIRE', "
-                                                                                        "S.hosts, "
-                                                                                        "keep)\n"
-                                                                                        "    end\n"
-                                                                                        "  end\n"
-                                                                                        "  for i = "
-                                                                                        "1, "
-                                                                                        "tonumber("
-                                                                                        "V.nprotos)"
-                                                                                        " do\n"
-                                                                                        "    "
-                                                                                        "call('"
-                                                                                        "HINCRBY', "
-                                                                                        "S.proto, "
-                                                                                        "ARGV[a], "
-                                                                                        "ARGV[a + "
-                                                                                        "1])\n"
-                                                                                        "    a = a "
-                                                                                        "+ 2\n"
-                                                                                        "  end\n"
-                                                                                        "end\n"
-                                                                                        "if #names "
-                                                                                        "> 0 then "
-                                                                                        "call('"
-                                                                                        "SADD', "
-                                                                                        "K.routes, "
-                                                                                        "unpack("
-                                                                                        "names)) "
-                                                                                        "end\n"
-                                                                                        "for f = "
-                                                                                        "1, "
-                                                                                        "tonumber("
-                                                                                        "H.nflows) "
-                                                                                        "do\n"
-                                                                                        "  local "
-                                                                                        "np = "
-                                                                                        "tonumber("
-                                                                                        "ARGV[a])\n"
-                                                                                        "  local "
-                                                                                        "cmd = "
-                                                                                        "{'XADD', "
-                                                                                        "K.flows, "
-                                                                                        "'MAXLEN', "
-                                                                                        "'~', "
-                                                                                        "H.flows_"
-                                                                                        "maxlen, "
-                                                                                        "'*'}\n"
-                                                                                        "  for i = "
-                                                                                        "1, 2 * np "
-                                                                                        "do cmd[6 "
-                                                                                        "+ i] = "
-                                                                                        "ARGV[a + "
-                                                                                        "i] end\n"
-                                                                                        "  a = a + "
-                                                                                        "1 + 2 * "
-                                                                                        "np\n"
-                                                                                        "  "
-                                                                                        "call("
-                                                                                        "unpack("
-                                                                                        "cmd))\n"
-                                                                                        "end\n"
-                                                                                        "for e = "
-                                                                                        "1, "
-                                                                                        "tonumber("
-                                                                                        "H.nevents)"
-                                                                                        " do\n"
-                                                                                        "  local "
-                                                                                        "E\n"
-                                                                                        "  E, a = "
-                                                                                        "named("
-                                                                                        "EVENT_"
-                                                                                        "ARGS, "
-                                                                                        "ARGV, a)\n"
-                                                                                        "  "
-                                                                                        "call('"
-                                                                                        "XADD', "
-                                                                                        "K.alerts, "
-                                                                                        "'MAXLEN', "
-                                                                                        "'~', "
-                                                                                        "H.alerts_"
-                                                                                        "maxlen, "
-                                                                                        "'*', "
-                                                                                        "'event', "
-                                                                                        "E.event,\n"
-                                                                                        "       "
-                                                                                        "'route', "
-                                                                                        "E.route, "
-                                                                                        "'sensor', "
-                                                                                        "E.sensor, "
-                                                                                        "'since', "
-                                                                                        "E.since, "
-                                                                                        "'detected'"
-                                                                                        ", "
-                                                                                        "E."
-                                                                                        "detected,"
-                                                                                        "\n"
-                                                                                        "       "
-                                                                                        "'cause', "
-                                                                                        "E.cause, "
-                                                                                        "'json', "
-                                                                                        "E.json)\n"
-                                                                                        "  "
-                                                                                        "call('"
-                                                                                        "PUBLISH', "
-                                                                                        "H.channel,"
-                                                                                        " E.json)\n"
-                                                                                        "  "
-                                                                                        "call('"
-                                                                                        "HSET', "
-                                                                                        "K.state, "
-                                                                                        "E.sensor "
-                                                                                        ".. '/' .. "
-                                                                                        "E.route, "
-                                                                                        "E.state)\n"
-                                                                                        "end\n"
-                                                                                        "for i = "
-                                                                                        "1, "
-                                                                                        "tonumber("
-                                                                                        "H.nstates)"
-                                                                                        " do\n"
-                                                                                        "  local "
-                                                                                        "T\n"
-                                                                                        "  T, a = "
-                                                                                        "named("
-                                                                                        "STATE_"
-                                                                                        "ARGS, "
-                                                                                        "ARGV, a)\n"
-                                                                                        "  "
-                                                                                        "call('"
-                                                                                        "HSET', "
-                                                                                        "K.state, "
-                                                                                        "H.sensor "
-                                                                                        ".. '/' .. "
-                                                                                        "T.route, "
-                                                                                        "T.state)\n"
-                                                                                        "  "
-                                                                                        "call('"
-                                                                                        "HSET', "
-                                                                                        "KEYS[k], "
-                                                                                        "'state', "
-                                                                                        "T.state, "
-                                                                                        "'since', "
-                                                                                        "T.since, "
-                                                                                        "'baseline_"
-                                                                                        "pps',\n"
-                                                                                        "       "
-                                                                                        "T."
-                                                                                        "baseline_"
-                                                                                        "pps, "
-                                                                                        "'observed_"
-                                                                                        "pps', "
-                                                                                        "T."
-                                                                                        "observed_"
-                                                                                        "pps, "
-                                                                                        "'updated',"
-                                                                                        " H.now)\n"
-                                                                                        "  k = k + "
-                                                                                        "1\n"
-                                                                                        "end\n"
-                                                                                        "call('SET'"
-                                                                                        ", K.run, "
-                                                                                        "seq, "
-                                                                                        "'EX', "
-                                                                                        "H.marker_"
-                                                                                        "ttl)\n"
-                                                                                        "return "
-                                                                                        "{1, n + "
-                                                                                        "1, "
-                                                                                        "lost}\n";
+    "local FIXED_KEYS = {" SINK_FIXED_KEYS(LUA_NAME) "}\n"
+    "local HEADER = {" SINK_HEADER(LUA_NAME) "}\n"
+    "local SECTION_KEYS = {" SINK_SECTION_KEYS(LUA_NAME) "}\n"
+    "local SECTION_ARGS = {" SINK_SECTION_ARGS(LUA_NAME) "}\n"
+    "local EVENT_ARGS = {" SINK_EVENT_ARGS(LUA_NAME) "}\n"
+    "local STATE_ARGS = {" SINK_STATE_ARGS(LUA_NAME) "}\n"
+    "local n = 0\n"
+    "local function call(...)\n"
+    "  n = n + 1\n"
+    "  return redis.call(...)\n"
+    "end\n"
+    "local function named(names, src, at)\n"
+    "  local t = {}\n"
+    "  for i, name in ipairs(names) do t[name] = src[at + i - 1] end\n"
+    "  return t, at + #names\n"
+    "end\n"
+    "local K, k = named(FIXED_KEYS, KEYS, 1)\n"
+    "local H, a = named(HEADER, ARGV, 1)\n"
+    "local seq, prev, first = tonumber(H.seq), tonumber(H.prev), H.first == '1'\n"
+    "local keep = tonumber(H.retention)\n"
+    "call('SET', K.heartbeat, H.now, 'EX', H.heartbeat_ttl)\n"
+    "local last = tonumber(call('GET', K.run) or '0')\n"
+    "if last >= seq then return {0, n, 0} end\n"
+    "if not first and last ~= prev then return {2, n, 0} end\n"
+    "local lost = 0\n"
+    "if first and last < prev then lost = 1 end\n"
+    "local nsections = tonumber(H.nsections)\n"
+    "if nsections > 0 then call('SADD', K.sensors, H.sensor) end\n"
+    "local names = {}\n"
+    "for r = 1, nsections do\n"
+    "  local S, V\n"
+    "  S, k = named(SECTION_KEYS, KEYS, k)\n"
+    "  V, a = named(SECTION_ARGS, ARGV, a)\n"
+    "  for i = 1, tonumber(V.ntotals) do\n"
+    "    call('HINCRBY', S.totals, ARGV[a], ARGV[a + 1])\n"
+    "    a = a + 2\n"
+    "  end\n"
+    "  if V.start ~= '' then\n"
+    "    names[#names + 1] = V.name\n"
+    "    local s = tonumber(V.start)\n"
+    "    call('ZREMRANGEBYSCORE', S.bins, s, s)\n"
+    "    call('ZADD', S.bins, s, V.member)\n"
+    "    call('ZREMRANGEBYSCORE', S.bins, '-inf', '(' .. (s - keep))\n"
+    "    call('EXPIRE', S.bins, keep)\n"
+    "    local hosts = V.hosts\n"
+    "    if #hosts > 0 then\n"
+    "      local batch = {}\n"
+    "      for i = 1, #hosts, 16 do\n"
+    "        batch[#batch + 1] = string.sub(hosts, i, i + 15)\n"
+    "        if #batch == 512 then call('PFADD', S.hosts, unpack(batch)); batch = {} end\n"
+    "      end\n"
+    "      if #batch > 0 then call('PFADD', S.hosts, unpack(batch)) end\n"
+    "      call('EXPIRE', S.hosts, keep)\n"
+    "    end\n"
+    "  end\n"
+    "  for i = 1, tonumber(V.nprotos) do\n"
+    "    call('HINCRBY', S.proto, ARGV[a], ARGV[a + 1])\n"
+    "    a = a + 2\n"
+    "  end\n"
+    "end\n"
+    "if #names > 0 then call('SADD', K.pairs, unpack(names)) end\n"
+    "for f = 1, tonumber(H.nflows) do\n"
+    "  local np = tonumber(ARGV[a])\n"
+    "  local cmd = {'XADD', K.flows, 'MAXLEN', '~', H.flows_maxlen, '*'}\n"
+    "  for i = 1, 2 * np do cmd[6 + i] = ARGV[a + i] end\n"
+    "  a = a + 1 + 2 * np\n"
+    "  call(unpack(cmd))\n"
+    "end\n"
+    "for e = 1, tonumber(H.nevents) do\n"
+    "  local E\n"
+    "  E, a = named(EVENT_ARGS, ARGV, a)\n"
+    "  call('XADD', K.alerts, 'MAXLEN', '~', H.alerts_maxlen, '*', 'event', E.event,\n"
+    "       'country', E.country, 'route', E.route, 'sensor', E.sensor, 'since', E.since,\n"
+    "       'detected', E.detected, 'cause', E.cause, 'json', E.json)\n"
+    "  call('PUBLISH', H.channel, E.json)\n"
+    "  call('HSET', K.state, E.field, E.state)\n"
+    "end\n"
+    "for i = 1, tonumber(H.nstates) do\n"
+    "  local T\n"
+    "  T, a = named(STATE_ARGS, ARGV, a)\n"
+    "  call('HSET', K.state, T.field, T.state)\n"
+    "  call('HSET', KEYS[k], 'state', T.state, 'since', T.since, 'baseline_pps',\n"
+    "       T.baseline_pps, 'observed_pps', T.observed_pps, 'updated', H.now)\n"
+    "  k = k + 1\n"
+    "end\n"
+    "call('SET', K.run, seq, 'EX', H.marker_ttl)\n"
+    "return {1, n + 1, lost}\n";
+// clang-format on
 
 /* A growing list of binary-safe arguments. */
 struct argbuf {
@@ -453,6 +132,14 @@ struct proto_acc {
     uint64_t pkts;
 };
 
+/* A (country, route) pair: its names, and the protocol counts of the unit being built. */
+struct sink_pair {
+    char cc[RECORD_CC_MAX], route[RECORD_NAME_MAX];
+    bool live;
+    struct proto_acc *protos;
+    unsigned nprotos, cap_protos;
+};
+
 struct sink {
     struct sink_config cfg;
     char prefix[128], sensor[RECORD_SENSOR_MAX], run[40];
@@ -463,9 +150,8 @@ struct sink {
     /* the unit being built */
     struct argbuf route_keys, route_args, flow_args, event_args, state_keys, state_args;
     unsigned nroutes_sec, nflows, nevents, nstates;
-    char names[SINK_ROUTES_MAX][RECORD_NAME_MAX];
-    struct proto_acc *protos; /* [SINK_ROUTES_MAX][SINK_PROTO_MAX] */
-    unsigned *nprotos;
+    struct sink_pair *pairs;
+    unsigned npairs, cap_pairs;
     uint64_t encode_errors;
     bool warned_encode;
 };
@@ -543,21 +229,25 @@ static void arg_double(struct argbuf *a, double v, int decimals)
     arg_add(a, b, n > 0 && (size_t)n < sizeof b ? (size_t)n : 0);
 }
 
-static void arg_key(struct argbuf *a, const struct sink *s, const char *kind, const char *route)
-{
-    char k[512];
-    int n = sink_key(k, sizeof k, s->prefix, s->sensor, kind, route);
-    if (n < 0)
-        a->failed = true;
-    else
-        arg_add(a, k, (size_t)n);
-}
-
 int sink_key(char *buf, size_t size, const char *prefix, const char *sensor, const char *kind,
              const char *route)
 {
     int n = route ? snprintf(buf, size, "%s{%s}:%s:%s", prefix, sensor, kind, route)
                   : snprintf(buf, size, "%s{%s}:%s", prefix, sensor, kind);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int sink_pair_key(char *buf, size_t size, const char *prefix, const char *sensor, const char *kind,
+                  const char *cc, const char *route)
+{
+    int n = snprintf(buf, size, "%s{%s}:%s:%s:%s", prefix, sensor, kind, cc, route);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int sink_state_field(char *buf, size_t size, const char *sensor, const char *cc, const char *route)
+{
+    int n = strcmp(cc, "*") == 0 ? snprintf(buf, size, "%s/*", sensor)
+                                 : snprintf(buf, size, "%s/%s/%s", sensor, cc, route);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
@@ -588,7 +278,8 @@ static void reset_unit(struct sink *s)
     for (unsigned i = 0; i < 6; i++)
         arg_clear(sections(s, i));
     s->nroutes_sec = s->nflows = s->nevents = s->nstates = 0;
-    memset(s->nprotos, 0, s->cfg.nroutes * sizeof *s->nprotos);
+    for (unsigned p = 0; p < s->npairs; p++)
+        s->pairs[p].nprotos = 0;
 }
 
 /* A list of n text arguments filled by index (the positions of one of sink.h's tables). */
@@ -628,9 +319,8 @@ static void header_args(struct sink *s, struct argbuf *h, uint64_t seq)
 static void fixed_keys(struct sink *s, struct argbuf *k)
 {
     char v[SINK_NFIXED_KEYS][SLOT_MAX];
-    const char *own[][2] = {
-        {"run", s->run}, {"heartbeat", NULL}, {"flows", NULL}, {"routes", NULL}};
-    const unsigned own_at[] = {SINK_FK_run, SINK_FK_heartbeat, SINK_FK_flows, SINK_FK_routes};
+    const char *own[][2] = {{"run", s->run}, {"heartbeat", NULL}, {"flows", NULL}, {"pairs", NULL}};
+    const unsigned own_at[] = {SINK_FK_run, SINK_FK_heartbeat, SINK_FK_flows, SINK_FK_pairs};
 
     for (size_t i = 0; i < sizeof own_at / sizeof own_at[0]; i++)
         if (sink_key(v[own_at[i]], SLOT_MAX, s->prefix, s->sensor, own[i][0], own[i][1]) < 0)
@@ -740,38 +430,40 @@ static unsigned rtotals(const struct bin_counts *c)
     return moved ? n : 0;
 }
 
-/* One route section: its keys (SINK_SECTION_KEYS), its arguments (SINK_SECTION_ARGS), the
+/* One pair's section: its keys (SINK_SECTION_KEYS), its arguments (SINK_SECTION_ARGS), the
  * totals pairs, the protocol pairs. Without a bin (v NULL) only the protocols. */
-static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
+static void pair_section(struct sink *s, unsigned pair, const struct bin_view *v)
 {
-    const char *name = s->names[r];
+    const struct sink_pair *sp = &s->pairs[pair];
     struct argbuf *a = &s->route_args;
     char keys[SINK_NSECTION_KEYS][SLOT_MAX], args[SINK_NSECTION_ARGS][SLOT_MAX] = {{0}};
-    char hk[RECORD_NAME_MAX + 32];
-    const struct bin_counts *c = v ? &v->routes[r] : NULL;
+    char hour[RECORD_NAME_MAX + 32];
+    const struct bin_counts *c = v ? &v->rows[pair] : NULL;
+    int64_t start = v ? v->start : 0;
     unsigned ntotals = rtotals(c);
 
-    snprintf(hk, sizeof hk, "%s:%" PRId64, name, v ? v->start : 0);
-    const char *key_route[SINK_NSECTION_KEYS] = {[SINK_SK_totals] = name,
-                                                 [SINK_SK_proto] = name,
-                                                 [SINK_SK_bins] = name,
-                                                 [SINK_SK_hosts] = hk};
+    snprintf(hour, sizeof hour, "%s:%" PRId64, sp->route,
+             start - ((start % SINK_HOSTS_HOUR) + SINK_HOSTS_HOUR) % SINK_HOSTS_HOUR);
+    const char *key_route[SINK_NSECTION_KEYS] = {[SINK_SK_totals] = sp->route,
+                                                 [SINK_SK_proto] = sp->route,
+                                                 [SINK_SK_bins] = sp->route,
+                                                 [SINK_SK_hosts] = hour};
     for (unsigned i = 0; i < SINK_NSECTION_KEYS; i++)
-        if (sink_key(keys[i], SLOT_MAX, s->prefix, s->sensor, sink_section_key_names[i],
-                     key_route[i]) < 0)
+        if (sink_pair_key(keys[i], SLOT_MAX, s->prefix, s->sensor, sink_section_key_names[i],
+                          sp->cc, key_route[i]) < 0)
             s->route_keys.failed = true;
     add_slots(&s->route_keys, keys, SINK_NSECTION_KEYS);
-    snprintf(args[SINK_SA_name], SLOT_MAX, "%s", name);
+    snprintf(args[SINK_SA_name], SLOT_MAX, "%s/%s", sp->cc, sp->route);
     if (v) {
         snprintf(args[SINK_SA_start], SLOT_MAX, "%" PRId64, v->start);
         sink_format_bin(args[SINK_SA_member], SLOT_MAX, v->start, v->len,
                         (v->partial ? 1u : 0u) | (v->after_jump ? 2u : 0u), c);
     }
     snprintf(args[SINK_SA_ntotals], SLOT_MAX, "%u", ntotals);
-    snprintf(args[SINK_SA_nprotos], SLOT_MAX, "%u", s->nprotos[r]);
+    snprintf(args[SINK_SA_nprotos], SLOT_MAX, "%u", sp->nprotos);
     for (unsigned i = 0; i < SINK_NSECTION_ARGS; i++) {
         if (i == SINK_SA_hosts) /* binary: 16 bytes per address */
-            arg_add(a, v ? v->hosts[r] : NULL, v ? v->nhosts[r] * 16 : 0);
+            arg_add(a, v ? v->hosts[pair] : NULL, v ? v->nhosts[pair] * 16 : 0);
         else
             arg_str(a, args[i]);
     }
@@ -780,20 +472,21 @@ static void route_section(struct sink *s, unsigned r, const struct bin_view *v)
             arg_str(a, bin_counters[i].total);
             arg_u64(a, bin_counter_get(c, i));
         }
-    const struct proto_acc *p = &s->protos[(size_t)r * SINK_PROTO_MAX];
-    for (unsigned i = 0; i < s->nprotos[r]; i++) {
-        arg_str(a, p[i].name);
-        arg_u64(a, p[i].pkts);
+    for (unsigned i = 0; i < sp->nprotos; i++) {
+        arg_str(a, sp->protos[i].name);
+        arg_u64(a, sp->protos[i].pkts);
     }
     s->nroutes_sec++;
 }
 
 void sink_bin(struct sink *s, const struct bin_view *v)
 {
-    unsigned n = v->nroutes < s->cfg.nroutes ? v->nroutes : s->cfg.nroutes;
-
-    for (unsigned r = 0; r < n; r++)
-        route_section(s, r, v);
+    for (unsigned p = 0; p < s->npairs; p++) {
+        if (p < v->nrows && s->pairs[p].live)
+            pair_section(s, p, v);
+        else if (s->pairs[p].nprotos)
+            pair_section(s, p, NULL);
+    }
     commit(s, v->start);
 }
 
@@ -802,24 +495,57 @@ void sink_send(struct sink *s)
     commit(s, INT64_MIN);
 }
 
-void sink_proto(struct sink *s, unsigned route, const char *name, uint64_t pkts)
+void sink_proto(struct sink *s, unsigned pair, const char *name, uint64_t pkts)
 {
-    if (route >= s->cfg.nroutes)
+    if (pair >= s->npairs)
         return;
-    struct proto_acc *p = &s->protos[(size_t)route * SINK_PROTO_MAX];
-    unsigned i, n = s->nprotos[route];
-    for (i = 0; i < n && strcmp(p[i].name, name) != 0; i++)
+    struct sink_pair *sp = &s->pairs[pair];
+    unsigned i;
+    for (i = 0; i < sp->nprotos && strcmp(sp->protos[i].name, name) != 0; i++)
         ;
-    if (i == n) {
-        if (n == SINK_PROTO_MAX) {
-            s->encode_errors++;
-            return;
+    if (i == sp->nprotos) {
+        if (i == sp->cap_protos) { /* once per pair and protocol count reached */
+            unsigned cap = sp->cap_protos ? sp->cap_protos * 2 : 8;
+            struct proto_acc *p =
+                cap <= SINK_PROTO_MAX ? realloc(sp->protos, cap * sizeof *p) : NULL;
+            if (!p) {
+                s->encode_errors++;
+                return;
+            }
+            sp->protos = p;
+            sp->cap_protos = cap;
         }
-        text_copy(p[i].name, sizeof p[i].name, name);
-        p[i].pkts = 0;
-        s->nprotos[route]++;
+        text_copy(sp->protos[i].name, sizeof sp->protos[i].name, name);
+        sp->protos[i].pkts = 0;
+        sp->nprotos++;
     }
-    p[i].pkts += pkts;
+    sp->protos[i].pkts += pkts;
+}
+
+int sink_pair(struct sink *s, unsigned pair, const char *cc, const char *route)
+{
+    if (pair != s->npairs || pair >= SINK_PAIRS_MAX)
+        return -1;
+    if (s->npairs == s->cap_pairs) {
+        unsigned cap = s->cap_pairs ? s->cap_pairs * 2 : 16;
+        struct sink_pair *p = realloc(s->pairs, cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->pairs = p;
+        s->cap_pairs = cap;
+    }
+    struct sink_pair *sp = &s->pairs[s->npairs++];
+    memset(sp, 0, sizeof *sp);
+    text_copy(sp->cc, sizeof sp->cc, cc);
+    text_copy(sp->route, sizeof sp->route, route);
+    sp->live = true;
+    return 0;
+}
+
+void sink_pair_live(struct sink *s, unsigned pair, bool live)
+{
+    if (pair < s->npairs)
+        s->pairs[pair].live = live;
 }
 
 /* ---- records ---- */
@@ -852,7 +578,8 @@ int sink_flow(struct sink *s, const struct flow_record *r)
 
     if (s->nflows >= UNIT_FLOWS_MAX)
         commit(s, INT64_MIN);
-    arg_u64(a, r->vlan != 0xffff ? 16 : 15);
+    arg_u64(a, r->vlan != 0xffff ? 17 : 16);
+    pair_str(a, "country", r->country);
     pair_str(a, "route", r->route);
     pair_str(a, "proto", r->proto);
     pair_u64(a, "ip_proto", r->l4_proto);
@@ -892,9 +619,13 @@ int sink_event(struct sink *s, const struct event *e)
 
     json_init(&j);
     event_json(e, &j);
+    const char *sensor = e->sensor[0] ? e->sensor : s->sensor;
     snprintf(v[SINK_EA_event], SLOT_MAX, "%s", event_kind_name((enum event_kind)e->kind));
+    snprintf(v[SINK_EA_country], SLOT_MAX, "%s", e->country);
     snprintf(v[SINK_EA_route], SLOT_MAX, "%s", e->route);
-    snprintf(v[SINK_EA_sensor], SLOT_MAX, "%s", e->sensor[0] ? e->sensor : s->sensor);
+    snprintf(v[SINK_EA_sensor], SLOT_MAX, "%s", sensor);
+    if (sink_state_field(v[SINK_EA_field], SLOT_MAX, sensor, e->country, e->route) < 0)
+        a->failed = true;
     snprintf(v[SINK_EA_since], SLOT_MAX, "%" PRId64, e->since);
     snprintf(v[SINK_EA_detected], SLOT_MAX, "%" PRId64, e->detected);
     snprintf(v[SINK_EA_cause], SLOT_MAX, "%s",
@@ -913,13 +644,16 @@ int sink_event(struct sink *s, const struct event *e)
     return record_done(s, a);
 }
 
-int sink_route_state(struct sink *s, const char *route, const char *state, int64_t since,
-                     double baseline_pps, double observed_pps)
+int sink_route_state(struct sink *s, const char *cc, const char *route, const char *state,
+                     int64_t since, double baseline_pps, double observed_pps)
 {
-    char v[SINK_NSTATE_ARGS][SLOT_MAX];
+    char v[SINK_NSTATE_ARGS][SLOT_MAX], key[SLOT_MAX];
 
-    arg_key(&s->state_keys, s, "state", route);
-    snprintf(v[SINK_ST_route], SLOT_MAX, "%s", route);
+    if (sink_pair_key(key, sizeof key, s->prefix, s->sensor, "state", cc, route) < 0 ||
+        sink_state_field(v[SINK_ST_field], SLOT_MAX, s->sensor, cc, route) < 0)
+        s->state_keys.failed = true;
+    else
+        arg_str(&s->state_keys, key);
     snprintf(v[SINK_ST_state], SLOT_MAX, "%s", state);
     snprintf(v[SINK_ST_since], SLOT_MAX, "%" PRId64, since);
     snprintf(v[SINK_ST_baseline_pps], SLOT_MAX, "%.3f", baseline_pps);
@@ -960,12 +694,6 @@ static struct sink *sink_alloc(const struct sink_config *c)
     text_copy(s->prefix, sizeof s->prefix, c->prefix);
     text_copy(s->sensor, sizeof s->sensor, c->sensor);
     new_run_id(s->run, sizeof s->run);
-    s->protos = calloc((size_t)SINK_ROUTES_MAX * SINK_PROTO_MAX, sizeof *s->protos);
-    s->nprotos = calloc(SINK_ROUTES_MAX, sizeof *s->nprotos);
-    if (!s->protos || !s->nprotos || sink_set_routes(s, c->nroutes, c->route_names) < 0) {
-        sink_free(s);
-        return NULL;
-    }
     return s;
 }
 
@@ -1007,28 +735,13 @@ err:
     return NULL;
 }
 
-/* Sends what is pending: protocol counts in route sections without a bin, records. */
+/* Sends what is pending: protocol counts in sections without a bin, records. */
 static void commit_pending(struct sink *s)
 {
-    bool protos = false;
-
-    for (unsigned r = 0; r < s->cfg.nroutes; r++)
-        protos |= s->nprotos[r] > 0;
-    for (unsigned r = 0; protos && r < s->cfg.nroutes; r++)
-        route_section(s, r, NULL);
+    for (unsigned p = 0; p < s->npairs; p++)
+        if (s->pairs[p].nprotos)
+            pair_section(s, p, NULL);
     commit(s, INT64_MIN);
-}
-
-int sink_set_routes(struct sink *s, unsigned nroutes, const char *const *names)
-{
-    if (nroutes > SINK_ROUTES_MAX)
-        return -1;
-    commit_pending(s);
-    for (unsigned r = 0; r < nroutes; r++)
-        text_copy(s->names[r], sizeof s->names[r], names[r]);
-    s->cfg.nroutes = nroutes;
-    s->cfg.route_names = NULL;
-    return 0;
 }
 
 uint64_t sink_close(struct sink *s, uint64_t timeout_ms)
@@ -1065,8 +778,9 @@ void sink_free(struct sink *s)
     backlog_free(s->backlog);
     for (unsigned i = 0; i < 6; i++)
         arg_free(sections(s, i));
-    free(s->protos);
-    free(s->nprotos);
+    for (unsigned p = 0; p < s->npairs; p++)
+        free(s->pairs[p].protos);
+    free(s->pairs);
     memset(&s->cfg.url, 0, sizeof s->cfg.url);
     free(s);
 }

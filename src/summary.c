@@ -4,23 +4,54 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
-static void summary_protocols(struct sensor *s, unsigned account, struct json *j)
+/* The protocol counts of the pairs `want` accepts, summed. */
+static void summary_protocols(struct sensor *s, struct json *j,
+                              bool (*want)(const struct sensor *, unsigned pair, const void *),
+                              const void *arg)
 {
     json_key(j, "protocols");
     json_obj_open(j);
     for (unsigned l = 0; l < s->nlabels; l++) {
-        const struct proto_count *pc = &s->protos[(size_t)account * s->nlabels + l];
-        if (!pc->pkts && !pc->flows)
+        struct proto_count sum = {0};
+        for (unsigned p = 0; p < s->npairs; p++) {
+            if (!want(s, p, arg))
+                continue;
+            const struct proto_count *pc = &s->protos[(size_t)p * s->nlabels + l];
+            sum.pkts += pc->pkts;
+            sum.bytes += pc->bytes;
+            sum.flows += pc->flows;
+        }
+        if (!sum.pkts && !sum.flows)
             continue;
         json_key(j, classify_name(s->cls, (uint16_t)l));
         json_obj_open(j);
-        json_ku64(j, "pkts", pc->pkts);
-        json_ku64(j, "bytes", pc->bytes);
-        json_ku64(j, "flows", pc->flows);
+        json_ku64(j, "pkts", sum.pkts);
+        json_ku64(j, "bytes", sum.bytes);
+        json_ku64(j, "flows", sum.flows);
         json_obj_close(j);
     }
     json_obj_close(j);
+}
+
+static bool pair_named(const struct sensor *s, unsigned pair, const void *route)
+{
+    return strcmp(s->pairs[pair].route_name, route) == 0;
+}
+
+static bool pair_is(const struct sensor *s, unsigned pair, const void *want)
+{
+    (void)s;
+    return pair == *(const unsigned *)want;
+}
+
+/* The totals of BIN_COUNTERS marked BIN_TOTAL. */
+static void summary_totals(const struct bin_counts *t, struct json *j)
+{
+    for (size_t i = 0; i < BIN_NCOUNTERS; i++)
+        if (bin_counters[i].uses & BIN_TOTAL)
+            json_ku64(j, bin_counters[i].total, bin_counter_get(t, i));
 }
 
 static void summary_flows(struct sensor *s, struct json *j)
@@ -45,18 +76,14 @@ static void summary_flows(struct sensor *s, struct json *j)
     json_obj_close(j);
 }
 
-static void summary_detector(struct sensor *s, struct json *j)
+static void detector_routes(struct sensor *s, const struct detect *det, struct json *j)
 {
     struct detect_route_status st;
 
-    json_key(j, "detector");
-    json_obj_open(j);
-    json_ku64(j, "events", s->events);
-    json_kdouble(j, "ln_inv_alpha", detect_tstar(detect_config_of(s->det), 1.0));
     json_key(j, "routes");
     json_obj_open(j);
     for (unsigned r = 0; r < s->routes.nroutes; r++) {
-        detect_route_status(s->det, r, &st);
+        detect_route_status(det, r, &st);
         json_key(j, s->routes.names[r]);
         json_obj_open(j);
         json_kstr(j, "state", detect_state_name(st.state));
@@ -67,9 +94,35 @@ static void summary_detector(struct sensor *s, struct json *j)
         json_obj_close(j);
     }
     json_obj_close(j);
+}
+
+static void summary_detector(struct sensor *s, struct json *j)
+{
+    struct detect_route_status st;
+
+    json_key(j, "detector");
+    json_obj_open(j);
+    json_ku64(j, "events", s->events);
+    json_kdouble(j, "ln_inv_alpha", detect_tstar(&s->dc, 1.0));
+    json_key(j, "countries");
+    json_obj_open(j);
+    for (unsigned c = 0; c < s->ncountries; c++) {
+        const struct sensor_country *sc = &s->countries[c];
+        if (!sc->det)
+            continue;
+        json_key(j, sc->code);
+        json_obj_open(j);
+        detect_country_status(sc->det, &st);
+        json_kstr(j, "state", detect_state_name(st.state));
+        detector_routes(s, sc->det, j);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
     json_obj_close(j);
 }
 
+/* Per route name: every country's traffic on it (a packet between two watched countries
+ * once for each), the route's control series, the protocols. */
 static void summary_routes(struct sensor *s, struct json *j)
 {
     json_key(j, "routes");
@@ -77,10 +130,33 @@ static void summary_routes(struct sensor *s, struct json *j)
     for (unsigned r = 0; r < s->naccounts; r++) {
         json_key(j, s->account_names[r]);
         json_obj_open(j);
-        for (size_t i = 0; i < BIN_NCOUNTERS; i++)
-            if (bin_counters[i].uses & BIN_TOTAL)
-                json_ku64(j, bin_counters[i].total, bin_counter_get(&s->totals[r], i));
-        summary_protocols(s, r, j);
+        summary_totals(&s->totals[r], j);
+        summary_protocols(s, j, pair_named, s->account_names[r]);
+        json_obj_close(j);
+    }
+    json_obj_close(j);
+}
+
+/* Per country and route: the pair's totals and protocols. */
+static void summary_countries(struct sensor *s, struct json *j)
+{
+    json_key(j, "countries");
+    json_obj_open(j);
+    for (unsigned c = 0; c < s->ncountries; c++) {
+        json_key(j, s->countries[c].code);
+        json_obj_open(j);
+        json_key(j, "routes");
+        json_obj_open(j);
+        for (unsigned p = 0; p < s->npairs; p++) {
+            if (s->pairs[p].country != c)
+                continue;
+            json_key(j, s->pairs[p].route_name);
+            json_obj_open(j);
+            summary_totals(&s->pairs[p].total, j);
+            summary_protocols(s, j, pair_is, &p);
+            json_obj_close(j);
+        }
+        json_obj_close(j);
         json_obj_close(j);
     }
     json_obj_close(j);
@@ -118,7 +194,10 @@ static void summary_json(struct sensor *s)
     json_kstr(j, "type", "summary");
     json_kstr(j, "sensor", s->opt->sensor);
     json_ku64(j, "packets", s->packets);
+    if (s->refused)
+        json_ku64(j, "country_pkts_refused", s->refused); /* beyond the pair caps */
     summary_routes(s, j);
+    summary_countries(s, j);
     json_key(j, "decode");
     json_obj_open(j);
     for (int i = 0; i < DECODE_NSTATUS; i++)

@@ -1,5 +1,5 @@
 /* Unit tests for time bins: alignment, zero bins across gaps, end of input, late packets,
- * time jumps, exact and estimated host counts. */
+ * time jumps, exact and estimated host counts, rows and the control series per route. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,11 +28,21 @@ static void record(void *ctx, const struct bin_view *v)
     s->start[s->n] = v->start;
     s->partial[s->n] = v->partial;
     s->jump[s->n] = v->after_jump;
-    for (unsigned r = 0; r < v->nroutes && r < 2; r++) {
-        s->c[s->n][r] = v->routes[r];
+    for (unsigned r = 0; r < v->nrows && r < 2; r++) {
+        s->c[s->n][r] = v->rows[r];
         s->nhosts[s->n][r] = v->nhosts[r];
     }
     s->n++;
+}
+
+/* A bin set of n routes with one row on each (row r on route r). */
+static struct bins *with_rows(unsigned n, unsigned len, unsigned cap)
+{
+    struct bins *b = bins_new(n, len, cap);
+    assert_non_null(b);
+    for (unsigned r = 0; r < n; r++)
+        assert_int_equal(bins_add_row(b, r), (int)r);
+    return b;
 }
 
 static void host(uint8_t a[16], uint32_t n)
@@ -49,7 +59,7 @@ static void alignment_and_gaps(void **state)
 {
     struct seen s = {0};
     uint8_t h[16];
-    struct bins *b = bins_new(2, 10, 100);
+    struct bins *b = with_rows(2, 10, 100);
     host(h, 1);
 
     bins_advance(b, 1005, record, &s); /* opens [1000, 1010) */
@@ -88,7 +98,7 @@ static void late_packets_count_in_open_bin(void **state)
 {
     struct seen s = {0};
     uint8_t h[16];
-    struct bins *b = bins_new(1, 60, 100);
+    struct bins *b = with_rows(1, 60, 100);
     host(h, 7);
     bins_advance(b, 120, record, &s);
     bins_advance(b, 50, record, &s);
@@ -104,7 +114,7 @@ static void late_packets_count_in_open_bin(void **state)
 static void huge_jump_is_not_filled(void **state)
 {
     struct seen s = {0};
-    struct bins *b = bins_new(1, 1, 100);
+    struct bins *b = with_rows(1, 1, 100);
     bins_advance(b, 10, record, &s);
     bins_advance(b, 10 + (int64_t)BINS_MAX_GAP + 5, record, &s);
     assert_int_equal(s.n, 1);
@@ -129,7 +139,7 @@ static void hosts_exact_then_estimated(void **state)
 {
     struct seen s = {0};
     uint8_t h[16];
-    struct bins *b = bins_new(2, 10, 5000);
+    struct bins *b = with_rows(2, 10, 5000);
 
     bins_advance(b, 0, record, &s);
     for (uint32_t i = 0; i < 3000; i++) { /* each host twice, route 0 */
@@ -158,40 +168,45 @@ static void hosts_exact_then_estimated(void **state)
     bins_free(b);
 }
 
-/* A reload: new routes take the open bin of the old routes of the same name. */
-static void take_over_moves_clock_and_open_counts(void **state)
+/* Rows share their route's control series; a reload moves rows to new routes. */
+static void rows_and_routes(void **state)
 {
     struct seen s = {0};
     uint8_t h[16];
-    struct bins *old = bins_new(2, 10, 100), *nb = bins_new(3, 10, 100);
-    const int from[3] = {1, -1, 0}; /* new 0 <- old 1, new 1 fresh, new 2 <- old 0 */
+    struct bins *b = bins_new(2, 10, 100);
+    const unsigned moved[3] = {1, 2, 0};
 
+    assert_non_null(b);
+    assert_int_equal(bins_nrows(b), 0);
+    assert_int_equal(bins_add_row(b, 0), 0); /* two countries on route 0, one on route 1 */
+    assert_int_equal(bins_add_row(b, 0), 1);
+    assert_int_equal(bins_add_row(b, 1), 2);
+    assert_int_equal(bins_add_row(b, 2), -1); /* no route 2 */
     host(h, 9);
-    bins_advance(old, 1000, record, &s);
-    bins_advance(old, 990, record, &s); /* one late packet */
-    bins_count(old, 0, 0, 100, h);
-    bins_count(old, 1, 1, 30, h);
-    bins_count_ctl(old, 1);
-    assert_int_equal(bins_take_over(nb, old, from), 0);
-    assert_int_equal(bins_open_start(nb), 1000);
-    assert_int_equal(bins_open_start(old), INT64_MIN);
-    assert_int_equal(bins_late_packets(nb), 1);
-    bins_count(nb, 1, 0, 5, h);
-    bins_advance(nb, 1010, record, &s);
+    bins_advance(b, 1000, record, &s);
+    bins_count(b, 1, 1, 30, h);
+    bins_count_ctl(b, 0);
+    bins_count_ctl(b, 0);
+    bins_count_drops(b, 1, 5);
+    bins_advance(b, 1010, record, &s);
     assert_int_equal(s.n, 1);
-    assert_int_equal(s.start[0], 1000);
-    assert_int_equal(s.c[0][0].pkts_out, 1); /* old route 1 */
-    assert_int_equal(s.c[0][0].ctl_pkts, 1);
-    assert_int_equal(s.c[0][0].hosts, 1);
-    assert_int_equal(s.c[0][1].pkts_in, 1); /* the fresh route */
-    assert_int_equal(s.c[0][1].bytes_in, 5);
-    bins_free(old);
-
-    struct bins *other_len = bins_new(3, 60, 100);
-    assert_int_equal(bins_take_over(other_len, nb, from), -1);
-    assert_int_equal(bins_open_start(nb), 1010);
-    bins_free(other_len);
-    bins_free(nb);
+    assert_int_equal(s.c[0][0].ctl_pkts, 2); /* route 0's, in each of its rows */
+    assert_int_equal(s.c[0][1].ctl_pkts, 2);
+    assert_int_equal(s.c[0][1].pkts_out, 1);
+    assert_int_equal(s.c[0][0].drops, 0);
+    assert_int_equal(bins_set_routes(b, 3, moved), 0);
+    assert_int_equal(bins_add_row(b, 2), 3);
+    bins_count_ctl(b, 2);
+    bins_count(b, 0, 0, 7, h);
+    bins_advance(b, 1020, record, &s);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.c[1][0].ctl_pkts, 0); /* row 0 now on route 1 */
+    assert_int_equal(s.c[1][0].pkts_in, 1);
+    assert_int_equal(s.c[1][1].ctl_pkts, 1); /* row 1 now on route 2 */
+    const unsigned bad[4] = {0, 0, 0, 7};
+    assert_int_equal(bins_set_routes(b, 3, bad), -1);
+    assert_int_equal(bins_set_routes(b, 0, moved), -1);
+    bins_free(b);
 }
 
 static void bad_arguments(void **state)
@@ -199,6 +214,7 @@ static void bad_arguments(void **state)
     assert_null(bins_new(0, 10, 10));
     assert_null(bins_new(1, 0, 10));
     assert_null(bins_new(1, 10, 0));
+    assert_null(bins_new(BINS_ROUTES_MAX + 1, 10, 10));
     bins_free(NULL);
 }
 
@@ -210,7 +226,7 @@ int main(void)
         cmocka_unit_test(huge_jump_is_not_filled),
         cmocka_unit_test(negative_time_aligns_down),
         cmocka_unit_test(hosts_exact_then_estimated),
-        cmocka_unit_test(take_over_moves_clock_and_open_counts),
+        cmocka_unit_test(rows_and_routes),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests_name("bins", tests, NULL, NULL);

@@ -16,6 +16,8 @@
 static struct event make(enum event_kind k, const char *route)
 {
     struct event e = {.kind = (uint8_t)k, .duration = -1};
+    bool own = k == EVENT_SENSOR_BLIND || k == EVENT_SENSOR_OK;
+    snprintf(e.country, sizeof e.country, "%s", own ? "*" : "KP");
     snprintf(e.route, sizeof e.route, "%s", route);
     snprintf(e.sensor, sizeof e.sensor, "s1");
     e.since = T0 + 3600;
@@ -45,6 +47,8 @@ static void round_trip(void **state)
     assert_int_equal(back.kind, EVENT_COUNTRY_DOWN);
     assert_int_equal(back.cause, CAUSE_ATTACK);
     assert_string_equal(back.route, "*");
+    assert_string_equal(back.country, "KP");
+    assert_non_null(strstr(j.buf, "\"event\":\"country_down\",\"country\":\"KP\",\"route\":\"*\""));
     assert_string_equal(back.sensor, "we\"ird\\");
     assert_int_equal(back.since, e.since);
     assert_int_equal(back.detected, e.detected);
@@ -99,7 +103,7 @@ static void readable_lines(void **state)
     e.cause = CAUSE_INTERNAL;
     e.evidence.routes_silent = e.evidence.routes_total = 2;
     assert_string_equal(event_text(&e, line, sizeof line),
-                        "2025-06-07 01:00:10Z  country_down  *      sensor s1        since "
+                        "2025-06-07 01:00:10Z  country_down  KP/*      sensor s1        since "
                         "01:00:00Z (10 s to detect)    cause internal, routes 2/2 silent");
 
     e = make(EVENT_ROUTE_UP, "cn");
@@ -111,7 +115,7 @@ static void readable_lines(void **state)
     e.evidence.sensors_total = 2;
     e.evidence.sensors_silent = 1;
     assert_string_equal(event_text(&e, line, sizeof line),
-                        "2025-06-07 01:30:20Z  route_up      cn     sensor s1        since "
+                        "2025-06-07 01:30:20Z  route_up      KP/cn     sensor s1        since "
                         "01:30:00Z (20 s to detect)    down 30 min, back at 80% of 32.5 pkt/s, "
                         "back at 1/2 sensors");
 
@@ -129,7 +133,7 @@ static void readable_lines(void **state)
     e = make(EVENT_SENSOR_BLIND, "*");
     e.evidence.drops = 7;
     event_text(&e, line, sizeof line);
-    assert_non_null(strstr(line, "sensor_blind  *      sensor s1 "));
+    assert_non_null(strstr(line, "sensor_blind  *         sensor s1 "));
     assert_non_null(strstr(line, "sees 0% of its usual traffic, 7 drops"));
     e = make(EVENT_COUNTRY_UP, "*");
     e.duration = 90000;

@@ -71,10 +71,11 @@ static void no_rules_means_all(void **state)
     assert_string_equal(t.names[0], "all");
     struct decoded d = pkt4(EXT, KP_A, DECODE_NO_VLAN, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_true(v.country);
-    assert_int_equal(v.dir, DIR_IN);
-    assert_int_equal(v.route, 0);
-    assert_ptr_equal(v.chost, d.dst);
+    assert_int_equal(v.nhits, 1);
+    assert_int_equal(v.hit[0].country, 1);
+    assert_int_equal(v.hit[0].dir, DIR_IN);
+    assert_int_equal(v.hit[0].route, 0);
+    assert_ptr_equal(v.hit[0].chost, d.dst);
 }
 
 static void direction(void **state)
@@ -85,15 +86,16 @@ static void direction(void **state)
     table(&t, none);
     struct decoded d = pkt4(KP_A, EXT, DECODE_NO_VLAN, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.dir, DIR_OUT);
-    assert_ptr_equal(v.chost, d.src);
-    d = pkt4(KP_A, KP_B, DECODE_NO_VLAN, NULL); /* both ends inside: out */
+    assert_int_equal(v.nhits, 1);
+    assert_int_equal(v.hit[0].dir, DIR_OUT);
+    assert_ptr_equal(v.hit[0].chost, d.src);
+    d = pkt4(KP_A, KP_B, DECODE_NO_VLAN, NULL); /* both ends inside the same country: out */
     route_match(&t, kp, &d, -1, &v);
-    assert_true(v.country);
-    assert_int_equal(v.dir, DIR_OUT);
+    assert_int_equal(v.nhits, 1);
+    assert_int_equal(v.hit[0].dir, DIR_OUT);
     d = pkt4(EXT, IP4(8, 8, 8, 8), DECODE_NO_VLAN, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_false(v.country);
+    assert_int_equal(v.nhits, 0);
 }
 
 static void vlan_mac_prefix_first_match(void **state)
@@ -109,19 +111,19 @@ static void vlan_mac_prefix_first_match(void **state)
 
     struct decoded d = pkt4(EXT, KP_A, 100, ru_mac); /* vlan rule comes first */
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 0);
+    assert_int_equal(v.hit[0].route, 0);
     d = pkt4(EXT, KP_A, DECODE_NO_VLAN, ru_mac);
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 1);
+    assert_int_equal(v.hit[0].route, 1);
     d = pkt4(EXT, KP_A, 101, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 1);
+    assert_int_equal(v.hit[0].route, 1);
     d = pkt4(KP_A, EXT, 7, NULL); /* country side 175.45.176.9 */
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 2);
+    assert_int_equal(v.hit[0].route, 2);
     d = pkt4(KP_B, EXT, 7, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 3);
+    assert_int_equal(v.hit[0].route, 3);
 }
 
 static void control_packets_by_link_marks(void **state)
@@ -132,7 +134,7 @@ static void control_packets_by_link_marks(void **state)
     table(&t, specs);
     struct decoded d = pkt4(EXT, IP4(8, 8, 8, 8), 100, NULL);
     route_match(&t, kp, &d, -1, &v);
-    assert_false(v.country);
+    assert_int_equal(v.nhits, 0);
     assert_int_equal(v.route, 1); /* a prefix rule cannot tell without a country side */
 
     struct decoded arp;
@@ -160,10 +162,10 @@ static void repeated_names_and_ifaces(void **state)
     route_match(&t, kp, &d, 0, &v);
     assert_int_equal(v.route, 1);
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 2);
+    assert_int_equal(v.hit[0].route, 2);
     d.vlan = 9;
     route_match(&t, kp, &d, -1, &v);
-    assert_int_equal(v.route, 0);
+    assert_int_equal(v.hit[0].route, 0);
     assert_int_equal(route_of_iface(&t, 1), 0); /* drops on eth1: cn */
     assert_int_equal(route_of_iface(&t, 0), 1);
     assert_int_equal(route_of_iface(&t, 2), t.fallback);

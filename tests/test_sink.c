@@ -36,16 +36,12 @@ static void free_captured(struct captured *c)
     c->n = 0;
 }
 
-static const char *const route_names[] = {"cn", "ru"};
-
 static struct sink_config config(const char *sensor)
 {
     struct sink_config c = {
         .timeout_ms = 2000,
         .prefix = "t:",
         .sensor = sensor,
-        .nroutes = 2,
-        .route_names = route_names,
         .backlog = 16,
         .backlog_bytes = 1 << 20,
         .retention = 3600,
@@ -54,6 +50,16 @@ static struct sink_config config(const char *sensor)
         .heartbeat_ttl = 60,
     };
     return c;
+}
+
+/* A sink without Redis with two pairs: 0 KP/cn and 1 KP/ru. */
+static struct sink *offline(const struct sink_config *c, struct captured *cap)
+{
+    struct sink *s = sink_new_offline(c, capture_unit, cap);
+    assert_non_null(s);
+    assert_int_equal(sink_pair(s, 0, "KP", "cn"), 0);
+    assert_int_equal(sink_pair(s, 1, "KP", "ru"), 0);
+    return s;
 }
 
 /* A bin: route 0 has two hosts whose bytes include NUL, CR and LF. */
@@ -84,13 +90,21 @@ static struct bin_view make_bin(int64_t start)
     host_ptrs[1] = NULL;
     nhosts[0] = 2;
     nhosts[1] = 0;
+    static const unsigned row_route[2] = {0, 1};
+    static uint64_t ctl[2], drops[2];
+    ctl[0] = 7;
+    ctl[1] = 5;
     struct bin_view v = {.start = start,
                          .len = 10,
-                         .nroutes = 2,
                          .partial = false,
-                         .routes = counts,
+                         .nrows = 2,
+                         .rows = counts,
+                         .row_route = row_route,
                          .hosts = host_ptrs,
-                         .nhosts = nhosts};
+                         .nhosts = nhosts,
+                         .nroutes = 2,
+                         .ctl_pkts = ctl,
+                         .drops = drops};
     return v;
 }
 
@@ -121,7 +135,7 @@ static void bin_unit_layout(void **state)
 {
     struct captured cap = {0};
     struct sink_config c = config("s1");
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct bin_view v = make_bin(1000);
 
     assert_non_null(s);
@@ -140,11 +154,11 @@ static void bin_unit_layout(void **state)
     assert_true(arg_is(u, key_at(SINK_FK_alerts), "t:alerts"));
     assert_true(arg_is(u, key_at(SINK_FK_state), "t:state"));
     int k = key_at(SINK_NFIXED_KEYS);
-    assert_true(arg_is(u, k + SINK_SK_totals, "t:{s1}:totals:cn"));
-    assert_true(arg_is(u, k + SINK_SK_proto, "t:{s1}:proto:cn"));
-    assert_true(arg_is(u, k + SINK_SK_bins, "t:{s1}:bins:cn"));
-    assert_true(arg_is(u, k + SINK_SK_hosts, "t:{s1}:hosts:cn:1000"));
-    assert_true(arg_is(u, k + SINK_NSECTION_KEYS + SINK_SK_hosts, "t:{s1}:hosts:ru:1000"));
+    assert_true(arg_is(u, k + SINK_SK_totals, "t:{s1}:totals:KP:cn"));
+    assert_true(arg_is(u, k + SINK_SK_proto, "t:{s1}:proto:KP:cn"));
+    assert_true(arg_is(u, k + SINK_SK_bins, "t:{s1}:bins:KP:cn"));
+    assert_true(arg_is(u, k + SINK_SK_hosts, "t:{s1}:hosts:KP:cn:0"));
+    assert_true(arg_is(u, k + SINK_NSECTION_KEYS + SINK_SK_hosts, "t:{s1}:hosts:KP:ru:0"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_seq), "1"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_sensor), "s1"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_channel), "t:events"));
@@ -152,7 +166,7 @@ static void bin_unit_layout(void **state)
     assert_int_equal(u->idx_prev, argv_at(u, SINK_HDR_prev));
     assert_int_equal(u->idx_first, argv_at(u, SINK_HDR_first));
     int a = body_at(u); /* route cn */
-    assert_true(arg_is(u, a + SINK_SA_name, "cn"));
+    assert_true(arg_is(u, a + SINK_SA_name, "KP/cn"));
     assert_true(arg_is(u, a + SINK_SA_start, "1000"));
     /* start len pkts_in pkts_out bytes_in bytes_out flows_new hosts ctl_pkts drops flags
      * starts_in starts_out */
@@ -173,7 +187,7 @@ static void bin_unit_layout(void **state)
     assert_true(arg_is(u, a + 1, "3"));
     assert_true(arg_is(u, a + 2, "TLS"));
     a += 2 * 2; /* route ru: no country traffic, no totals to add */
-    assert_true(arg_is(u, a + SINK_SA_name, "ru"));
+    assert_true(arg_is(u, a + SINK_SA_name, "KP/ru"));
     assert_true(arg_is(u, a + SINK_SA_member, "1000:10:0:0:0:0:0:0:5:0:0:0:0"));
     assert_int_equal(u->lens[a + SINK_SA_hosts], 0);
     assert_true(arg_is(u, a + SINK_SA_ntotals, "0"));
@@ -186,42 +200,38 @@ static void bin_unit_layout(void **state)
     sink_free(s);
 }
 
-/* A reload: pending protocol counts leave under the old names, then the new names. */
-static void set_routes_renames(void **state)
+/* Pairs: a pair that is not live writes no bin, its protocol counts still go out; pairs are
+ * registered in order. */
+static void pairs_and_liveness(void **state)
 {
     struct captured cap = {0};
     struct sink_config c = config("s1");
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct bin_view v = make_bin(1000);
-    static const char *const renamed[] = {"ru", "cn", "r3"};
 
-    assert_non_null(s);
-    sink_proto(s, 1, "DNS", 4);
-    assert_int_equal(sink_set_routes(s, 3, renamed), 0);
-    assert_int_equal(cap.n, 1); /* the counts of "ru", without a bin */
-    int a = body_at(cap.u[0]);
-    assert_true(arg_is(cap.u[0], a + SINK_SA_name, "cn"));
-    /* a section without a bin: no start, member or hosts, no totals; then the protocols */
-    assert_true(arg_is(cap.u[0], a + SINK_SA_start, ""));
-    assert_true(arg_is(cap.u[0], a + SINK_SA_member, ""));
-    assert_true(arg_is(cap.u[0], a + SINK_SA_ntotals, "0"));
-    a += SINK_NSECTION_ARGS;
-    assert_true(arg_is(cap.u[0], a + SINK_SA_name, "ru"));
-    assert_true(arg_is(cap.u[0], a + SINK_SA_nprotos, "1"));
-    assert_true(arg_is(cap.u[0], a + SINK_NSECTION_ARGS, "DNS"));
-    assert_int_equal(cap.u[0]->nbins, 0);
+    assert_int_equal(sink_pair(s, 5, "KP", "x"), -1); /* not the next number */
+    sink_proto(s, 0, "DNS", 4);
+    sink_pair_live(s, 0, false);
     sink_bin(s, &v);
-    assert_int_equal(cap.n, 2);
-    struct backlog_unit *u = cap.u[1];
-    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS + SINK_SK_totals), "t:{s1}:totals:ru"));
-    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS + SINK_NSECTION_KEYS + SINK_SK_totals),
-                       "t:{s1}:totals:cn"));
-    a = body_at(u);
-    assert_true(arg_is(u, a + SINK_SA_name, "ru"));
-    static const char *many[SINK_ROUTES_MAX + 1];
-    for (unsigned i = 0; i <= SINK_ROUTES_MAX; i++)
-        many[i] = "x";
-    assert_int_equal(sink_set_routes(s, SINK_ROUTES_MAX + 1, many), -1);
+    assert_int_equal(cap.n, 1);
+    struct backlog_unit *u = cap.u[0];
+    int a = body_at(u);
+    /* KP/cn: a section without a bin (no start, member or hosts, no totals), its protocols */
+    assert_true(arg_is(u, a + SINK_SA_name, "KP/cn"));
+    assert_true(arg_is(u, a + SINK_SA_start, ""));
+    assert_true(arg_is(u, a + SINK_SA_member, ""));
+    assert_true(arg_is(u, a + SINK_SA_ntotals, "0"));
+    assert_true(arg_is(u, a + SINK_SA_nprotos, "1"));
+    assert_true(arg_is(u, a + SINK_NSECTION_ARGS, "DNS"));
+    a += SINK_NSECTION_ARGS + 2;
+    assert_true(arg_is(u, a + SINK_SA_name, "KP/ru"));
+    assert_true(arg_is(u, a + SINK_SA_start, "1000"));
+    sink_pair_live(s, 0, true);
+    assert_int_equal(sink_pair(s, 2, "IR", "cn"), 0);
+    sink_bin(s, &v); /* a view of two rows: the third pair has no bin yet */
+    u = cap.u[1];
+    assert_true(arg_is(u, argv_at(u, SINK_HDR_nsections), "2"));
+    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS + SINK_SK_totals), "t:{s1}:totals:KP:cn"));
     free_captured(&cap);
     sink_free(s);
 }
@@ -230,7 +240,7 @@ static void records_unit(void **state)
 {
     struct captured cap = {0};
     struct sink_config c = config("s1");
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct flow_record r = {.l4_proto = 6,
                             .vlan = 0xffff,
                             .sport = 1234,
@@ -244,14 +254,16 @@ static void records_unit(void **state)
                       .detected = 1020,
                       .duration = -1};
 
+    snprintf(r.country, sizeof r.country, "KP");
     snprintf(r.route, sizeof r.route, "cn");
     snprintf(r.proto, sizeof r.proto, "TLS");
     snprintf(r.host, sizeof r.host, "evil\r\n*3\r\n$3\r\nDEL");
+    snprintf(e.country, sizeof e.country, "KP");
     snprintf(e.route, sizeof e.route, "*");
     snprintf(e.sensor, sizeof e.sensor, "s1");
     assert_int_equal(sink_flow(s, &r), 0);
     assert_int_equal(sink_event(s, &e), 0);
-    assert_int_equal(sink_route_state(s, "*", "down", 990, 8.9, 0), 0);
+    assert_int_equal(sink_route_state(s, "KP", "*", "down", 990, 8.9, 0), 0);
     assert_int_equal(cap.n, 0); /* records wait for the bin, or for close */
     assert_int_equal(sink_close(s, 0), 0);
     assert_int_equal(cap.n, 1);
@@ -260,26 +272,26 @@ static void records_unit(void **state)
     assert_int_equal(u->nflows, 1);
     assert_int_equal(u->nevents, 1);
     assert_int_equal((int)strtol(u->argv[2], NULL, 10), SINK_NFIXED_KEYS + 1); /* state hash */
-    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS), "t:{s1}:state:*"));
+    assert_true(arg_is(u, key_at(SINK_NFIXED_KEYS), "t:{s1}:state:KP:*"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_nsections), "0"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_nflows), "1"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_nevents), "1"));
     assert_true(arg_is(u, argv_at(u, SINK_HDR_nstates), "1"));
     int a = body_at(u);
-    assert_true(arg_is(u, a, "15")); /* field pairs, no vlan */
+    assert_true(arg_is(u, a, "16")); /* field pairs, no vlan */
     bool host_seen = false;
-    for (int i = a + 1; i < a + 31; i += 2)
+    for (int i = a + 1; i < a + 33; i += 2)
         if (arg_is(u, i, "host"))
             host_seen = arg_is(u, i + 1, "evil\r\n*3\r\n$3\r\nDEL");
     assert_true(host_seen);
-    a += 31;
+    a += 33;
     assert_true(arg_is(u, a + SINK_EA_event, "country_down"));
     assert_true(arg_is(u, a + SINK_EA_route, "*"));
     assert_true(arg_is(u, a + SINK_EA_cause, "internal"));
     assert_non_null(strstr(u->argv[a + SINK_EA_json], "\"event\":\"country_down\""));
     assert_true(arg_is(u, a + SINK_EA_state, "down"));
     a += SINK_NEVENT_ARGS;
-    assert_true(arg_is(u, a + SINK_ST_route, "*"));
+    assert_true(arg_is(u, a + SINK_ST_field, "s1/KP/*"));
     assert_true(arg_is(u, a + SINK_ST_state, "down"));
     assert_true(arg_is(u, a + SINK_ST_baseline_pps, "8.900"));
     assert_int_equal(u->argc, a + SINK_NSTATE_ARGS);
@@ -315,7 +327,7 @@ static void script_and_encoder_agree(void **state)
     /* a unit's header is where the script reads it */
     struct captured cap = {0};
     struct sink_config c = config("s1");
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct bin_view v = make_bin(1000);
     sink_bin(s, &v);
     struct backlog_unit *u = cap.u[0];
@@ -378,7 +390,7 @@ static void backlog_drops_oldest(void **state)
 {
     struct captured cap = {0};
     struct sink_config c = config("s1");
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct redis_url url;
     char err[256];
     struct backlog_config bc = {.max_units = 3, .max_bytes = 1 << 20, .script = sink_script};
@@ -502,7 +514,7 @@ static void live_exactly_once(void **state)
     if (!rd)
         skip();
     flushall();
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct backlog *b = live_backlog();
     struct backlog_unit *u1 = unit_for(s, &cap, 1000), *u2 = unit_for(s, &cap, 1010);
     backlog_push(b, clone_unit(u1));
@@ -515,24 +527,24 @@ static void live_exactly_once(void **state)
     assert_int_equal(st.duplicates, 1);
     assert_int_equal(st.data_lost, 0);
     assert_true(st.script_commands > 10);
-    assert_int_equal(hget("t:{s1}:totals:cn", "pkts_in"), 6);
-    assert_int_equal(hget("t:{s1}:totals:cn", "bytes_out"), 800);
-    assert_int_equal(hget("t:{s1}:totals:ru", "pkts_in"), 0);
-    const char *pf[] = {"PFCOUNT", "t:{s1}:hosts:cn:1000"};
+    assert_int_equal(hget("t:{s1}:totals:KP:cn", "pkts_in"), 6);
+    assert_int_equal(hget("t:{s1}:totals:KP:cn", "bytes_out"), 800);
+    assert_int_equal(hget("t:{s1}:totals:KP:ru", "pkts_in"), 0);
+    const char *pf[] = {"PFCOUNT", "t:{s1}:hosts:KP:cn:0"};
     assert_int_equal(int_cmd(2, pf), 2);
-    const char *zc[] = {"ZCARD", "t:{s1}:bins:ru"};
+    const char *zc[] = {"ZCARD", "t:{s1}:bins:KP:ru"};
     assert_int_equal(int_cmd(2, zc), 2);
     const char *ttl[] = {"TTL", "t:{s1}:heartbeat"};
     assert_true(int_cmd(2, ttl) > 0);
     backlog_free(b);
     /* a restarted sensor: a new run id, its sequence starts at 1 again */
-    struct sink *s2 = sink_new_offline(&c, capture_unit, &cap2);
+    struct sink *s2 = offline(&c, &cap2);
     b = live_backlog();
     backlog_push(b, clone_unit(unit_for(s2, &cap2, 1020)));
     assert_int_equal(backlog_drain(b, 5000), 0);
     backlog_stats(b, &st);
     assert_int_equal(st.flushes, 1);
-    assert_int_equal(hget("t:{s1}:totals:cn", "pkts_in"), 9);
+    assert_int_equal(hget("t:{s1}:totals:KP:cn", "pkts_in"), 9);
     backlog_free(b);
     free_captured(&cap);
     free_captured(&cap2);
@@ -551,13 +563,15 @@ static void live_records(void **state)
     if (!rd)
         skip();
     flushall();
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
+    snprintf(r.country, sizeof r.country, "KP");
     snprintf(r.route, sizeof r.route, "cn");
     snprintf(r.host, sizeof r.host, "a\r\nb \"c\"");
+    snprintf(e.country, sizeof e.country, "KP");
     snprintf(e.route, sizeof e.route, "cn");
     sink_flow(s, &r);
     sink_event(s, &e);
-    sink_route_state(s, "cn", "down", 990, 4.5, 0.25);
+    sink_route_state(s, "KP", "cn", "down", 990, 4.5, 0.25);
     sink_proto(s, 1, "DNS", 4);
     sink_close(s, 0);
     struct backlog *b = live_backlog();
@@ -581,13 +595,13 @@ static void live_records(void **state)
     }
     redis_reply_free(x);
     assert_true(found);
-    const char *hs[] = {"HGET", "t:state", "s1/cn"};
+    const char *hs[] = {"HGET", "t:state", "s1/KP/cn"};
     x = cmd(3, hs);
     size_t n;
     assert_string_equal(redis_reply_str(x, &n), "down");
     redis_reply_free(x);
-    assert_int_equal(hget("t:{s1}:state:cn", "since"), 990);
-    assert_int_equal(hget("t:{s1}:proto:ru", "DNS"), 4);
+    assert_int_equal(hget("t:{s1}:state:KP:cn", "since"), 990);
+    assert_int_equal(hget("t:{s1}:proto:KP:ru", "DNS"), 4);
     free_captured(&cap);
     sink_free(s);
 }
@@ -605,13 +619,13 @@ static void live_member_and_events_only(void **state)
     if (!rd)
         skip();
     flushall();
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct backlog *b = live_backlog();
     backlog_push(b, clone_unit(unit_for(s, &cap, 1000)));
     assert_int_equal(backlog_drain(b, 5000), 0);
     backlog_free(b);
-    d.nroutes = 0;
     struct sink *ds = sink_new_offline(&d, capture_unit, &cap2);
+    snprintf(e.country, sizeof e.country, "KP");
     snprintf(e.route, sizeof e.route, "cn");
     snprintf(e.sensor, sizeof e.sensor, "detect");
     sink_send(ds);
@@ -624,7 +638,7 @@ static void live_member_and_events_only(void **state)
     backlog_push(b, clone_unit(cap2.u[0]));
     assert_int_equal(backlog_drain(b, 5000), 0);
     backlog_free(b);
-    const char *zr[] = {"ZRANGE", "t:{s1}:bins:cn", "0", "-1"};
+    const char *zr[] = {"ZRANGE", "t:{s1}:bins:KP:cn", "0", "-1"};
     struct redis_reply *x = cmd(4, zr);
     const char *m = redis_reply_str(redis_reply_at(x, 0), &n);
     assert_int_equal(sink_parse_bin(m, n, &row), 0);
@@ -638,7 +652,7 @@ static void live_member_and_events_only(void **state)
     assert_int_equal(redis_reply_len(x), 1);
     assert_string_equal(redis_reply_str(redis_reply_at(x, 0), &n), "s1");
     redis_reply_free(x);
-    const char *hs[] = {"HGET", "t:state", "detect/cn"};
+    const char *hs[] = {"HGET", "t:state", "detect/KP/cn"};
     x = cmd(3, hs);
     assert_string_equal(redis_reply_str(x, &n), "down");
     redis_reply_free(x);
@@ -658,7 +672,7 @@ static void live_oom_then_lost_data(void **state)
     if (!rd)
         skip();
     flushall();
-    struct sink *s = sink_new_offline(&c, capture_unit, &cap);
+    struct sink *s = offline(&c, &cap);
     struct backlog *b = live_backlog();
     const char *pol[] = {"CONFIG", "SET", "maxmemory-policy", "noeviction"};
     const char *lim[] = {"CONFIG", "SET", "maxmemory", "1"};
@@ -673,7 +687,7 @@ static void live_oom_then_lost_data(void **state)
     assert_non_null(strstr(st.last_error, "OOM"));
     redis_reply_free(cmd(4, unl));
     assert_int_equal(backlog_drain(b, 10000), 0);
-    assert_int_equal(hget("t:{s1}:totals:cn", "pkts_in"), 3);
+    assert_int_equal(hget("t:{s1}:totals:KP:cn", "pkts_in"), 3);
     /* Redis loses its data: the next unit is applied and the loss noticed */
     flushall();
     backlog_push(b, clone_unit(unit_for(s, &cap, 1010)));
@@ -681,7 +695,7 @@ static void live_oom_then_lost_data(void **state)
     backlog_stats(b, &st);
     assert_int_equal(st.flushes, 2);
     assert_int_equal(st.data_lost, 1);
-    assert_int_equal(hget("t:{s1}:totals:cn", "pkts_in"), 3);
+    assert_int_equal(hget("t:{s1}:totals:KP:cn", "pkts_in"), 3);
     backlog_free(b);
     free_captured(&cap);
     sink_free(s);
@@ -699,7 +713,7 @@ int main(void)
         cmocka_unit_test(live_records),
         cmocka_unit_test(live_member_and_events_only),
         cmocka_unit_test(live_oom_then_lost_data),
-        cmocka_unit_test(set_routes_renames),
+        cmocka_unit_test(pairs_and_liveness),
     };
     return cmocka_run_group_tests(tests, live_setup, live_teardown);
 }

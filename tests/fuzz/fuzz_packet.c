@@ -82,7 +82,7 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
     (void)ctx;
     classify_done(cls, f);
     flow_to_record(f, why, &r);
-    snprintf(r.route, sizeof r.route, "%s", routes.names[f->route]);
+    snprintf(r.route, sizeof r.route, "%s", routes.names[f->pair[0]]);
     snprintf(r.proto, sizeof r.proto, "%s", classify_name(cls, f->label));
     snprintf(r.host, sizeof r.host, "%s", f->host);
     json_init(&j);
@@ -101,15 +101,15 @@ static void one_packet(enum decode_link link, int iface, const uint8_t *buf, siz
     decode_packet(link, buf, len, &d);
     (void)decode_status_name((enum decode_status)d.status);
     route_match(&routes, country, &d, iface, &v);
-    if (!v.country)
+    if (!v.nhits)
         return;
     struct flow *f = flow_get(flows, &d, now_us, &created);
     if (!f)
         return;
     if (created)
-        f->route = (uint8_t)v.route;
+        f->pair[0] = (uint16_t)v.hit[0].route;
     (void)flow_from_src(f, &d);
-    flow_count(flows, f, v.dir, len, d.tcp_flags, now_us, on_flow, NULL);
+    flow_count(flows, f, v.hit[0].dir, len, d.tcp_flags, now_us, on_flow, NULL);
     classify_packet(cls, f, &d, now_us);
 }
 
