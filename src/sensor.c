@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_BACKLOG_BYTES   ((size_t)1 << 30)  /* capture: rides out a long Redis outage */
-#define REPLAY_BACKLOG_BYTES ((size_t)16 << 20) /* replay: waits, a few seconds of lead is enough  \
-                                                 */
+/* Bytes of flush units held for Redis: a capture rides out a long outage; a replay waits for
+ * the writer instead, and a few seconds of lead are all it needs. */
+#define SINK_BACKLOG_BYTES   ((size_t)1 << 30)
+#define REPLAY_BACKLOG_BYTES ((size_t)16 << 20)
 
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen)
 {
