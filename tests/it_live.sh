@@ -67,9 +67,9 @@ fi
     not_ok "replay: $(head -2 "$T/replay.err")"
 dump() {
     local s=$1 r
-    for r in $(rcli SMEMBERS "blackout:{$s}:routes" | sort); do
-        echo "totals $r $(rcli --raw HGETALL "blackout:{$s}:totals:$r" | paste -d' ' - - | sort | tr '\n' ' ')"
-        echo "proto $r $(rcli --raw HGETALL "blackout:{$s}:proto:$r" | paste -d' ' - - | sort | tr '\n' ' ')"
+    for r in $(rcli SMEMBERS "blackout:{$s}:pairs" | sort); do
+        echo "totals $r $(rcli --raw HGETALL "blackout:{$s}:totals:${r/\//:}" | paste -d' ' - - | sort | tr '\n' ' ')"
+        echo "proto $r $(rcli --raw HGETALL "blackout:{$s}:proto:${r/\//:}" | paste -d' ' - - | sort | tr '\n' ' ')"
     done
     echo "flows $(rcli XLEN "blackout:{$s}:flows")"
 }
@@ -81,7 +81,7 @@ else
     not_ok "Redis differs from a replay: $(head -6 "$T/diff" | tr '\n' ' ')"
 fi
 for r in cn ru other; do
-    rcli --raw ZRANGE "blackout:{live}:bins:$r" 0 -1 | sed "s/^/$r /"
+    rcli --raw ZRANGE "blackout:{live}:bins:KP:$r" 0 -1 | sed "s/^/$r /"
 done >"$T/live.bins"
 if out=$(python3 - "$T/live.out" "$T/live.bins" <<'PY'
 import json, sys

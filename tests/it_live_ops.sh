@@ -48,7 +48,7 @@ send_pcap "$T/g.pcap"
 sleep 1
 live_stop INT
 [ "$LIVE_RC" -eq 0 ] && ok "SIGINT as nobody: exit 0" || not_ok "SIGINT: exit $LIVE_RC"
-GOT=$(rcli HGET 'blackout:{priv}:totals:cn' pkts_in)
+GOT=$(rcli HGET 'blackout:{priv}:totals:KP:cn' pkts_in)
 [ "$GOT" = "$CN_IN" ] && ok "unprivileged sensor counted and wrote to Redis (cn pkts_in $GOT)" ||
     not_ok "Redis cn pkts_in $GOT, expected $CN_IN"
 [ ! -s "$T/run/bo.pid" ] && ok "pid file emptied at exit (nobody may not remove it)" ||
@@ -98,7 +98,7 @@ WANT="cn $((3 * CN_IN)) ru $((2 * RU_IN)) other $RU_IN"
 GOT="cn $(summary_total cn pkts_in) ru $(summary_total ru pkts_in) other $(summary_total other pkts_in)"
 [ "$GOT" = "$WANT" ] && ok "pkts_in per route across the reloads: $GOT" ||
     not_ok "pkts_in per route: $GOT, expected $WANT"
-REDIS="cn $(rcli HGET 'blackout:{hup}:totals:cn' pkts_in) ru $(rcli HGET 'blackout:{hup}:totals:ru' pkts_in) other $(rcli HGET 'blackout:{hup}:totals:other' pkts_in)"
+REDIS="cn $(rcli HGET 'blackout:{hup}:totals:KP:cn' pkts_in) ru $(rcli HGET 'blackout:{hup}:totals:KP:ru' pkts_in) other $(rcli HGET 'blackout:{hup}:totals:KP:other' pkts_in)"
 [ "$REDIS" = "$WANT" ] && ok "Redis totals agree: $REDIS" || not_ok "Redis totals: $REDIS, expected $WANT"
 CTL=$(python3 -c '
 import json, sys

@@ -140,9 +140,10 @@ clean_err d1
 # What Redis holds now: every bin after the loss, each as the sensor reported it, and totals
 # that are the sum of those bins.
 : >"$T/dump"
-for r in $(rcli SMEMBERS "blackout:{d1}:routes"); do
-    rcli --raw ZRANGE "blackout:{d1}:bins:$r" 0 -1 | sed "s/^/bin $r /" >>"$T/dump"
-    rcli --raw HGETALL "blackout:{d1}:totals:$r" | paste -d' ' - - | sed "s/^/total $r /" >>"$T/dump"
+for p in $(rcli SMEMBERS "blackout:{d1}:pairs"); do
+    r=${p#*/}
+    rcli --raw ZRANGE "blackout:{d1}:bins:${p/\//:}" 0 -1 | sed "s/^/bin $r /" >>"$T/dump"
+    rcli --raw HGETALL "blackout:{d1}:totals:${p/\//:}" | paste -d' ' - - | sed "s/^/total $r /" >>"$T/dump"
 done
 if out=$(python3 - "$T/d1.json" "$T/dump" <<'PY'
 import json, sys
@@ -211,8 +212,8 @@ has o2 'Redis backlog full \(4 bins\): dropping the oldest bins' "the backlog ov
 has o2 '[0-9]+ bins dropped from the Redis backlog .* are missing from Redis' "how many bins are missing"
 DROPPED=$(field bins_dropped)
 STORED=0 NR=0
-for r in $(rcli SMEMBERS "blackout:{o2}:routes"); do
-    STORED=$((STORED + $(rcli ZCARD "blackout:{o2}:bins:$r")))
+for p in $(rcli SMEMBERS "blackout:{o2}:pairs"); do
+    STORED=$((STORED + $(rcli ZCARD "blackout:{o2}:bins:${p/\//:}")))
     NR=$((NR + 1))
 done
 REPORTED=$(grep -c '"type":"bin"' "$T/o2.json")

@@ -138,24 +138,32 @@ need_gen() {
     fi
 }
 
-# redis_compare EXPECT SENSOR_JSON SENSOR PREFIX: the totals and the per-bin series in Redis
-# against the generator's exact counters (packets and bytes) and against the bins the
-# sensor reported (every field). Prints one line per difference; exit 0 when none.
-redis_compare() {
-    local expect=$1 sensor_out=$2 sensor=$3 prefix=$4 r
+# redis_dump SENSOR PREFIX: every pair's totals and bins members, as lines "route CC/R",
+# "total FIELD VALUE", "bin MEMBER", into $T/dump.
+redis_dump() {
+    local sensor=$1 prefix=$2 p
     : >"$T/dump"
-    for r in $(rcli SMEMBERS "$prefix{$sensor}:routes"); do
-        echo "route $r" >>"$T/dump"
-        rcli --raw HGETALL "$prefix{$sensor}:totals:$r" | paste -d' ' - - | sed 's/^/total /' >>"$T/dump"
-        rcli --raw ZRANGE "$prefix{$sensor}:bins:$r" 0 -1 | sed 's/^/bin /' >>"$T/dump"
+    for p in $(rcli SMEMBERS "$prefix{$sensor}:pairs"); do
+        echo "route $p" >>"$T/dump"
+        rcli --raw HGETALL "$prefix{$sensor}:totals:${p/\//:}" | paste -d' ' - - |
+            sed 's/^/total /' >>"$T/dump"
+        rcli --raw ZRANGE "$prefix{$sensor}:bins:${p/\//:}" 0 -1 | sed 's/^/bin /' >>"$T/dump"
     done
+}
+
+# redis_compare EXPECT SENSOR_JSON SENSOR PREFIX: the totals and the per-bin series in Redis
+# against the generator's exact counters (packets and bytes, country KP) and against the bins
+# the sensor reported (every field). Prints one line per difference; exit 0 when none.
+redis_compare() {
+    local expect=$1 sensor_out=$2 sensor=$3 prefix=$4
+    redis_dump "$sensor" "$prefix"
     python3 - "$expect" "$sensor_out" "$T/dump" <<'PY'
 import json, sys
 exp = json.load(open(sys.argv[1]))
 bins, summary = {}, None
 for line in open(sys.argv[2]):
     o = json.loads(line)
-    if o["type"] == "bin":
+    if o["type"] == "bin" and o["country"] == "KP":
         bins[(o["route"], o["start"])] = o
     elif o["type"] == "summary":
         summary = o
@@ -166,8 +174,13 @@ for line in open(sys.argv[3]):
     if not rest:
         continue
     if kind == "route":
-        route = rest
+        cc, route = rest.split("/", 1)
+        if cc != "KP":
+            route = None
+            continue
         totals[route] = {}
+    elif route is None:
+        continue
     elif kind == "total":
         k, v = rest.split(" ")
         totals[route][k] = int(v)
