@@ -20,7 +20,7 @@
 
 #define CHUNK_MAX     1000  /* bins per pair and read */
 #define CHUNK_MIN     16    /* ... however many pairs a sensor has */
-#define CHUNK_CELLS   16000 /* pairs x bins per read */
+#define CHUNK_CELLS   64000 /* pairs x bins per read */
 #define FEED_PAIRS    4096  /* pairs of one sensor read */
 #define COUNTRIES_MAX 1024  /* countries combined */
 #define EVENTS_MAX    (2 * COMBINE_ROUTES_MAX + 4)
