@@ -22,9 +22,9 @@
  * its own.
  *
  * --exec CMD runs /bin/sh -c CMD per alert with the event's JSON line on stdin and
- * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_COUNTRY, BLACKOUT_ROUTE, BLACKOUT_SENSOR, BLACKOUT_SINCE,
- * BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a process group
- * of its own, killed after --exec-timeout seconds. */
+ * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_COUNTRY, BLACKOUT_ROUTE, BLACKOUT_SENSOR,
+ * BLACKOUT_SINCE, BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a
+ * process group of its own, killed after --exec-timeout seconds. */
 #ifndef BLACKOUT_ALERT_H
 #define BLACKOUT_ALERT_H
 

@@ -80,11 +80,11 @@ for r, e in exp["routes"].items():
                 bad.append(f"bin {r} {b['start']} {k}: {g[k]}, expected {b[k]}")
         if abs(g["hosts"] - b["hosts"]) > max(1, 0.03 * b["hosts"]):
             bad.append(f"bin {r} {b['start']} hosts: {g['hosts']}, expected {b['hosts']}")
-    det = s["detector"]["routes"][r]
+    det = s["detector"]["countries"]["KP"]["routes"][r]
     if not det["baseline_pps"] > 0:
         bad.append(f"detector {r}: {det}")
 nb = len(exp["bins"]["cn"])
-print(f"{nb} bins per route, each exact; detector baseline cn {s['detector']['routes']['cn']['baseline_pps']} pps")
+print(f"{nb} bins per route, each exact; detector baseline cn {s['detector']['countries']['KP']['routes']['cn']['baseline_pps']} pps")
 print("; ".join(bad[:5]))
 sys.exit(1 if bad else 0)
 PY
