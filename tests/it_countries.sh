@@ -10,12 +10,14 @@
 need_gen
 redis_start
 
-ROUTES=(--route cn=vlan:100 --route ru=vlan:101)
+# 50-minute captures (silences from 25 to 40 min) and a 10-minute warm-up keep it short
+ROUTES=(--route cn=vlan:100 --route ru=vlan:101 --warmup 600)
 A=(--redis "$REDIS_URL")
-OUTAGE=1749258000 BACK=1749259800
-"$GEN" blackout --no-bins -o "$T/kp.pcap" >/dev/null || not_ok "generator: blackout"
-"$GEN" failover --no-bins -o "$T/mm.pcap" >/dev/null || not_ok "generator: failover"
-"$GEN" blind --no-bins -o "$T/blind.pcap" >/dev/null || not_ok "generator: blind"
+D=("${A[@]}" --warmup 600) # detect
+G=(--no-bins --duration 3000)
+"$GEN" blackout "${G[@]}" --outage 1500:2400 -o "$T/kp.pcap" >/dev/null || not_ok "generator: blackout"
+"$GEN" failover "${G[@]}" --failover 1500:2400:cn:ru -o "$T/mm.pcap" >/dev/null || not_ok "generator: failover"
+"$GEN" blind "${G[@]}" --blind 1500:2100 -o "$T/blind.pcap" >/dev/null || not_ok "generator: blind"
 printf '175.45.176.0/22\n210.52.109.0/24\n77.94.35.0/24\n' >"$T/mm.txt"
 
 # feed PREFIX SENSOR CAPTURE [OPTIONS]: a replay into Redis under PREFIX.
@@ -106,7 +108,7 @@ cmp -s "$T/g.mm" "$T/a.mm" && ok "--country MM in a group of its own: MM's alert
 
 # ---- detect: each country combined on its own ----
 events_of() { what_alerts | sed 's/ detect$//'; }
-"$BO" detect "${A[@]}" --sensor s1 --sensor s2 --json 2>"$T/d.err" | events_of >"$T/d.txt"
+"$BO" detect "${D[@]}" --sensor s1 --sensor s2 --json 2>"$T/d.err" | events_of >"$T/d.txt"
 [ "$(cat "$T/d.txt")" = "country_down KP/*
 route_down MM/cn
 country_up KP/*
@@ -117,20 +119,21 @@ route_up MM/cn" ] && [ ! -s "$T/d.err" ] &&
     [ "$(rcli HGET 'blackout:{detect}:state:MM:ru' state)" = up ] &&
     ok "detect writes the states per country (detect/KP/*, detect/MM/cn, {detect}:state:MM:ru)" ||
     not_ok "detect states: $(rcli HGETALL blackout:state | paste -sd' ')"
-"$BO" detect "${A[@]}" --sensor s1 --sensor s2 --country MM --json | events_of >"$T/d.mm"
+"$BO" detect "${D[@]}" --sensor s1 --sensor s2 --country MM --json | events_of >"$T/d.mm"
 [ "$(cat "$T/d.mm")" = "route_down MM/cn
 route_up MM/cn" ] && ok "detect --country MM: MM only" || not_ok "detect --country MM: $(cat "$T/d.mm")"
 
 # ---- detect --follow: a country, then a route, that appear at a sensor join ----
 feed f: s1 "$T/kp.pcap"
-"$BO" detect "${A[@]}" --redis-prefix f: --follow --poll 1 --json -v >"$T/f.json" 2>"$T/f.err" &
+"$BO" detect "${D[@]}" --redis-prefix f: --follow --poll 1 --json -v >"$T/f.json" 2>"$T/f.err" &
 F=$!
 at_exit "kill $F 2>/dev/null"
 wait_match "$T/f.err" 'history read' 20 || not_ok "detect --follow did not read the history"
-"$GEN" failover --no-bins --start 1749261600 -o "$T/mm2.pcap" >/dev/null || not_ok "generator: later failover"
+"$GEN" failover "${G[@]}" --failover 1500:2400:cn:ru --start 1749258000 -o "$T/mm2.pcap" >/dev/null ||
+    not_ok "generator: later failover"
 feed f: s1 "$T/mm2.pcap" --country MM --prefixes "$T/mm.txt"
 wait_for 20 lines_at_least 2 "$T/f.json"
-"$GEN" golden --routes 3 --start 1749268800 -o "$T/r3.pcap" >/dev/null || not_ok "generator: three routes"
+"$GEN" golden --routes 3 --start 1749261600 -o "$T/r3.pcap" >/dev/null || not_ok "generator: three routes"
 feed f: s1 "$T/r3.pcap" --route r3=vlan:102
 has_r3() { [ -n "$(rcli HGET f:state detect/KP/r3)" ]; }
 wait_for 20 has_r3
