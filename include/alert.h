@@ -4,8 +4,9 @@
  * section of the sink's flush unit (sink.h), so an event is applied exactly once with its
  * bin. This module reads it back, for people and for programs:
  *
- *   blackout alerts [--since ID|TIME] [--follow] [--json] [--exec CMD]
- *   blackout alerts --group G --consumer C [--since ID|TIME] [--follow] [--exec CMD]
+ *   blackout alerts [--country CC,..] [--since ID|TIME] [--follow] [--json] [--exec CMD]
+ *   blackout alerts --group G --consumer C [--country CC,..] [--since ID|TIME] [--follow]
+ *                   [--exec CMD]
  *
  * Without a group it prints the stream from --since (an entry ID, inclusive, or a time: the
  * entries written from then on; `$`: only new ones) and, with --follow, waits for new
@@ -15,12 +16,15 @@
  * entry only once it is handled: printed, or --exec CMD exited 0. A failed CMD leaves the
  * entry pending; the pending entries are tried again after 1, 2, 4 … 60 s (a line on
  * stderr per failure, at most one every 10 s). Delivery is at least once: BLACKOUT_ID lets
- * a command recognise an entry it has seen.
+ * a command recognise an entry it has seen. With --country only the alerts of those
+ * countries and the sensors' own (country "*") are handled; the others are passed over, and
+ * with a group acknowledged as handled (not this consumer's), so each filter needs a group of
+ * its own.
  *
  * --exec CMD runs /bin/sh -c CMD per alert with the event's JSON line on stdin and
- * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_ROUTE, BLACKOUT_SENSOR, BLACKOUT_SINCE,
- * BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a process group
- * of its own, killed after --exec-timeout seconds. */
+ * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_COUNTRY, BLACKOUT_ROUTE, BLACKOUT_SENSOR,
+ * BLACKOUT_SINCE, BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a
+ * process group of its own, killed after --exec-timeout seconds. */
 #ifndef BLACKOUT_ALERT_H
 #define BLACKOUT_ALERT_H
 

@@ -1,9 +1,9 @@
 /* combine — several sensors' views of the same routes → route and country outages.
  *
- * Used by `blackout detect` after one detector per sensor (detect.h) has been fed that
- * sensor's bins from Redis. Pure: detector statuses in, events and notes out; no I/O, no
- * clock. Sensors and routes are known by name (a route is the same route at every sensor
- * that carries a route of that name).
+ * Used by `blackout detect`, one combiner per country, after one detector per sensor and
+ * country (detect.h) has been fed that sensor's bins of the country from Redis. Pure:
+ * detector statuses in, events and notes out; no I/O, no clock. Sensors and routes are known
+ * by name (a route is the same route at every sensor that carries a route of that name).
  *
  * At each step (the end of a bin) every sensor votes, for each route it carries, with its
  * detector's status of the route, or abstains (it has no data for this time, or it is
@@ -25,8 +25,8 @@
  *                detect_cause over the routes' `since`; `country_up` when a route comes
  *                back. Route events of the step of a country event are folded into it.
  *
- * Events carry the combiner's id as their sensor, and in their evidence the sensors that
- * judged (sensors_total) and those that saw the silence (sensors_silent). */
+ * Events carry the combiner's id as their sensor, its country, and in their evidence the
+ * sensors that judged (sensors_total) and those that saw the silence (sensors_silent). */
 #ifndef BLACKOUT_COMBINE_H
 #define BLACKOUT_COMBINE_H
 
@@ -59,12 +59,14 @@ struct combine_note {
 
 struct combine;
 
-/* Returns a combiner whose events carry sensor id `id`, or NULL (out of memory, bin 0). */
-struct combine *combine_new(const struct combine_config *c, const char *id);
+/* Returns a combiner for one country whose events carry sensor id `id` and country code
+ * `country`, or NULL (out of memory, bin 0, a name too long). */
+struct combine *combine_new(const struct combine_config *c, const char *id, const char *country);
 void combine_free(struct combine *c);
 
 /* The index of a sensor or route name, added when new. Returns -1 when the table is full
- * (COMBINE_SENSORS_MAX, COMBINE_ROUTES_MAX) or the name does not fit a record. */
+ * (COMBINE_SENSORS_MAX, COMBINE_ROUTES_MAX), the name does not fit a record, or (a sensor)
+ * out of memory. */
 int combine_sensor(struct combine *c, const char *name);
 int combine_route(struct combine *c, const char *name);
 unsigned combine_nroutes(const struct combine *c);

@@ -74,9 +74,10 @@ struct options {
     const char *user;
     const char *pidfile;
     bool syslog;
-    /* export, status, detect */
+    /* export, status, detect, alerts */
     const char *from, *to;
     struct strlist route_filter;
+    const char *countries; /* --country filter: "CC[,CC...]", "all" or NULL (every country) */
     bool csv;
     /* detect */
     struct strlist sensors; /* --sensor: the sensors whose bins to read */

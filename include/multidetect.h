@@ -1,19 +1,23 @@
 /* multidetect — `blackout detect`: the detector over bins read back from Redis, for one
- * or more sensors, combined.
+ * or more sensors, combined per country.
  *
- *   blackout detect [--sensor S]... [--from T] [--to T] [--follow [--poll S]] [--id ID]
+ *   blackout detect [--sensor S]... [--country CC,..] [--from T] [--to T] [--follow [--poll S]]
+ *                   [--id ID]
  *
- * For every sensor (--sensor, else every sensor in Psensors) it reads P{S}:bins:R of each of
- * the sensor's routes (P{S}:routes) in time order, a chunk at a time and every route of a
- * sensor in one MULTI/EXEC (so a bin written meanwhile is never half read), feeds one
- * detector per sensor (detect.h, the same as in replay and capture), and after every bin
- * end combines the sensors' route states (combine.h). A sensor with no bin for a step (it
- * was not running, or its data is late) does not vote in it; one that stops writing no
- * longer holds the others back (--follow). Combined events carry --id as their sensor, are
- * printed (a line each, or JSON lines with --json) and written through the alert path of
- * the sink: Palerts, Pevents, Pstate "ID/ROUTE" and P{ID}:state:ROUTE. Per-sensor events
- * are logged with -v; a route lost by one sensor alone, and a blind sensor, are logged as
- * warnings. */
+ * For every sensor (--sensor, else every sensor in Psensors) it reads P{S}:bins:CC:R of each
+ * of the sensor's (country, route) pairs (P{S}:pairs, the countries of --country) in time
+ * order, a chunk at a time and every pair of a sensor in one MULTI/EXEC (so a bin written
+ * meanwhile is never half read), feeds one detector per sensor and country (detect.h, the
+ * same as in replay and capture) with that sensor's pairs of the country, and after every
+ * bin end combines, country by country, the sensors' route states (one combiner per country,
+ * combine.h). A sensor with no bin for a step (it was not running, or its data is late) does
+ * not vote in it; one that stops writing no longer holds the others back (--follow). With
+ * --follow the pairs are read again every round: a new country or route joins (a route
+ * added to a country at a sensor keeps that country's detector state). Combined events carry
+ * --id as their sensor and the country, are printed (a line each, or JSON lines with --json)
+ * and written through the alert path of the sink: Palerts, Pevents, Pstate "ID/CC/R" and
+ * "ID/CC/" + "*", P{ID}:state:CC:R. Per-sensor events are logged with -v; a route lost by one
+ * sensor alone, and a blind sensor, are logged as warnings. */
 #ifndef BLACKOUT_MULTIDETECT_H
 #define BLACKOUT_MULTIDETECT_H
 

@@ -11,7 +11,9 @@
 #define BLACKOUT_QUERY_H
 
 #include "config.h"
+#include "records.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,11 @@ int query_parse_time(const char *s, int64_t *t);
 const char *query_iso_time(int64_t t, char *buf, size_t size);
 
 /* ---- helpers for the subcommands that read Redis (detect, alerts) ---- */
+
+/* Does the --country filter take country code cc (case-insensitive)? Every country when
+ * none was given or "all"; the sensors' own events (cc "*") and entries without a country
+ * (written by earlier versions) pass every filter. */
+bool query_country_wanted(const struct options *o, const char *cc);
 
 struct redis;
 struct redis_reply;
@@ -60,5 +67,19 @@ struct query_names {
 };
 int query_set_members(struct redis *r, const char *key, struct query_names *out, char *err,
                       size_t errlen);
+
+/* A sensor's (country, route) pairs (P{S}:pairs, members "CC/R"), sorted by country then
+ * route, those of the countries --country takes. Returns 0 with out->v to free, or -1 with
+ * err. Members that are not "CC/R" are left out. */
+struct query_pair {
+    char cc[RECORD_CC_MAX];
+    char route[QUERY_NAME_MAX];
+};
+struct query_pairs {
+    size_t n;
+    struct query_pair *v;
+};
+int query_sensor_pairs(struct redis *r, const struct options *o, const char *sensor,
+                       struct query_pairs *out, char *err, size_t errlen);
 
 #endif

@@ -42,6 +42,9 @@ int text_parse_double(const char *s, double min, double max, double *out);
 /* Case-insensitive ASCII equality. */
 bool text_ieq(const char *a, const char *b);
 
+/* Does the comma-separated list hold item (case-insensitive ASCII; empty items never match)? */
+bool text_list_has(const char *list, const char *item);
+
 /* Copies at most size-1 bytes and terminates; returns -1 if s did not fit. */
 int text_copy(char *dst, size_t size, const char *s);
 

@@ -35,8 +35,8 @@ struct alert_entry {
     bool gone; /* trimmed from the stream while pending: no data */
     const char *json;
     size_t json_len;
-    char event[FIELD_MAX], route[FIELD_MAX], sensor[FIELD_MAX], since[FIELD_MAX],
-        detected[FIELD_MAX], cause[FIELD_MAX];
+    char event[FIELD_MAX], country[FIELD_MAX], route[FIELD_MAX], sensor[FIELD_MAX],
+        since[FIELD_MAX], detected[FIELD_MAX], cause[FIELD_MAX];
 };
 
 struct consumer {
@@ -178,8 +178,9 @@ static int parse_entry(const struct redis_reply *x, struct alert_entry *e)
     struct {
         const char *name;
         char *buf;
-    } fields[] = {{"event", e->event}, {"route", e->route}, {"sensor", e->sensor},
-                  {"since", e->since}, {"cause", e->cause}, {"detected", e->detected}};
+    } fields[] = {{"event", e->event},      {"country", e->country}, {"route", e->route},
+                  {"sensor", e->sensor},    {"since", e->since},     {"cause", e->cause},
+                  {"detected", e->detected}};
 
     memset(e, 0, sizeof *e);
     if (!id || redis_reply_type(id) != BO_REDIS_R_STRING)
@@ -222,8 +223,8 @@ static enum handled print_entry(const struct consumer *c, const struct alert_ent
     else if (event_from_json(e->json, e->json_len, &ev) == 0)
         printf("%s\n", event_text(&ev, line, sizeof line));
     else
-        printf("%s  %s  %s  sensor %s  (event JSON unreadable)\n", e->id, e->event, e->route,
-               e->sensor);
+        printf("%s  %s  %s/%s  sensor %s  (event JSON unreadable)\n", e->id, e->event, e->country,
+               e->route, e->sensor);
     return fflush(stdout) == 0 ? DONE : FATAL;
 }
 
@@ -300,6 +301,7 @@ static enum handled run_exec(struct consumer *c, const struct alert_entry *e)
     const char *const pairs[][2] = {
         {"BLACKOUT_ID", e->id},
         {"BLACKOUT_EVENT", e->event},
+        {"BLACKOUT_COUNTRY", e->country},
         {"BLACKOUT_ROUTE", e->route},
         {"BLACKOUT_SENSOR", e->sensor},
         {"BLACKOUT_SINCE", e->since},
@@ -341,6 +343,8 @@ static enum handled run_exec(struct consumer *c, const struct alert_entry *e)
 
 static enum handled handle(struct consumer *c, const struct alert_entry *e)
 {
+    if (!query_country_wanted(c->o, e->country))
+        return DONE; /* another country's: not this consumer's (with a group, acknowledged) */
     if (e->gone) {
         LOG(LOG_WARN, "alert %s was trimmed from %s before it was handled: skipped", e->id, c->key);
         return DONE;
@@ -349,7 +353,8 @@ static enum handled handle(struct consumer *c, const struct alert_entry *e)
         return print_entry(c, e);
     enum handled h = run_exec(c, e);
     if (h == DONE)
-        LOG(LOG_INFO, "alert %s (%s %s %s) handled", e->id, e->event, e->route, e->sensor);
+        LOG(LOG_INFO, "alert %s (%s %s/%s %s) handled", e->id, e->event, e->country, e->route,
+            e->sensor);
     return h;
 }
 
@@ -454,8 +459,8 @@ static void note_failure(struct consumer *c, const struct alert_entry *e, uint64
         snprintf(when, sizeof when, "retried in %" PRIu64 " s", (wait_ms + 999) / 1000);
     else
         snprintf(when, sizeof when, "tried again on the next run");
-    log_limited(&c->fail_log, LOG_WARN, "alert %s (%s %s, sensor %s): %s; %s%s", e->id, e->event,
-                e->route, e->sensor, c->err, c->group ? "left pending, " : "", when);
+    log_limited(&c->fail_log, LOG_WARN, "alert %s (%s %s/%s, sensor %s): %s; %s%s", e->id, e->event,
+                e->country, e->route, e->sensor, c->err, c->group ? "left pending, " : "", when);
 }
 
 /* The entries of one read, each handled, then acknowledged. *failed counts those that

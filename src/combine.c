@@ -47,11 +47,13 @@ struct croute {
 struct combine {
     struct combine_config c;
     char id[RECORD_SENSOR_MAX];
+    char cc[RECORD_CC_MAX]; /* the country's code, in its events */
     unsigned nsensors, nroutes;
     char sensors[COMBINE_SENSORS_MAX][RECORD_SENSOR_MAX];
     struct croute routes[COMBINE_ROUTES_MAX];
-    struct vote *votes;  /* [sensor * COMBINE_ROUTES_MAX + route] */
-    struct alone *alone; /* the same layout */
+    /* per sensor, allocated when it is added: [route] */
+    struct vote *votes[COMBINE_SENSORS_MAX];
+    struct alone *alone[COMBINE_SENSORS_MAX];
     enum detect_state country;
     int64_t country_since;
     struct combine_note notes[COMBINE_NOTES_MAX];
@@ -59,18 +61,14 @@ struct combine {
     struct detect_told told; /* routes whose route_down went out on its own */
 };
 
-struct combine *combine_new(const struct combine_config *c, const char *id)
+struct combine *combine_new(const struct combine_config *c, const char *id, const char *country)
 {
-    size_t cells = (size_t)COMBINE_SENSORS_MAX * COMBINE_ROUTES_MAX;
-
     if (c->bin == 0)
         return NULL;
     struct combine *cb = calloc(1, sizeof *cb);
     if (!cb)
         return NULL;
-    cb->votes = calloc(cells, sizeof *cb->votes);
-    cb->alone = calloc(cells, sizeof *cb->alone);
-    if (!cb->votes || !cb->alone || text_copy(cb->id, sizeof cb->id, id) < 0) {
+    if (text_copy(cb->id, sizeof cb->id, id) < 0 || text_copy(cb->cc, sizeof cb->cc, country) < 0) {
         combine_free(cb);
         return NULL;
     }
@@ -83,8 +81,10 @@ void combine_free(struct combine *c)
 {
     if (!c)
         return;
-    free(c->votes);
-    free(c->alone);
+    for (unsigned s = 0; s < c->nsensors; s++) {
+        free(c->votes[s]);
+        free(c->alone[s]);
+    }
     free(c);
 }
 
@@ -101,8 +101,20 @@ static int find_or_add(char *names, size_t width, unsigned *n, unsigned max, con
 
 int combine_sensor(struct combine *c, const char *name)
 {
-    return find_or_add(c->sensors[0], sizeof c->sensors[0], &c->nsensors, COMBINE_SENSORS_MAX,
-                       name);
+    unsigned n = c->nsensors;
+    int s = find_or_add(c->sensors[0], sizeof c->sensors[0], &n, COMBINE_SENSORS_MAX, name);
+
+    if (s < 0 || n == c->nsensors)
+        return s;
+    c->votes[s] = calloc(COMBINE_ROUTES_MAX, sizeof *c->votes[s]);
+    c->alone[s] = calloc(COMBINE_ROUTES_MAX, sizeof *c->alone[s]);
+    if (!c->votes[s] || !c->alone[s]) {
+        free(c->votes[s]);
+        free(c->alone[s]);
+        return -1;
+    }
+    c->nsensors = n;
+    return s;
 }
 
 int combine_route(struct combine *c, const char *name)
@@ -137,7 +149,7 @@ const char *combine_route_name(const struct combine *c, unsigned route)
 
 static struct vote *vote_at(const struct combine *c, unsigned sensor, unsigned route)
 {
-    return &c->votes[(size_t)sensor * COMBINE_ROUTES_MAX + route];
+    return &c->votes[sensor][route];
 }
 
 void combine_vote(struct combine *c, unsigned sensor, unsigned route,
@@ -232,6 +244,7 @@ static struct event *new_event(struct combine *c, struct event *out, unsigned ma
     e->kind = (uint8_t)kind;
     e->duration = -1;
     e->detected = end;
+    text_copy(e->country, sizeof e->country, c->cc);
     text_copy(e->route, sizeof e->route, route);
     text_copy(e->sensor, sizeof e->sensor, c->id);
     return e;
@@ -306,7 +319,7 @@ static void alone_step(struct combine *c, unsigned r)
     const struct tally *t = &c->routes[r].t;
     for (unsigned s = 0; s < c->nsensors; s++) {
         const struct vote *v = vote_at(c, s, r);
-        struct alone *a = &c->alone[(size_t)s * COMBINE_ROUTES_MAX + r];
+        struct alone *a = &c->alone[s][r];
         if (!v->set)
             continue; /* no news from it: as it was */
         bool alone = v->st.state == DS_DOWN && t->up_last_active > v->st.down_since;

@@ -6,6 +6,7 @@
 #include "text.h"
 #include "version.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -48,6 +49,23 @@ static int check_redis_url(const char *val, char *err, size_t errlen)
     int rc = redis_url_parse(val, &u, err, errlen);
     memset(&u, 0, sizeof u);
     return rc;
+}
+
+/* A reader's --country filter: two-letter codes joined with ',', or 'all'. */
+static int check_countries(const char *val, char *err, size_t errlen)
+{
+    if (strcmp(val, "all") == 0)
+        return 0;
+    for (const char *p = val;; p += 3) {
+        if (!isalpha((unsigned char)p[0]) || !isalpha((unsigned char)p[1]) ||
+            (p[2] != ',' && p[2] != '\0')) {
+            snprintf(err, errlen,
+                     "bad country list '%.60s' (two-letter codes joined with ',', or 'all')", val);
+            return -1;
+        }
+        if (p[2] == '\0')
+            return 0;
+    }
 }
 
 #define O(f)        offsetof(struct options, f)
@@ -410,8 +428,9 @@ static const struct optdef optdefs[] = {
      .arg = "CMD",
      .off = O(exec),
      .help = "run /bin/sh -c CMD per alert: event JSON on stdin, BLACKOUT_ID, BLACKOUT_EVENT, "
-             "BLACKOUT_ROUTE, BLACKOUT_SENSOR, BLACKOUT_SINCE, BLACKOUT_DETECTED, BLACKOUT_CAUSE "
-             "in the environment; handled when it exits 0, else retried later"},
+             "BLACKOUT_COUNTRY, BLACKOUT_ROUTE, BLACKOUT_SENSOR, BLACKOUT_SINCE, "
+             "BLACKOUT_DETECTED, BLACKOUT_CAUSE in the environment; handled when it exits 0, else "
+             "retried later"},
     {.name = "exec-timeout",
      .kind = OPT_UINT,
      .cmds = CMD_ALERTS,
@@ -427,6 +446,31 @@ static const struct optdef optdefs[] = {
      .arg = "NAME",
      .off = O(route_filter),
      .help = "only this route (repeatable)"},
+    {.name = "country",
+     .kind = OPT_STR,
+     .cmds = CMD_STATUS | CMD_EXPORT,
+     .arg = "CC[,CC...]",
+     .off = O(countries),
+     .check = check_countries,
+     .help = "only these countries (two-letter codes joined with ','; default, or 'all': every "
+             "country)"},
+    {.name = "country",
+     .kind = OPT_STR,
+     .cmds = CMD_DETECT,
+     .arg = "CC[,CC...]",
+     .off = O(countries),
+     .check = check_countries,
+     .help = "combine only these countries' bins (two-letter codes joined with ','; default, or "
+             "'all': every country, each combined on its own)"},
+    {.name = "country",
+     .kind = OPT_STR,
+     .cmds = CMD_ALERTS,
+     .arg = "CC[,CC...]",
+     .off = O(countries),
+     .check = check_countries,
+     .help = "only the alerts of these countries (two-letter codes joined with ','), and the "
+             "sensors' own (sensor_blind, sensor_ok); with --group the others are acknowledged "
+             "unhandled, as not this consumer's: one group per filter"},
     {.name = "csv",
      .kind = OPT_FLAG,
      .cmds = CMD_EXPORT,

@@ -18,47 +18,74 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK        1000 /* bins per route and read */
-#define CHUNK_TEXT   "1000"
-#define EVENTS_MAX   (2 * COMBINE_ROUTES_MAX + 4)
-#define SINK_BACKLOG 1000 /* units: one per round */
+#define CHUNK_MAX     1000  /* bins per pair and read */
+#define CHUNK_MIN     16    /* ... however many pairs a sensor has */
+#define CHUNK_CELLS   64000 /* pairs x bins per read */
+#define FEED_PAIRS    4096  /* pairs of one sensor read */
+#define COUNTRIES_MAX 1024  /* countries combined */
+#define EVENTS_MAX    (2 * COMBINE_ROUTES_MAX + 4)
+#define SINK_BACKLOG  1000 /* units: one per round */
 
-/* A bin read and not yet fed; its routes' counters are in feed.qr. */
+/* A bin read and not yet fed; its pairs' counters are in feed.qr. */
 struct qbin {
     int64_t start;
     unsigned len;
     bool partial, after_jump;
-    uint64_t present; /* bit r: route r has a member for this start */
 };
 
-/* One sensor: its routes, its detector, the bins read ahead. */
+/* One pair's counters in a queued bin. */
+struct qcell {
+    struct detect_route_bin rb;
+    bool present; /* the pair has a member for this start */
+};
+
+/* One country at one sensor: its routes (pairs of the feed), its detector, and where they
+ * are in the country's combiner. */
+struct fcountry {
+    unsigned mc; /* index in multi.countries */
+    unsigned nroutes;
+    unsigned pair[DETECT_ROUTES_MAX]; /* the feed's pair of route r */
+    int cr[DETECT_ROUTES_MAX];        /* route r in the combiner (-1: not in it) */
+    int cs;                           /* the sensor in the combiner (-1: not in it) */
+    struct detect *det;               /* made at the sensor's first bin (the bin length) */
+    unsigned det_routes;              /* the routes det was made with (the first ones) */
+    int64_t fed_end;                  /* end of the last bin fed to det, INT64_MIN before */
+};
+
+/* One sensor: its pairs, a detector per country, the bins read ahead. */
 struct feed {
     char name[QUERY_NAME_MAX];
-    int cs; /* its index in the combiner (-1: not in it) */
-    unsigned nroutes;
-    char routes[DETECT_ROUTES_MAX][RECORD_NAME_MAX];
-    const char *names[DETECT_ROUTES_MAX];
-    int cr[DETECT_ROUTES_MAX]; /* route indices in the combiner (-1: not in it) */
-    struct detect *det;        /* made at the first bin, which tells the bin length */
+    struct query_pair *pairs; /* [cap] */
+    unsigned npairs, cap;
+    struct fcountry *fc;
+    unsigned nfc;
+    bool *present;  /* [cap]: pairs present in the last bin fed */
+    unsigned chunk; /* bins per pair and read */
     unsigned len;
-    uint64_t present; /* routes present in the last bin fed */
-    int64_t next;     /* the next read starts here */
-    int64_t fed_end;  /* end of the last bin fed, INT64_MIN before */
-    int64_t newest;   /* end of the newest bin read, INT64_MIN before */
-    bool caught_up;   /* the last read reached the newest bin written */
-    bool warned_len, warned_old;
-    struct qbin *q;
-    struct detect_route_bin *qr; /* [slot * nroutes + route] */
-    size_t head, n;              /* queued: q[head .. head+n) */
+    int64_t next;    /* the next read starts here */
+    int64_t fed_end; /* end of the last bin fed, INT64_MIN before */
+    int64_t newest;  /* end of the newest bin read, INT64_MIN before */
+    bool caught_up;  /* the last read reached the newest bin written */
+    bool warned_len, warned_old, warned_full;
+    struct qbin *q;       /* [qcap] */
+    struct qcell *qr;     /* [slot * cap + pair] */
+    size_t qcap, head, n; /* queued: q[head .. head+n) */
+};
+
+/* A country: the combiner of its sensors' views (made with the first detector). */
+struct mcountry {
+    char cc[RECORD_CC_MAX];
+    struct combine *cb;
 };
 
 struct multi {
     const struct options *o;
     struct redis *r;
-    struct combine *cb;
     struct sink *sink;
     struct feed *feeds;
     unsigned nfeeds;
+    struct mcountry *countries;
+    unsigned ncountries;
     int64_t from, to;
     int64_t last_step; /* end of the last step combined */
     bool live;         /* --follow: history read, events are raised from now on */
@@ -69,61 +96,217 @@ struct multi {
     char err[600];
 };
 
-/* One member read back, for the merge of a sensor's routes. */
+/* One member read back, for the merge of a sensor's pairs. */
 struct row {
-    unsigned route;
+    unsigned pair;
     struct sink_bin_row b;
 };
 
-/* ---- sensors and routes ---- */
+/* ---- sensors, countries and pairs ---- */
 
 static void feed_free(struct feed *f)
 {
-    detect_free(f->det);
+    for (unsigned i = 0; f->fc && i < f->nfc; i++)
+        detect_free(f->fc[i].det);
+    free(f->fc);
+    free(f->pairs);
+    free(f->present);
     free(f->q);
     free(f->qr);
 }
 
-/* A feed for sensor name with its routes from P{S}:routes. Returns 0, 1 when it cannot be
- * added (logged), or -1 on a Redis error (m->err). */
+/* The index of a country, added (without a combiner yet) when new. Returns -1 when there
+ * are COUNTRIES_MAX already. */
+static int country_index(struct multi *m, const char *cc)
+{
+    for (unsigned i = 0; i < m->ncountries; i++)
+        if (strcmp(m->countries[i].cc, cc) == 0)
+            return (int)i;
+    if (m->ncountries == COUNTRIES_MAX)
+        return -1;
+    struct mcountry *c = &m->countries[m->ncountries];
+    text_copy(c->cc, sizeof c->cc, cc);
+    c->cb = NULL;
+    return (int)m->ncountries++;
+}
+
+/* Room for `cap` pairs: the queue laid out again (rows cap wide), a read size that keeps a
+ * read within CHUNK_CELLS. Returns 0, or -1 when out of memory (the feed unchanged). */
+static int feed_layout(struct feed *f, unsigned cap)
+{
+    unsigned chunk = CHUNK_CELLS / cap;
+    chunk = chunk > CHUNK_MAX ? CHUNK_MAX : chunk < CHUNK_MIN ? CHUNK_MIN : chunk;
+    size_t qcap = 2 * (size_t)chunk > f->n ? 2 * (size_t)chunk : f->n;
+    struct query_pair *pairs = realloc(f->pairs, cap * sizeof *pairs);
+    if (pairs)
+        f->pairs = pairs;
+    bool *present = pairs ? calloc(cap, sizeof *present) : NULL;
+    struct qbin *q = present ? calloc(qcap, sizeof *q) : NULL;
+    struct qcell *qr = q ? calloc(qcap * cap, sizeof *qr) : NULL;
+    if (!qr) {
+        free(present);
+        free(q);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        q[i] = f->q[f->head + i];
+        memcpy(&qr[i * cap], &f->qr[(f->head + i) * f->cap], f->npairs * sizeof *qr);
+    }
+    if (f->present)
+        memcpy(present, f->present, f->npairs * sizeof *present);
+    free(f->present);
+    free(f->q);
+    free(f->qr);
+    f->present = present;
+    f->q = q;
+    f->qr = qr;
+    f->qcap = qcap;
+    f->head = 0;
+    f->cap = cap;
+    f->chunk = chunk;
+    return 0;
+}
+
+/* The detector of a country at a sensor over its routes now (they may have grown: the
+ * former detector's state carries over). Its combiner is made with the first detector of
+ * the country. Returns 0, or -1 when out of memory (logged; the country is left out). */
+static int make_detector(struct multi *m, struct feed *f, struct fcountry *fc)
+{
+    struct detect_config c;
+    const char *names[DETECT_ROUTES_MAX];
+    int from[DETECT_ROUTES_MAX];
+    unsigned had = fc->det ? fc->det_routes : 0;
+    struct mcountry *mc = &m->countries[fc->mc];
+
+    detect_defaults(&c, f->len);
+    c.warmup = (unsigned)m->o->warmup;
+    c.horizon = (unsigned)m->o->horizon;
+    c.alarms_per_month = m->o->false_alarms;
+    for (unsigned r = 0; r < fc->nroutes; r++) {
+        names[r] = f->pairs[fc->pair[r]].route;
+        from[r] = r < had ? (int)r : -1;
+    }
+    struct detect *d = detect_new(&c, fc->nroutes, names, f->name);
+    if (d && fc->det && detect_take_over(d, fc->det, from) < 0)
+        LOG(LOG_WARN, "sensor %s, %s: its routes start learning again", f->name, mc->cc);
+    if (!mc->cb) {
+        const struct combine_config cc = {.bin = c.bin, .coincide = c.coincide};
+        mc->cb = combine_new(&cc, m->o->id, mc->cc);
+    }
+    if (!d || !mc->cb) {
+        detect_free(d);
+        LOG(LOG_ERR, "sensor %s, country %s left out: out of memory", f->name, mc->cc);
+        return -1;
+    }
+    detect_free(fc->det);
+    fc->det = d;
+    fc->det_routes = fc->nroutes;
+    fc->cs = combine_sensor(mc->cb, f->name);
+    for (unsigned r = 0; r < fc->nroutes; r++)
+        fc->cr[r] = combine_route(mc->cb, names[r]);
+    if (fc->cs < 0)
+        LOG(LOG_WARN, "sensor %s left out of %s: more than %d sensors", f->name, mc->cc,
+            COMBINE_SENSORS_MAX);
+    return 0;
+}
+
+/* The feed's country of code cc, added when new. Returns NULL (logged) when it cannot be. */
+static struct fcountry *feed_country(struct multi *m, struct feed *f, const char *cc)
+{
+    for (unsigned i = 0; i < f->nfc; i++)
+        if (strcmp(m->countries[f->fc[i].mc].cc, cc) == 0)
+            return &f->fc[i];
+    int mc = country_index(m, cc);
+    struct fcountry *fc = mc < 0 ? NULL : realloc(f->fc, (f->nfc + 1) * sizeof *fc);
+    if (!fc) {
+        LOG(LOG_WARN, "sensor %s: country %s left out (more than %d countries, or out of memory)",
+            f->name, cc, COUNTRIES_MAX);
+        return NULL;
+    }
+    f->fc = fc;
+    fc = &f->fc[f->nfc++];
+    memset(fc, 0, sizeof *fc);
+    fc->mc = (unsigned)mc;
+    fc->cs = -1;
+    fc->fed_end = INT64_MIN;
+    return fc;
+}
+
+/* Adds the pairs of `got` the feed does not have yet; the detectors of the countries that
+ * gained routes are made again (their state carries over). */
+static void add_pairs(struct multi *m, struct feed *f, const struct query_pairs *got)
+{
+    bool grown[COUNTRIES_MAX] = {false};
+
+    for (size_t i = 0; i < got->n; i++) {
+        const struct query_pair *p = &got->v[i];
+        unsigned k;
+        for (k = 0; k < f->npairs && (strcmp(f->pairs[k].cc, p->cc) != 0 ||
+                                      strcmp(f->pairs[k].route, p->route) != 0);
+             k++)
+            ;
+        if (k < f->npairs)
+            continue;
+        struct fcountry *fc = feed_country(m, f, p->cc);
+        if (!fc)
+            continue;
+        if (fc->nroutes == DETECT_ROUTES_MAX || strlen(p->route) >= RECORD_NAME_MAX ||
+            (f->npairs == f->cap &&
+             (f->cap == FEED_PAIRS ||
+              feed_layout(f, f->cap > FEED_PAIRS / 2 ? FEED_PAIRS : 2 * f->cap) < 0))) {
+            LOG(LOG_WARN, "sensor %s: %s/%.40s left out (too many routes or too long a name)",
+                f->name, p->cc, p->route);
+            continue;
+        }
+        f->pairs[f->npairs] = *p;
+        fc->pair[fc->nroutes++] = f->npairs++;
+        grown[fc - f->fc] = true;
+    }
+    for (unsigned i = 0; f->len && i < f->nfc; i++)
+        if (grown[i] && f->fc[i].det)
+            make_detector(m, f, &f->fc[i]);
+}
+
+/* Reads the sensor's pairs (the countries --country takes) and adds the new ones. Returns
+ * 0, or -1 on a Redis error (m->err). */
+static int refresh_pairs(struct multi *m, struct feed *f)
+{
+    struct query_pairs got;
+
+    if (query_sensor_pairs(m->r, m->o, f->name, &got, m->err, sizeof m->err) < 0)
+        return -1;
+    add_pairs(m, f, &got);
+    free(got.v);
+    return 0;
+}
+
+/* A feed for sensor name. Returns 0, 1 when it cannot be added (logged), or -1 on a Redis
+ * error (m->err). */
 static int add_feed(struct multi *m, const char *name)
 {
-    char key[600];
-    struct query_names routes;
     struct feed *f = &m->feeds[m->nfeeds];
 
-    if (sink_key(key, sizeof key, m->o->redis_prefix, name, "routes", NULL) < 0 ||
-        strlen(name) >= RECORD_SENSOR_MAX) {
+    if (strlen(name) >= RECORD_SENSOR_MAX) {
         LOG(LOG_WARN, "sensor '%.60s' left out (a name too long)", name);
         return 1;
     }
-    if (query_set_members(m->r, key, &routes, m->err, sizeof m->err) < 0)
-        return -1;
     memset(f, 0, sizeof *f);
     text_copy(f->name, sizeof f->name, name);
-    f->cs = -1;
     f->next = m->from;
     f->fed_end = f->newest = INT64_MIN;
-    for (size_t i = 0; i < routes.n; i++) {
-        if (f->nroutes == DETECT_ROUTES_MAX ||
-            text_copy(f->routes[f->nroutes], RECORD_NAME_MAX, routes.v[i]) < 0) {
-            LOG(LOG_WARN, "sensor %s: route '%.40s' left out (too many routes or too long a name)",
-                name, routes.v[i]);
-            continue;
-        }
-        f->names[f->nroutes] = f->routes[f->nroutes];
-        f->nroutes++;
-    }
-    free(routes.v);
-    f->q = calloc(2 * CHUNK, sizeof *f->q);
-    f->qr = calloc((size_t)2 * CHUNK * (f->nroutes ? f->nroutes : 1), sizeof *f->qr);
-    if (!f->q || !f->qr) {
+    if (feed_layout(f, 4) < 0) {
         feed_free(f);
         snprintf(m->err, sizeof m->err, "out of memory");
         return -1;
     }
-    if (f->nroutes == 0)
-        LOG(LOG_WARN, "sensor %s has no routes in Redis: nothing to read", name);
+    if (refresh_pairs(m, f) < 0) {
+        feed_free(f);
+        return -1;
+    }
+    if (f->npairs == 0 && !m->o->countries)
+        LOG(LOG_WARN, "sensor %s has no pairs in Redis: nothing to read", name);
+    else if (f->npairs == 0)
+        LOG(LOG_INFO, "sensor %s has no pairs of %s in Redis", name, m->o->countries);
     m->nfeeds++;
     return 0;
 }
@@ -136,7 +319,8 @@ static bool have_feed(const struct multi *m, const char *name)
     return false;
 }
 
-/* --sensor, else every sensor that writes bins (new ones join when following). */
+/* --sensor, else every sensor that writes bins (new ones join when following, and so do
+ * the new pairs of the sensors read). */
 static int list_sensors(struct multi *m)
 {
     char key[300];
@@ -144,6 +328,8 @@ static int list_sensors(struct multi *m)
     const struct strlist *given = &m->o->sensors;
     int rc = 0;
 
+    for (unsigned i = 0; i < m->nfeeds && rc == 0; i++)
+        rc = refresh_pairs(m, &m->feeds[i]);
     if (given->n) {
         for (unsigned i = 0; i < given->n && rc >= 0; i++)
             if (!have_feed(m, given->v[i]) && m->nfeeds < COMBINE_SENSORS_MAX)
@@ -151,7 +337,7 @@ static int list_sensors(struct multi *m)
         return rc < 0 ? -1 : 0;
     }
     snprintf(key, sizeof key, "%ssensors", m->o->redis_prefix);
-    if (query_set_members(m->r, key, &all, m->err, sizeof m->err) < 0)
+    if (rc < 0 || query_set_members(m->r, key, &all, m->err, sizeof m->err) < 0)
         return -1;
     for (size_t i = 0; i < all.n && rc >= 0; i++)
         if (strcmp(all.v[i], m->o->id) != 0 && !have_feed(m, all.v[i]) &&
@@ -168,7 +354,7 @@ static int row_cmp(const void *a, const void *b)
     const struct row *x = a, *y = b;
     if (x->b.start != y->b.start)
         return x->b.start < y->b.start ? -1 : 1;
-    return x->route < y->route ? -1 : x->route > y->route;
+    return x->pair < y->pair ? -1 : x->pair > y->pair;
 }
 
 /* The detector's counters of a member; members of older versions carry no conversation
@@ -195,7 +381,7 @@ static void enqueue(struct feed *f, const struct row *rows, size_t n, int64_t up
 {
     if (f->head > 0) { /* room at the end */
         memmove(f->q, f->q + f->head, f->n * sizeof *f->q);
-        memmove(f->qr, f->qr + f->head * f->nroutes, f->n * f->nroutes * sizeof *f->qr);
+        memmove(f->qr, f->qr + f->head * f->cap, f->n * f->cap * sizeof *f->qr);
         f->head = 0;
     }
     for (size_t i = 0; i < n && rows[i].b.start <= upto; i++) {
@@ -211,25 +397,26 @@ static void enqueue(struct feed *f, const struct row *rows, size_t n, int64_t up
         }
         struct qbin *q = f->n ? &f->q[f->n - 1] : NULL;
         if (!q || q->start != b->start) {
-            if (f->n == 2 * CHUNK)
+            if (f->n == f->qcap)
                 break;
             q = &f->q[f->n++];
             *q = (struct qbin){.start = b->start, .len = f->len};
-            memset(&f->qr[(f->n - 1) * f->nroutes], 0, f->nroutes * sizeof *f->qr);
+            memset(&f->qr[(f->n - 1) * f->cap], 0, f->cap * sizeof *f->qr);
         }
         q->partial = q->partial || (b->flags & 1);
         q->after_jump = q->after_jump || (b->flags & 2);
-        q->present |= 1ull << rows[i].route;
-        route_bin(f, b, &f->qr[(f->n - 1) * f->nroutes + rows[i].route]);
+        struct qcell *cell = &f->qr[(f->n - 1) * f->cap + rows[i].pair];
+        cell->present = true;
+        route_bin(f, b, &cell->rb);
         f->newest = q->start + q->len;
     }
 }
 
-/* Every route of the sensor in one MULTI/EXEC: ZRANGEBYSCORE from f->next, CHUNK each. */
-static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exec)
+/* Every pair of the sensor in one MULTI/EXEC: ZRANGEBYSCORE from f->next, f->chunk each. */
+static int read_pairs(struct multi *m, struct feed *f, struct redis_reply **exec)
 {
-    char from[32], to[32], key[600];
-    const char *argv[8] = {"ZRANGEBYSCORE", key, from, to, "LIMIT", "0", CHUNK_TEXT};
+    char from[32], to[32], key[600], chunk[24];
+    const char *argv[8] = {"ZRANGEBYSCORE", key, from, to, "LIMIT", "0", chunk};
     size_t lens[8];
     struct redis_reply *x;
     int rc = BO_REDIS_OK;
@@ -239,17 +426,19 @@ static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exe
         snprintf(to, sizeof to, "+inf");
     else
         snprintf(to, sizeof to, "(%" PRId64, m->to);
+    snprintf(chunk, sizeof chunk, "%u", f->chunk);
     const char *multi[] = {"MULTI"}, *exec_cmd[] = {"EXEC"};
     size_t one[] = {5}, four[] = {4};
     redis_append(m->r, 1, multi, one);
-    for (unsigned r = 0; r < f->nroutes; r++) {
-        sink_key(key, sizeof key, m->o->redis_prefix, f->name, "bins", f->routes[r]);
+    for (unsigned p = 0; p < f->npairs; p++) {
+        sink_pair_key(key, sizeof key, m->o->redis_prefix, f->name, "bins", f->pairs[p].cc,
+                      f->pairs[p].route);
         for (int i = 0; i < 7; i++)
             lens[i] = strlen(argv[i]);
         redis_append(m->r, 7, argv, lens);
     }
     rc = redis_append(m->r, 1, exec_cmd, four);
-    for (unsigned i = 0; rc == BO_REDIS_OK && i < f->nroutes + 1; i++) { /* OK, QUEUED... */
+    for (unsigned i = 0; rc == BO_REDIS_OK && i < f->npairs + 1; i++) { /* OK, QUEUED... */
         rc = redis_read(m->r, &x, m->err, sizeof m->err);
         if (rc == BO_REDIS_OK && redis_reply_type(x) == BO_REDIS_R_ERROR) {
             size_t n;
@@ -262,12 +451,42 @@ static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exe
     }
     if (rc == BO_REDIS_OK)
         rc = redis_read(m->r, exec, m->err, sizeof m->err);
-    if (rc == BO_REDIS_OK && redis_reply_len(*exec) != f->nroutes) {
+    if (rc == BO_REDIS_OK && redis_reply_len(*exec) != f->npairs) {
         snprintf(m->err, sizeof m->err, "Redis did not run the reads of %s", f->name);
         redis_reply_free(*exec);
         rc = BO_REDIS_EREPLY;
     }
     return rc;
+}
+
+/* The rows of a MULTI/EXEC reply; *upto lowers to the last start of a pair that has more
+ * to read (a later bin of another pair may not be complete). Returns how many. */
+static size_t parse_rows(struct feed *f, const struct redis_reply *x, struct row *rows, size_t cap,
+                         int64_t *upto, int64_t *last)
+{
+    size_t nrows = 0;
+
+    for (unsigned p = 0; p < f->npairs; p++) {
+        const struct redis_reply *list = redis_reply_at(x, p);
+        size_t n = redis_reply_len(list);
+        for (size_t i = 0; i < n && nrows < cap; i++) {
+            size_t len;
+            const char *s = redis_reply_str(redis_reply_at(list, i), &len);
+            if (sink_parse_bin(s, len, &rows[nrows].b) == 0 && rows[nrows].b.len > 0) {
+                rows[nrows].pair = p;
+                *last = rows[nrows].b.start > *last ? rows[nrows].b.start : *last;
+                nrows++;
+            }
+        }
+        if (n >= f->chunk) {
+            size_t k;
+            const char *s = redis_reply_str(redis_reply_at(list, n - 1), &k);
+            struct sink_bin_row b;
+            if (sink_parse_bin(s, k, &b) == 0 && b.start < *upto)
+                *upto = b.start;
+        }
+    }
+    return nrows;
 }
 
 /* Reads the sensor's next chunk into its queue, unless enough is queued. Returns BO_REDIS_OK
@@ -276,13 +495,13 @@ static int read_feed(struct multi *m, struct feed *f)
 {
     struct redis_reply *x;
     int64_t upto = INT64_MAX, last = INT64_MIN;
-    size_t nrows = 0, cap = (size_t)CHUNK * f->nroutes;
+    size_t cap = (size_t)f->chunk * f->npairs;
 
-    if (f->nroutes == 0 || f->n > CHUNK / 2) {
-        f->caught_up = f->nroutes == 0 || f->caught_up;
+    if (f->npairs == 0 || f->n > f->chunk / 2) {
+        f->caught_up = f->npairs == 0 || f->caught_up;
         return BO_REDIS_OK;
     }
-    int rc = read_routes(m, f, &x);
+    int rc = read_pairs(m, f, &x);
     if (rc != BO_REDIS_OK)
         return rc;
     struct row *rows = malloc(cap * sizeof *rows);
@@ -291,26 +510,7 @@ static int read_feed(struct multi *m, struct feed *f)
         snprintf(m->err, sizeof m->err, "out of memory");
         return BO_REDIS_EIO;
     }
-    for (unsigned r = 0; r < f->nroutes; r++) {
-        const struct redis_reply *list = redis_reply_at(x, r);
-        size_t n = redis_reply_len(list);
-        for (size_t i = 0; i < n && nrows < cap; i++) {
-            size_t len;
-            const char *s = redis_reply_str(redis_reply_at(list, i), &len);
-            if (sink_parse_bin(s, len, &rows[nrows].b) == 0 && rows[nrows].b.len > 0) {
-                rows[nrows].route = r;
-                last = rows[nrows].b.start > last ? rows[nrows].b.start : last;
-                nrows++;
-            }
-        }
-        if (n >= CHUNK) { /* more to read: a later bin of another route may not be complete */
-            size_t k;
-            const char *s = redis_reply_str(redis_reply_at(list, n - 1), &k);
-            struct sink_bin_row b;
-            if (sink_parse_bin(s, k, &b) == 0 && b.start < upto)
-                upto = b.start;
-        }
-    }
+    size_t nrows = parse_rows(f, x, rows, cap, &upto, &last);
     redis_reply_free(x);
     qsort(rows, nrows, sizeof *rows, row_cmp);
     enqueue(f, rows, nrows, upto);
@@ -354,110 +554,121 @@ static void raise_event(struct multi *m, const struct event *e)
     sink_event(m->sink, e);
 }
 
-static void log_sensor_event(const struct feed *f, const struct event *e)
+/* A sensor's own event (logged with -v); blindness warned of once per sensor, by its first
+ * country's detector. */
+static void log_sensor_event(const struct feed *f, const struct fcountry *fc, const char *cc,
+                             struct event *e)
 {
     char line[512];
-    bool blind = e->kind == EVENT_SENSOR_BLIND || e->kind == EVENT_SENSOR_OK;
+    bool own = e->kind == EVENT_SENSOR_BLIND || e->kind == EVENT_SENSOR_OK;
 
-    if (blind && e->kind == EVENT_SENSOR_BLIND)
+    if (own && fc != f->fc)
+        return;
+    text_copy(e->country, sizeof e->country, own ? "*" : cc);
+    if (e->kind == EVENT_SENSOR_BLIND)
         LOG(LOG_WARN, "sensor %s is blind since %" PRId64 ": it does not count until it sees again",
             f->name, e->since);
-    else if (blind)
+    else if (own)
         LOG(LOG_WARN, "sensor %s sees again", f->name);
     LOG(LOG_INFO, "%s", event_text(e, line, sizeof line));
 }
 
-/* The sensor's detector, made when its first bin tells the bin length; the combiner is made
- * with the first sensor's, and learns the sensor and its routes. */
-static void start_detector(struct multi *m, struct feed *f)
-{
-    struct detect_config c;
-
-    detect_defaults(&c, f->len);
-    c.warmup = (unsigned)m->o->warmup;
-    c.horizon = (unsigned)m->o->horizon;
-    c.alarms_per_month = m->o->false_alarms;
-    f->det = detect_new(&c, f->nroutes, f->names, f->name);
-    if (!m->cb) {
-        const struct combine_config cc = {.bin = c.bin, .coincide = c.coincide};
-        m->cb = combine_new(&cc, m->o->id);
-    }
-    if (!f->det || !m->cb) {
-        LOG(LOG_ERR, "sensor %s left out: out of memory", f->name);
-        return;
-    }
-    f->cs = combine_sensor(m->cb, f->name);
-    for (unsigned r = 0; r < f->nroutes; r++)
-        f->cr[r] = combine_route(m->cb, f->routes[r]);
-    if (f->cs < 0)
-        LOG(LOG_WARN, "sensor %s left out: more than %d sensors", f->name, COMBINE_SENSORS_MAX);
-}
-
-/* Feeds the sensor's oldest queued bin to its detector. */
+/* Feeds the sensor's oldest queued bin to the detector of each of its countries (made when
+ * the first bin tells the bin length) that has a pair in it: a country none of whose pairs
+ * has a member for this start has no data here (not watched then), not silence. */
 static void feed_one(struct multi *m, struct feed *f)
 {
     struct qbin *q = &f->q[f->head];
+    const struct qcell *cells = &f->qr[f->head * f->cap];
+    struct detect_route_bin rb[DETECT_ROUTES_MAX];
     struct event ev[EVENTS_MAX];
 
-    if (!f->det)
-        start_detector(m, f);
-    struct detect_bin b = {.start = q->start,
-                           .len = q->len,
-                           .partial = q->partial,
-                           .after_jump =
-                               q->after_jump || (f->fed_end != INT64_MIN && q->start > f->fed_end),
-                           .nroutes = f->nroutes,
-                           .routes = &f->qr[f->head * f->nroutes]};
-    unsigned n = f->det ? detect_feed(f->det, &b, ev, EVENTS_MAX) : 0;
-    for (unsigned i = 0; i < n; i++)
-        log_sensor_event(f, &ev[i]);
-    f->present = q->present;
+    for (unsigned c = 0; c < f->nfc; c++) {
+        struct fcountry *fc = &f->fc[c];
+        bool any = false;
+        for (unsigned r = 0; r < fc->nroutes; r++) {
+            rb[r] = cells[fc->pair[r]].rb;
+            any = any || cells[fc->pair[r]].present;
+        }
+        if (!any || (!fc->det && make_detector(m, f, fc) < 0))
+            continue;
+        struct detect_bin b = {.start = q->start,
+                               .len = q->len,
+                               .partial = q->partial,
+                               .after_jump = q->after_jump ||
+                                             (fc->fed_end != INT64_MIN && q->start > fc->fed_end),
+                               .nroutes = fc->nroutes,
+                               .routes = rb};
+        unsigned n = detect_feed(fc->det, &b, ev, EVENTS_MAX);
+        for (unsigned i = 0; i < n; i++)
+            log_sensor_event(f, fc, m->countries[fc->mc].cc, &ev[i]);
+        fc->fed_end = q->start + q->len;
+    }
+    for (unsigned p = 0; p < f->npairs; p++)
+        f->present[p] = cells[p].present;
     f->fed_end = q->start + q->len;
     f->head++;
     f->n--;
 }
 
-static void log_notes(struct multi *m)
+static void log_notes(const struct mcountry *mc)
 {
     const struct combine_note *notes;
     char t[32];
-    unsigned n = combine_notes(m->cb, &notes);
+    unsigned n = combine_notes(mc->cb, &notes);
 
     for (unsigned i = 0; i < n; i++) {
-        const char *s = combine_sensor_name(m->cb, notes[i].sensor);
-        const char *r = combine_route_name(m->cb, notes[i].route);
+        const char *s = combine_sensor_name(mc->cb, notes[i].sensor);
+        const char *r = combine_route_name(mc->cb, notes[i].route);
         query_iso_time(notes[i].since, t, sizeof t);
         if (notes[i].kind == COMBINE_ALONE_DOWN)
             LOG(LOG_WARN,
-                "sensor %s lost route %s at %s, %u other sensor(s) still see it: a problem at "
-                "%s, not a route outage",
-                s, r, t, notes[i].others_up, s);
+                "sensor %s lost route %s/%s at %s, %u other sensor(s) still see it: a problem "
+                "at %s, not a route outage",
+                s, mc->cc, r, t, notes[i].others_up, s);
         else
-            LOG(LOG_WARN, "sensor %s sees route %s again (lost at %s)", s, r, t);
+            LOG(LOG_WARN, "sensor %s sees route %s/%s again (lost at %s)", s, mc->cc, r, t);
     }
 }
 
-/* The sensors' votes at the end of a step; a sensor without a bin ending here is silent. */
-static void combine_at(struct multi *m, int64_t t)
+/* One sensor's votes on its countries' routes: those with a member in its last bin. */
+static void vote(struct multi *m, const struct feed *f)
 {
     struct detect_route_status st;
+
+    for (unsigned c = 0; c < f->nfc; c++) {
+        const struct fcountry *fc = &f->fc[c];
+        struct combine *cb = m->countries[fc->mc].cb;
+        if (!fc->det || fc->cs < 0 || !cb)
+            continue;
+        for (unsigned r = 0; r < fc->nroutes; r++) {
+            if (!f->present[fc->pair[r]] || fc->cr[r] < 0)
+                continue;
+            detect_route_status(fc->det, r, &st);
+            combine_vote(cb, (unsigned)fc->cs, (unsigned)fc->cr[r], &st);
+        }
+    }
+}
+
+/* The sensors' votes at the end of a step, every country's combiner; a sensor without a
+ * bin ending here is silent. */
+static void combine_at(struct multi *m, int64_t t)
+{
     struct event ev[EVENTS_MAX];
 
     for (unsigned i = 0; i < m->nfeeds; i++) {
         const struct feed *f = &m->feeds[i];
-        if (!f->det || f->cs < 0 || f->fed_end == INT64_MIN || t - f->fed_end >= (int64_t)f->len)
-            continue;
-        for (unsigned r = 0; r < f->nroutes; r++) {
-            if (!(f->present & (1ull << r)) || f->cr[r] < 0)
-                continue;
-            detect_route_status(f->det, r, &st);
-            combine_vote(m->cb, (unsigned)f->cs, (unsigned)f->cr[r], &st);
-        }
+        if (f->fed_end != INT64_MIN && t - f->fed_end < (int64_t)f->len)
+            vote(m, f);
     }
-    unsigned n = combine_step(m->cb, t, ev, EVENTS_MAX);
-    for (unsigned i = 0; i < n; i++)
-        raise_event(m, &ev[i]);
-    log_notes(m);
+    for (unsigned c = 0; c < m->ncountries; c++) {
+        if (!m->countries[c].cb)
+            continue;
+        unsigned n = combine_step(m->countries[c].cb, t, ev, EVENTS_MAX);
+        for (unsigned i = 0; i < n; i++)
+            raise_event(m, &ev[i]);
+        log_notes(&m->countries[c]);
+    }
     m->steps++;
 }
 
@@ -480,7 +691,7 @@ static void process(struct multi *m, int64_t frontier)
             if (f->n && f->q[f->head].start + f->q[f->head].len == t)
                 feed_one(m, f);
         }
-        if (t > m->last_step && m->cb) {
+        if (t > m->last_step && m->ncountries > 0) {
             combine_at(m, t);
             m->last_step = t;
         }
@@ -507,22 +718,28 @@ static int64_t frontier(const struct multi *m)
     return edge == INT64_MAX ? newest : edge;
 }
 
-/* The combined states (Pstate "ID/ROUTE", P{ID}:state:ROUTE) and this round's events, as
- * one unit. */
+/* The combined states of every country (Pstate "ID/CC/R", P{ID}:state:CC:R, and "*" for the
+ * country) and this round's events, as one unit. */
 static void write_states(struct multi *m)
 {
     struct detect_route_status st;
 
-    if ((m->o->follow && !m->live) || !m->cb)
+    if (m->o->follow && !m->live)
         return;
-    for (unsigned r = 0; r < combine_nroutes(m->cb); r++) {
-        combine_route_status(m->cb, r, &st);
-        sink_route_state(m->sink, m->o->country, combine_route_name(m->cb, r),
-                         detect_state_name(st.state), st.since, st.baseline_pps, st.observed_pps);
+    for (unsigned c = 0; c < m->ncountries; c++) {
+        const struct mcountry *mc = &m->countries[c];
+        if (!mc->cb)
+            continue;
+        for (unsigned r = 0; r < combine_nroutes(mc->cb); r++) {
+            combine_route_status(mc->cb, r, &st);
+            sink_route_state(m->sink, mc->cc, combine_route_name(mc->cb, r),
+                             detect_state_name(st.state), st.since, st.baseline_pps,
+                             st.observed_pps);
+        }
+        combine_country_status(mc->cb, &st);
+        sink_route_state(m->sink, mc->cc, "*", detect_state_name(st.state), st.since,
+                         st.baseline_pps, st.observed_pps);
     }
-    combine_country_status(m->cb, &st);
-    sink_route_state(m->sink, m->o->country, "*", detect_state_name(st.state), st.since,
-                     st.baseline_pps, st.observed_pps);
     sink_send(m->sink);
 }
 
@@ -653,8 +870,10 @@ static int finish(struct multi *m, int rc)
     for (unsigned i = 0; m->feeds && i < m->nfeeds; i++)
         feed_free(&m->feeds[i]);
     free(m->feeds);
+    for (unsigned c = 0; m->countries && c < m->ncountries; c++)
+        combine_free(m->countries[c].cb);
+    free(m->countries);
     sink_free(m->sink);
-    combine_free(m->cb);
     redis_free(m->r);
     json_free(&m->j);
     return rc;
@@ -674,9 +893,10 @@ int multidetect_run(const struct options *o)
         return 1;
     }
     m.feeds = calloc(COMBINE_SENSORS_MAX, sizeof *m.feeds);
-    m.r = query_open(o, "blackout-detect", m.err, sizeof m.err);
-    if (!m.feeds || !m.r || start_sink(&m) < 0) {
-        log_write(LOG_ERR, "%s", m.feeds ? m.err : "out of memory");
+    m.countries = calloc(COUNTRIES_MAX, sizeof *m.countries);
+    m.r = m.feeds && m.countries ? query_open(o, "blackout-detect", m.err, sizeof m.err) : NULL;
+    if (!m.r || start_sink(&m) < 0) {
+        log_write(LOG_ERR, "%s", m.feeds && m.countries ? m.err : "out of memory");
         return finish(&m, 1);
     }
     return finish(&m, run_rounds(&m));

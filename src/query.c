@@ -150,6 +150,46 @@ int query_set_members(struct redis *r, const char *key, struct query_names *out,
     return 0;
 }
 
+bool query_country_wanted(const struct options *o, const char *cc)
+{
+    if (!o->countries || strcmp(o->countries, "all") == 0 || !cc[0] || strcmp(cc, "*") == 0)
+        return true;
+    return text_list_has(o->countries, cc);
+}
+
+int query_sensor_pairs(struct redis *r, const struct options *o, const char *sensor,
+                       struct query_pairs *out, char *err, size_t errlen)
+{
+    char key[600];
+    struct query_names names;
+
+    out->n = 0;
+    out->v = NULL;
+    if (sink_key(key, sizeof key, o->redis_prefix, sensor, "pairs", NULL) < 0)
+        return 0;
+    if (query_set_members(r, key, &names, err, errlen) < 0)
+        return -1;
+    out->v = calloc(names.n ? names.n : 1, sizeof *out->v);
+    if (!out->v) {
+        free(names.v);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < names.n; i++) {
+        struct query_pair *p = &out->v[out->n];
+        char *slash = strchr(names.v[i], '/');
+        if (!slash || slash == names.v[i] || !slash[1])
+            continue;
+        *slash = '\0';
+        if (text_copy(p->cc, sizeof p->cc, names.v[i]) < 0 || !query_country_wanted(o, p->cc))
+            continue;
+        text_copy(p->route, sizeof p->route, slash + 1);
+        out->n++;
+    }
+    free(names.v);
+    return 0;
+}
+
 static bool wanted_route(const struct options *o, const char *route)
 {
     if (o->route_filter.n == 0)
@@ -210,12 +250,14 @@ static void csv_field(const char *s)
 }
 
 static void export_row(const struct options *o, struct json *j, const char *sensor,
-                       const char *route, const struct sink_bin_row *b)
+                       const struct query_pair *p, const struct sink_bin_row *b)
 {
     if (!o->json) {
         csv_field(sensor);
         putchar(',');
-        csv_field(route);
+        csv_field(p->cc);
+        putchar(',');
+        csv_field(p->route);
         printf(",%" PRId64 ",%" PRIu64, b->start, b->len);
         for (size_t i = 0; i < BIN_NCOUNTERS; i++)
             if (bin_counters[i].uses & BIN_JSON)
@@ -227,7 +269,8 @@ static void export_row(const struct options *o, struct json *j, const char *sens
     json_obj_open(j);
     json_kstr(j, "type", "bin");
     json_kstr(j, "sensor", sensor);
-    json_kstr(j, "route", route);
+    json_kstr(j, "country", p->cc);
+    json_kstr(j, "route", p->route);
     json_ki64(j, "start", b->start);
     json_ku64(j, "len", b->len);
     for (size_t i = 0; i < BIN_NCOUNTERS; i++)
@@ -242,23 +285,22 @@ static void export_row(const struct options *o, struct json *j, const char *sens
 /* The CSV header line: the key columns, the JSON counters, partial. */
 static void export_header(void)
 {
-    printf("sensor,route,start,len");
+    printf("sensor,country,route,start,len");
     for (size_t i = 0; i < BIN_NCOUNTERS; i++)
         if (bin_counters[i].uses & BIN_JSON)
             printf(",%s", bin_counters[i].name);
     printf(",partial\n");
 }
 
-static int export_route(struct redis *r, const struct options *o, struct json *j,
-                        const char *sensor, const char *route, const int64_t range[2], char *err,
-                        size_t errlen)
+static int export_pair(struct redis *r, const struct options *o, struct json *j, const char *sensor,
+                       const struct query_pair *p, const int64_t range[2], char *err, size_t errlen)
 {
     char key[600], from[32], to[32];
     struct redis_reply *x;
     struct sink_bin_row b;
     size_t n;
 
-    if (sink_key(key, sizeof key, o->redis_prefix, sensor, "bins", route) < 0)
+    if (sink_pair_key(key, sizeof key, o->redis_prefix, sensor, "bins", p->cc, p->route) < 0)
         return 0;
     snprintf(from, sizeof from, "%" PRId64, range[0]);
     snprintf(to, sizeof to, "(%" PRId64, range[1]);
@@ -268,7 +310,7 @@ static int export_route(struct redis *r, const struct options *o, struct json *j
     for (size_t i = 0; i < redis_reply_len(x); i++) {
         const char *s = redis_reply_str(redis_reply_at(x, i), &n);
         if (sink_parse_bin(s, n, &b) == 0)
-            export_row(o, j, sensor, route, &b);
+            export_row(o, j, sensor, p, &b);
     }
     redis_reply_free(x);
     return 0;
@@ -277,18 +319,15 @@ static int export_route(struct redis *r, const struct options *o, struct json *j
 static int export_sensor(struct redis *r, const struct options *o, struct json *j,
                          const char *sensor, const int64_t range[2], char *err, size_t errlen)
 {
-    char key[600];
-    struct query_names routes;
+    struct query_pairs pairs;
     int rc = 0;
 
-    if (sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL) < 0)
-        return 0;
-    if (query_set_members(r, key, &routes, err, errlen) < 0)
+    if (query_sensor_pairs(r, o, sensor, &pairs, err, errlen) < 0)
         return -1;
-    for (size_t i = 0; i < routes.n && rc == 0; i++)
-        if (wanted_route(o, routes.v[i]))
-            rc = export_route(r, o, j, sensor, routes.v[i], range, err, errlen);
-    free(routes.v);
+    for (size_t i = 0; i < pairs.n && rc == 0; i++)
+        if (wanted_route(o, pairs.v[i].route))
+            rc = export_pair(r, o, j, sensor, &pairs.v[i], range, err, errlen);
+    free(pairs.v);
     return rc;
 }
 
@@ -336,35 +375,24 @@ out:
 #define STATUS_ROWS_MAX 65536
 
 struct route_status {
-    char sensor[QUERY_NAME_MAX], route[QUERY_NAME_MAX], state[32];
+    char sensor[QUERY_NAME_MAX], cc[RECORD_CC_MAX], route[QUERY_NAME_MAX], state[32];
     int64_t since, last_bin;
     double baseline, current;
-    bool has_baseline, has_current, alive, shown;
+    bool has_baseline, has_current, alive, blind, shown;
 };
 
-/* Every row of the table, so the columns can be as wide as their longest entry. */
+/* Every row of the tables, so the columns can be as wide as their longest entry. */
 struct status_rows {
     struct route_status *v;
     size_t n, cap;
 };
 
-static struct route_status *add_row(struct status_rows *t, const char *sensor, const char *route)
-{
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct route_status *v = cap <= STATUS_ROWS_MAX ? realloc(t->v, cap * sizeof *v) : NULL;
-        if (!v)
-            return NULL;
-        t->v = v;
-        t->cap = cap;
-    }
-    struct route_status *st = &t->v[t->n++];
-    memset(st, 0, sizeof *st);
-    text_copy(st->sensor, sizeof st->sensor, sensor);
-    text_copy(st->route, sizeof st->route, route);
-    st->since = INT64_MIN;
-    return st;
-}
+/* A country's block: its code and its packets/s (every sensor's routes summed). */
+struct status_block {
+    char cc[RECORD_CC_MAX];
+    double pps;
+    bool shown; /* it has a row to show */
+};
 
 /* The value of field in a HGETALL reply, or NULL. */
 static const char *hash_get(const struct redis_reply *h, const char *field, char *buf, size_t size)
@@ -380,6 +408,33 @@ static const char *hash_get(const struct redis_reply *h, const char *field, char
     return NULL;
 }
 
+/* A new row, its state from Pstate ("-" when the detector wrote none). Returns NULL when the
+ * table is full or out of memory. */
+static struct route_status *add_row(struct status_rows *t, const struct route_status *proto,
+                                    const char *cc, const char *route,
+                                    const struct redis_reply *pstate)
+{
+    char field[600];
+
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct route_status *v = cap <= STATUS_ROWS_MAX ? realloc(t->v, cap * sizeof *v) : NULL;
+        if (!v)
+            return NULL;
+        t->v = v;
+        t->cap = cap;
+    }
+    struct route_status *st = &t->v[t->n++];
+    *st = *proto;
+    text_copy(st->cc, sizeof st->cc, cc);
+    text_copy(st->route, sizeof st->route, route);
+    st->since = INT64_MIN;
+    if (sink_state_field(field, sizeof field, st->sensor, cc, route) < 0 ||
+        !hash_get(pstate, field, st->state, sizeof st->state))
+        text_copy(st->state, sizeof st->state, "-");
+    return st;
+}
+
 static double to_double(const char *s, bool *ok)
 {
     double v = 0;
@@ -387,7 +442,7 @@ static double to_double(const char *s, bool *ok)
     return v;
 }
 
-/* Detector state (P{S}:state:R) and the last full bin (P{S}:bins:R). */
+/* Detector state (P{S}:state:CC:R) and the last full bin (P{S}:bins:CC:R). */
 static int read_route(struct redis *r, const struct options *o, struct route_status *st, char *err,
                       size_t errlen)
 {
@@ -398,7 +453,7 @@ static int read_route(struct redis *r, const struct options *o, struct route_sta
     bool ok;
     uint64_t v;
 
-    sink_key(key, sizeof key, o->redis_prefix, st->sensor, "state", st->route);
+    sink_pair_key(key, sizeof key, o->redis_prefix, st->sensor, "state", st->cc, st->route);
     const char *hg[] = {"HGETALL", key};
     if (query_run(r, &x, err, errlen, 2, hg) != BO_REDIS_OK)
         return -1;
@@ -406,7 +461,7 @@ static int read_route(struct redis *r, const struct options *o, struct route_sta
     st->since = since && text_parse_u64(since, 0, INT64_MAX, &v) == 0 ? (int64_t)v : INT64_MIN;
     st->baseline = to_double(hash_get(x, "baseline_pps", buf, sizeof buf), &st->has_baseline);
     redis_reply_free(x);
-    sink_key(key, sizeof key, o->redis_prefix, st->sensor, "bins", st->route);
+    sink_pair_key(key, sizeof key, o->redis_prefix, st->sensor, "bins", st->cc, st->route);
     const char *zr[] = {"ZREVRANGE", key, "0", "1"};
     if (query_run(r, &x, err, errlen, 4, zr) != BO_REDIS_OK)
         return -1;
@@ -443,6 +498,7 @@ static void print_json(struct json *j, const struct route_status *st)
     json_obj_open(j);
     json_kstr(j, "type", "status");
     json_kstr(j, "sensor", st->sensor);
+    json_kstr(j, "country", st->cc);
     json_kstr(j, "route", st->route);
     json_kstr(j, "state", st->state);
     json_key(j, "baseline_pps");
@@ -454,6 +510,7 @@ static void print_json(struct json *j, const struct route_status *st)
     json_key(j, "last_bin");
     st->has_current ? json_i64(j, st->last_bin) : json_null(j);
     json_kbool(j, "heartbeat", st->alive);
+    json_kbool(j, "blind", st->blind);
     json_obj_close(j);
     json_print_line(j);
 }
@@ -466,32 +523,78 @@ static void fmt_pps(char *buf, size_t size, bool has, double v)
         text_copy(buf, size, "-");
 }
 
-/* The shown rows as a table whose sensor and route columns fit their longest name. */
-static void print_table(const struct status_rows *t)
+/* The widths of the sensor and route columns: their longest shown entry. */
+static void column_widths(const struct status_rows *t, int *ws, int *wr)
 {
-    int ws = (int)strlen("SENSOR"), wr = (int)strlen("ROUTE");
-    char since[32], last[32], base[32], cur[32];
-
+    *ws = (int)strlen("SENSOR");
+    *wr = (int)strlen("ROUTE");
     for (size_t i = 0; i < t->n; i++) {
         int ls = (int)strlen(t->v[i].sensor), lr = (int)strlen(t->v[i].route);
         if (t->v[i].shown) {
-            ws = ls > ws ? ls : ws;
-            wr = lr > wr ? lr : wr;
+            *ws = ls > *ws ? ls : *ws;
+            *wr = lr > *wr ? lr : *wr;
         }
     }
+}
+
+static void print_header(int ws, int wr)
+{
     printf("%-*s  %-*s  %-8s  %12s  %11s  %-20s  %-20s  %s\n", ws, "SENSOR", wr, "ROUTE", "STATE",
            "BASELINE_PPS", "CURRENT_PPS", "SINCE", "LAST_BIN", "ALIVE");
+}
+
+/* The shown rows of one country under its title and the header. */
+static void print_block(const struct status_rows *t, const struct status_block *b, int ws, int wr)
+{
+    char since[32], last[32], base[32], cur[32];
+
+    printf("country %s: %.3f pkt/s\n", b->cc, b->pps);
+    print_header(ws, wr);
     for (size_t i = 0; i < t->n; i++) {
         const struct route_status *st = &t->v[i];
-        if (!st->shown)
+        if (!st->shown || strcmp(st->cc, b->cc) != 0)
             continue;
         fmt_pps(base, sizeof base, st->has_baseline, st->baseline);
         fmt_pps(cur, sizeof cur, st->has_current, st->current);
         query_iso_time(st->since, since, sizeof since);
         query_iso_time(st->has_current ? st->last_bin : INT64_MIN, last, sizeof last);
         printf("%-*s  %-*s  %-8s  %12s  %11s  %-20s  %-20s  %s\n", ws, st->sensor, wr, st->route,
-               st->state, base, cur, since, last, st->alive ? "yes" : "no");
+               st->state, base, cur, since, last,
+               !st->alive  ? "no"
+               : st->blind ? "blind"
+                           : "yes");
     }
+}
+
+static int block_cmp(const void *a, const void *b)
+{
+    const struct status_block *x = a, *y = b;
+    if (x->pps != y->pps)
+        return x->pps > y->pps ? -1 : 1;
+    return strcmp(x->cc, y->cc);
+}
+
+/* The countries of the rows, the busiest first. Returns how many (0 when out of memory). */
+static size_t status_blocks(const struct status_rows *t, struct status_block **out)
+{
+    size_t n = 0;
+    struct status_block *v = calloc(t->n ? t->n : 1, sizeof *v);
+
+    *out = v;
+    for (size_t i = 0; v && i < t->n; i++) {
+        const struct route_status *st = &t->v[i];
+        size_t k;
+        for (k = 0; k < n && strcmp(v[k].cc, st->cc) != 0; k++)
+            ;
+        if (k == n)
+            text_copy(v[n++].cc, sizeof v[k].cc, st->cc);
+        v[k].shown = v[k].shown || st->shown;
+        if (strcmp(st->route, "*") != 0 && st->has_current)
+            v[k].pps += st->current;
+    }
+    if (v)
+        qsort(v, n, sizeof *v, block_cmp);
+    return n;
 }
 
 static long long heartbeat_ttl(struct redis *r, const struct options *o, const char *sensor)
@@ -508,48 +611,84 @@ static long long heartbeat_ttl(struct redis *r, const struct options *o, const c
     return t;
 }
 
-/* Every route of one sensor, read into t: the country entry "*" first when the detector wrote
- * one. Every route is read (the country row sums them); --route picks the rows shown. */
+/* The n pairs of one country at one sensor: the country row "*" first when the detector
+ * wrote one, then a row per route. Every route is read (the country row sums them); --route
+ * picks the rows shown. */
+static int status_country(struct redis *r, const struct options *o, struct status_rows *t,
+                          const struct route_status *proto, const struct query_pair *p, size_t n,
+                          const struct redis_reply *pstate, char *err, size_t errlen)
+{
+    size_t first = t->n;
+    int rc = 0;
+
+    for (size_t i = 0; i <= n && rc == 0; i++) {
+        const char *route = i == 0 ? "*" : p[i - 1].route;
+        struct route_status *st = add_row(t, proto, p[0].cc, route, pstate);
+        if (!st) {
+            snprintf(err, errlen, "status: more than %d rows", STATUS_ROWS_MAX);
+            return -1;
+        }
+        st->shown = wanted_route(o, route);
+        if (i == 0 && strcmp(st->state, "-") == 0)
+            t->n--; /* no country row */
+        else
+            rc = read_route(r, o, st, err, errlen);
+    }
+    if (rc == 0 && t->n > first && strcmp(t->v[first].route, "*") == 0)
+        sum_routes(&t->v[first], &t->v[first + 1], t->n - first - 1);
+    return rc;
+}
+
+/* Every pair of one sensor, read into t country by country. */
 static int status_sensor(struct redis *r, const struct options *o, struct status_rows *t,
                          const char *sensor, const struct redis_reply *pstate, char *err,
                          size_t errlen)
 {
-    char key[600], field[600], state[32];
-    struct query_names routes;
-    size_t country = SIZE_MAX;
+    char field[600], state[32];
+    struct query_pairs pairs;
+    struct route_status proto = {0};
     int rc = 0;
 
-    sink_key(key, sizeof key, o->redis_prefix, sensor, "routes", NULL);
-    if (query_set_members(r, key, &routes, err, errlen) < 0)
+    if (query_sensor_pairs(r, o, sensor, &pairs, err, errlen) < 0)
         return -1;
-    bool alive = heartbeat_ttl(r, o, sensor) > 0;
-    for (size_t i = 0; i <= routes.n && rc == 0; i++) {
-        const char *route = i == 0 ? "*" : routes.v[i - 1];
-        snprintf(field, sizeof field, "%s/%s", sensor, route);
-        const char *st_name = hash_get(pstate, field, state, sizeof state);
-        if (i == 0 && !st_name)
-            continue;
-        struct route_status *st = add_row(t, sensor, route);
-        if (!st) {
-            snprintf(err, errlen, "status: more than %d routes", STATUS_ROWS_MAX);
-            rc = -1;
-            break;
-        }
-        text_copy(st->state, sizeof st->state, st_name ? st_name : "-");
-        st->alive = alive;
-        st->shown = wanted_route(o, route);
-        if (i == 0)
-            country = t->n - 1;
-        else
-            rc = read_route(r, o, st, err, errlen);
+    text_copy(proto.sensor, sizeof proto.sensor, sensor);
+    proto.alive = heartbeat_ttl(r, o, sensor) > 0;
+    sink_state_field(field, sizeof field, sensor, "*", "*");
+    proto.blind = hash_get(pstate, field, state, sizeof state) && strcmp(state, "blind") == 0;
+    for (size_t i = 0, end; i < pairs.n && rc == 0; i = end) {
+        for (end = i + 1; end < pairs.n && strcmp(pairs.v[end].cc, pairs.v[i].cc) == 0; end++)
+            ;
+        rc = status_country(r, o, t, &proto, &pairs.v[i], end - i, pstate, err, errlen);
     }
-    if (rc == 0 && country != SIZE_MAX) {
-        struct route_status *c = &t->v[country];
-        rc = read_route(r, o, c, err, errlen); /* its state hash; it has no bins of its own */
-        sum_routes(c, c + 1, t->n - country - 1);
-    }
-    free(routes.v);
+    free(pairs.v);
     return rc;
+}
+
+/* The blocks, the busiest country first: tables, or JSON lines in the same order. */
+static int status_print(const struct options *o, const struct status_rows *t, struct json *j)
+{
+    struct status_block *b;
+    size_t n = status_blocks(t, &b), shown = 0;
+    int ws, wr;
+
+    if (!b)
+        return -1;
+    column_widths(t, &ws, &wr);
+    for (size_t k = 0; k < n; k++) {
+        if (!b[k].shown)
+            continue;
+        if (!o->json) {
+            printf("%s", shown++ ? "\n" : "");
+            print_block(t, &b[k], ws, wr);
+        }
+        for (size_t i = 0; o->json && i < t->n; i++)
+            if (t->v[i].shown && strcmp(t->v[i].cc, b[k].cc) == 0)
+                print_json(j, &t->v[i]);
+    }
+    if (!o->json && shown == 0)
+        print_header(ws, wr);
+    free(b);
+    return 0;
 }
 
 int query_status(const struct options *o)
@@ -575,11 +714,10 @@ int query_status(const struct options *o)
     for (size_t i = 0; i < sensors.n; i++)
         if (status_sensor(r, o, &rows, sensors.v[i], pstate, err, sizeof err) < 0)
             goto out;
-    if (!o->json)
-        print_table(&rows);
-    for (size_t i = 0; o->json && i < rows.n; i++)
-        if (rows.v[i].shown)
-            print_json(&j, &rows.v[i]);
+    if (status_print(o, &rows, &j) < 0) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
     rc = fflush(stdout) == 0 ? 0 : 1;
     if (rc)
         snprintf(err, sizeof err, "cannot write to stdout");

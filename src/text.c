@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int text_read_line(FILE *f, char *buf, size_t size)
 {
@@ -73,6 +74,21 @@ bool text_ieq(const char *a, const char *b)
         if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
             return false;
     return *a == *b;
+}
+
+bool text_list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+
+    for (const char *p = list; n > 0; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncasecmp(p, item, n) == 0)
+            return true;
+        p += len;
+        if (*p == '\0')
+            break;
+    }
+    return false;
 }
 
 int text_copy(char *dst, size_t size, const char *s)

@@ -43,9 +43,9 @@ rcli --raw XRANGE blackout:alerts - + COUNT 1 | python3 -c '
 import sys
 l = sys.stdin.read().split("\n")
 f = dict(zip(l[1::2], l[2::2]))
-assert f["event"] == "country_down" and f["route"] == "*" and f["sensor"] == "s1", f
+assert f["event"] == "country_down" and f["country"] == "KP" and f["route"] == "*" and f["sensor"] == "s1", f
 assert f["since"] == "1749258000" and f["detected"] == "1749258010" and f["cause"] == "internal", f
-' && ok "stream entry fields: event route sensor since detected cause json" || not_ok "stream fields"
+' && ok "stream entry fields: event country route sensor since detected cause json" || not_ok "stream fields"
 wait_for 5 grep -q country_up "$T/sub.txt"
 python3 - "$T/sub.txt" "$T/s1.events" <<'PY' && ok "channel: every event's JSON published" || not_ok "channel: $(cat "$T/sub.txt")"
 import sys
@@ -54,11 +54,11 @@ want = [l.strip() for l in open(sys.argv[2])]
 assert got == want, (got, want)
 PY
 kill $SUB
-[ "$(rcli HGET blackout:state 's1/*')" = up ] && [ "$(rcli HGET blackout:state s1/cn)" = up ] &&
-    ok "state hash after the outage: s1/* and s1/cn up" || not_ok "state: $(rcli HGETALL blackout:state)"
+[ "$(rcli HGET blackout:state 's1/KP/*')" = up ] && [ "$(rcli HGET blackout:state s1/KP/cn)" = up ] &&
+    ok "state hash after the outage: s1/KP/* and s1/KP/cn up" || not_ok "state: $(rcli HGETALL blackout:state)"
 "$BO" replay -q --redis "$REDIS_URL" --sensor s3 "${ROUTES[@]}" "$T/cut.pcap" || not_ok "replay s3"
-[ "$(rcli HGET blackout:state 's3/*')" = down ] && [ "$(rcli HGET blackout:state s3/ru)" = down ] &&
-    ok "state hash of a capture that ends in the outage: s3/* and s3/ru down" ||
+[ "$(rcli HGET blackout:state 's3/KP/*')" = down ] && [ "$(rcli HGET blackout:state s3/KP/ru)" = down ] &&
+    ok "state hash of a capture that ends in the outage: s3/KP/* and s3/KP/ru down" ||
     not_ok "state s3: $(rcli HGETALL blackout:state)"
 "$BO" replay -q --redis "$REDIS_URL" --sensor s2 "${ROUTES[@]}" "$T/f.pcap" || not_ok "replay s2"
 NALL=$(rcli XLEN blackout:alerts)
@@ -66,7 +66,7 @@ NALL=$(rcli XLEN blackout:alerts)
 
 # ---- reading without a group ----
 "$BO" alerts "${A[@]}" >"$T/all.txt" 2>"$T/err" && [ ! -s "$T/err" ] || not_ok "alerts: $(cat "$T/err")"
-[ "$(wc -l <"$T/all.txt")" -eq "$NALL" ] && grep -q '^2025-06-07 01:00:10Z  country_down  \*      sensor s1 .*since 01:00:00Z (10 s to detect) .*cause internal, routes 2/2 silent$' "$T/all.txt" &&
+[ "$(wc -l <"$T/all.txt")" -eq "$NALL" ] && grep -q '^2025-06-07 01:00:10Z  country_down  KP/\*      sensor s1 .*since 01:00:00Z (10 s to detect) .*cause internal, routes 2/2 silent$' "$T/all.txt" &&
     ok "alerts: one readable line per alert" || not_ok "alerts output: $(cat "$T/all.txt")"
 echo "# $(head -1 "$T/all.txt")"
 "$BO" alerts "${A[@]}" --json >"$T/all.json"
@@ -143,6 +143,7 @@ for i in ids:
     env = dict(l.rstrip("\n").split("=", 1) for l in open(f"{d}/{i}.env"))
     assert env["BLACKOUT_ID"] == i, env
     assert env["BLACKOUT_EVENT"] == ev["event"] and env["BLACKOUT_ROUTE"] == ev["route"], env
+    assert env["BLACKOUT_COUNTRY"] == ev["country"] == "KP", env
     assert env["BLACKOUT_SENSOR"] == ev["sensor"] and env["BLACKOUT_SINCE"] == str(ev["since"]), env
     assert env["BLACKOUT_DETECTED"] == str(ev["detected"]), env
     assert env.get("BLACKOUT_CAUSE") == ev.get("cause"), env

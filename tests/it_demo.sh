@@ -24,16 +24,17 @@ echo "# demo: exit $rc in $((SECONDS - t0)) s"
 
 # the alerts step: what `blackout alerts --group demo --consumer demo` printed
 sed -n '/^[0-9]*\. Alerts, as consumer/,/^[0-9]*\. /p' "$T/demo.out" >"$T/alerts-step"
-grep -Eq '^ +.* country_down +\* .*cause internal' "$T/alerts-step" &&
+grep -Eq '^ +.* country_down +KP/\* .*cause internal' "$T/alerts-step" &&
     ok "the consumer received the country_down (cause internal)" ||
     not_ok "no country_down in the alerts step: $(cat "$T/alerts-step")"
-grep -Eq '^ +.* route_down +cn ' "$T/alerts-step" && grep -Eq '^ +.* route_up +cn ' "$T/alerts-step" &&
+grep -Eq '^ +.* route_down +KP/cn ' "$T/alerts-step" && grep -Eq '^ +.* route_up +KP/cn ' "$T/alerts-step" &&
     ok "and the failover of cn (route_down, route_up)" || not_ok "no failover alerts: $(cat "$T/alerts-step")"
 cmp -s <(sed 's/^   //' "$T/alerts-step" | grep -E '^[0-9]{4}-') "$T/demo/alerts.txt" &&
     ok "the printed alerts are the consumer's output" || not_ok "printed alerts differ from alerts.txt"
 
-grep -Eq '^ +SENSOR +ROUTE +STATE +BASELINE_PPS +CURRENT_PPS +SINCE +LAST_BIN +ALIVE$' "$T/demo.out" &&
-    ok "status prints the table header" || not_ok "no status table header"
+grep -Eq '^ +country KP: [0-9.]+ pkt/s$' "$T/demo.out" &&
+    grep -Eq '^ +SENSOR +ROUTE +STATE +BASELINE_PPS +CURRENT_PPS +SINCE +LAST_BIN +ALIVE$' "$T/demo.out" &&
+    ok "status prints the country's block and the table header" || not_ok "no status block"
 grep -Eq '^ +demo +\* +up ' "$T/demo.out" && grep -Eq '^ +demo +cn +up ' "$T/demo.out" &&
     ok "status: the country and cn are up again" || not_ok "status rows"
 grep -q $'\r''replay 100%' "$T/demo.err" && ok "the replay step shows its progress line" ||
@@ -55,7 +56,7 @@ PY
 else
     not_ok "no $PNG"
 fi
-head -1 "$T/demo/bins.csv" | grep -q '^sensor,route,start,len,pkts_in,pkts_out' &&
+head -1 "$T/demo/bins.csv" | grep -q '^sensor,country,route,start,len,pkts_in,pkts_out' &&
     ok "bins.csv has the export header" || not_ok "bins.csv"
 grep -q '"event":"country_down"' "$T/demo/alerts.jsonl" && ok "alerts.jsonl holds the events" ||
     not_ok "alerts.jsonl"
@@ -172,19 +173,25 @@ printf 'not json\n' >"$T/bad.jsonl"
 expect_exit 1 "plot-timeline with an alerts file that is not JSON lines" \
     scripts/plot-timeline --alerts "$T/bad.jsonl" -o "$T/x.png" "$T/demo/bins.csv"
 [[ $LAST_ERR == *"bad.jsonl:1: not a JSON line"* ]] && ok "the error names file and line" || not_ok "error: $LAST_ERR"
-# the replay's own --json output serves as the alerts file (bins and summary skipped)
+# the replay's own --json output serves as the alerts file (bins and summary skipped); the
+# bins as CSV with the country column, and without it (an export of an earlier version)
 "${R[@]}" --json "$T/g.pcap" >"$T/g.json" 2>/dev/null
-python3 -c '
+to_csv() {
+    python3 -c '
 import csv, json, sys
+keys = sys.argv[2].split(",")
 w = csv.writer(sys.stdout)
-w.writerow(["sensor", "route", "start", "len", "pkts_in", "pkts_out", "bytes_in", "bytes_out",
-            "flows_new", "hosts", "ctl_pkts", "drops"])
+w.writerow(keys)
 for line in open(sys.argv[1]):
     o = json.loads(line)
     if o["type"] == "bin":
-        w.writerow([o["sensor"], o["route"], o["start"], o["len"], o["pkts_in"], o["pkts_out"],
-                    o["bytes_in"], o["bytes_out"], o["flows_new"], o["hosts"], o["ctl_pkts"], o["drops"]])
-' "$T/g.json" >"$T/g.csv"
+        w.writerow([o[k] for k in keys])
+' "$T/g.json" "$1"
+}
+to_csv sensor,country,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,ctl_pkts,drops >"$T/g.csv"
 check "plot-timeline takes replay --json as the alerts file" \
     scripts/plot-timeline --alerts "$T/g.json" -o "$T/g.png" "$T/g.csv"
+to_csv sensor,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,ctl_pkts,drops >"$T/old.csv"
+check "plot-timeline reads an export without the country column" \
+    scripts/plot-timeline --alerts "$T/g.json" -o "$T/old.png" "$T/old.csv"
 done_testing

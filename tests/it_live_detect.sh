@@ -112,5 +112,12 @@ EVENTS=$(rcli --raw XRANGE blackout:alerts - + | grep -E '^(country|route|sensor
     not_ok "alerts stream ($N): $EVENTS"
 STATE=$(rcli HGET blackout:state 's1/*')
 [ "$STATE" = blind ] && ok "state of s1/* is blind" || not_ok "state of s1/*: $STATE"
+"$BO" status --redis "unix://$T/redis/redis.sock" >"$T/status.txt"
+"$BO" status --redis "unix://$T/redis/redis.sock" --json | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+assert rows and all(r["blind"] is True and r["country"] == "KP" for r in rows), rows' &&
+    [ "$(grep -Ec '^s1 .* blind$' "$T/status.txt")" -eq 4 ] &&
+    ok "status: every row of s1 says blind (ALIVE column, \"blind\": true)" || not_ok "status: $(cat "$T/status.txt")"
 
 done_testing

@@ -41,15 +41,62 @@ echo "# $PKTS packets, $BINS bins x $ROUTES_N routes: $CALLS commands in Redis (
 [ "$FLUSHES" -eq "$BINS" ] && [ "$SENT" -eq $((BINS + 1)) ] && ok "one command on the wire per bin ($SENT = $BINS bins + SCRIPT LOAD)" ||
     not_ok "flushes $FLUSHES, commands on the wire $SENT for $BINS bins"
 
-# Distinct hosts per bin: the HyperLogLog against the exact count.
-read -r START HOSTS < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["bins"]["cn"][5]; print(b["start"], b["hosts"])' "$T/g.expect.json")
-HLL=$(rcli PFCOUNT "blackout:{s1}:hosts:cn:$START")
-[ "$HLL" -eq "$HOSTS" ] && ok "HyperLogLog of bin $START: $HLL hosts" || not_ok "HyperLogLog $HLL, expected $HOSTS"
-TTL=$(rcli TTL "blackout:{s1}:hosts:cn:$START")
+# Distinct hosts per hour: one HyperLogLog per pair and hour (packet time). The golden capture
+# is 10 min of the hour from 1749254400: its sketch against the exact count of one bin as long
+# as the hour (--bin 3600).
+"$BO" replay --no-redis --json --bin 3600 "${ROUTES[@]}" "$T/g.pcap" >"$T/hour.json"
+HOSTS=$(python3 -c '
+import json, sys
+b = [o for o in map(json.loads, open(sys.argv[1])) if o["type"] == "bin" and o["route"] == "cn"]
+assert len(b) == 1 and b[0]["start"] == 1749254400, b
+print(b[0]["hosts"])' "$T/hour.json")
+# within2 ESTIMATE EXACT: a HyperLogLog estimate within 2% of the exact count.
+within2() { [ $((100 * ($1 - $2))) -le $((2 * $2)) ] && [ $((100 * ($2 - $1))) -le $((2 * $2)) ]; }
+HLL=$(rcli PFCOUNT "blackout:{s1}:hosts:KP:cn:1749254400")
+within2 "$HLL" "$HOSTS" && [ "$(rcli --scan --pattern 'blackout:{s1}:hosts:KP:cn:*' | wc -l)" -eq 1 ] &&
+    ok "HyperLogLog of the hour: $HLL hosts, the exact count over the hour $HOSTS; one key" ||
+    not_ok "HyperLogLog $HLL, expected $HOSTS: $(rcli --scan --pattern 'blackout:{s1}:hosts:KP:cn:*')"
+TTL=$(rcli TTL "blackout:{s1}:hosts:KP:cn:1749254400")
 [ "$TTL" -gt 0 ] && ok "host sketch has a TTL ($TTL s)" || not_ok "host sketch TTL $TTL"
+# Over any span of whole hours, PFCOUNT of its hour keys: a capture of two hours and a bit,
+# against one bin per hour (--bin 3600) and one bin for the whole day (--bin 86400).
+"$GEN" blackout --no-bins -o "$T/b.pcap" >/dev/null || not_ok "generator: blackout"
+"$BO" replay -q --redis "$REDIS_URL" --redis-prefix h: --sensor s1 "${ROUTES[@]}" "$T/b.pcap" ||
+    not_ok "replay of the blackout capture"
+for BIN in 3600 86400; do
+    "$BO" replay --no-redis --json --bin $BIN "${ROUTES[@]}" "$T/b.pcap" | grep '"type":"bin"' >"$T/b$BIN.json"
+done
+BAD=$(python3 - "$T" "$REDIS_PORT" <<'PY'
+import json, subprocess, sys
+t, port = sys.argv[1], sys.argv[2]
+def redis(*a):
+    return subprocess.run(["redis-cli", "-p", port, *a], capture_output=True, text=True).stdout.split()
+def close(est, exact):
+    return abs(est - exact) <= 0.02 * exact
+bad, keys = [], {}
+for b in map(json.loads, open(f"{t}/b3600.json")):
+    k = f"h:{{s1}}:hosts:KP:{b['route']}:{b['start']}"
+    if b["hosts"]:
+        keys.setdefault(b["route"], []).append(k)
+        est = int(redis("PFCOUNT", k)[0])
+        ttl = int(redis("TTL", k)[0])
+        if not close(est, b["hosts"]) or ttl <= 0:
+            bad.append(f"{k}: PFCOUNT {est}, exact {b['hosts']}, TTL {ttl}")
+for b in map(json.loads, open(f"{t}/b86400.json")):
+    if b["hosts"]:
+        est = int(redis("PFCOUNT", *keys[b["route"]])[0])
+        if not close(est, b["hosts"]) or len(keys[b["route"]]) < 3:
+            bad.append(f"{b['route']} over {len(keys[b['route']])} hours: PFCOUNT {est}, exact {b['hosts']}")
+        else:
+            print(f"# {b['route']}: PFCOUNT of {len(keys[b['route']])} hour keys {est}, exact {b['hosts']}", file=sys.stderr)
+print("; ".join(bad))
+PY
+)
+[ -z "$BAD" ] && ok "distinct hosts of each hour and of the whole capture: PFCOUNT of the hour keys within 2%, TTL set" ||
+    not_ok "hour sketches: $BAD"
 TTL=$(rcli TTL "blackout:{s1}:heartbeat")
 [ "$TTL" -gt 0 ] && ok "heartbeat has a TTL ($TTL s)" || not_ok "heartbeat TTL $TTL"
-TTL=$(rcli TTL "blackout:{s1}:bins:cn")
+TTL=$(rcli TTL "blackout:{s1}:bins:KP:cn")
 [ "$TTL" -gt 0 ] && ok "bins series has a TTL ($TTL s)" || not_ok "bins TTL $TTL"
 
 # export: CSV header, one row per bin and route, same numbers as the sensor printed.
@@ -57,7 +104,8 @@ TTL=$(rcli TTL "blackout:{s1}:bins:cn")
 python3 - "$T/x.csv" "$T/out.json" <<'PY' && ok "export CSV equals the bins the sensor reported" || not_ok "export CSV"
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert list(rows[0].keys()) == "sensor,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,ctl_pkts,drops,partial".split(","), rows[0].keys()
+assert list(rows[0].keys()) == "sensor,country,route,start,len,pkts_in,pkts_out,bytes_in,bytes_out,flows_new,hosts,ctl_pkts,drops,partial".split(","), rows[0].keys()
+assert all(r["country"] == "KP" for r in rows), rows
 bins = {(o["route"], o["start"]): o for o in map(json.loads, open(sys.argv[2])) if o["type"] == "bin"}
 assert len(rows) == len(bins), (len(rows), len(bins))
 for r in rows:
@@ -76,19 +124,21 @@ PY
 python3 -c '
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-assert len(rows) == 6 and all(r["route"] == "ru" and r["type"] == "bin" for r in rows), rows' "$T/x.json" &&
+assert len(rows) == 6 and all(r["route"] == "ru" and r["type"] == "bin" and r["country"] == "KP" for r in rows), rows' "$T/x.json" &&
     ok "export --json --route: 6 bins of ru in [from, to)" || not_ok "export --json --route"
 expect_exit 2 "export without --to" "$BO" export --redis "$REDIS_URL" --from 1
 expect_exit 2 "export with a bad time" "$BO" export --redis "$REDIS_URL" --from 2025-13-01 --to 1
 
 # status: a table, and JSON lines.
 "$BO" status --redis "$REDIS_URL" >"$T/status.txt"
-grep -Eq '^s1 +cn ' "$T/status.txt" && grep -q ROUTE "$T/status.txt" && ok "status table lists the routes" ||
+grep -Eq '^s1 +cn ' "$T/status.txt" && grep -q ROUTE "$T/status.txt" && grep -Eq '^country KP: [0-9.]+ pkt/s$' "$T/status.txt" &&
+    ok "status table lists the routes under the country" ||
     not_ok "status: $(cat "$T/status.txt")"
 "$BO" status --redis "$REDIS_URL" --json | python3 -c '
 import json, sys
 rows = {r["route"]: r for r in map(json.loads, sys.stdin)}
 assert set(rows) == {"cn", "ru", "other", "*"}, rows
+assert all(r["country"] == "KP" and r["blind"] is False for r in rows.values()), rows
 assert rows["cn"]["current_pps"] > 0 and rows["cn"]["heartbeat"] is True, rows' &&
     ok "status --json: routes, current packets/s, heartbeat" || not_ok "status --json"
 "$BO" status --redis "$REDIS_URL" --json | python3 -c '
@@ -107,7 +157,8 @@ LONG=sensor-with-a-rather-long-name.example.net
 python3 - "$T/wide.txt" "$LONG" <<'PY' && ok "status: columns aligned with a long sensor id" ||
 import sys
 lines = open(sys.argv[1]).read().splitlines()
-head, rows = lines[0], lines[1:]
+assert lines[0].startswith("country KP: "), lines
+head, rows = lines[1], lines[2:]
 assert len(rows) == 4, lines
 for col in ["ROUTE", "STATE", "BASELINE_PPS", "SINCE"]:
     p = head.index(col)
@@ -123,10 +174,10 @@ PY
 # A second run of the sensor: its first flushes are new (a new run id), totals double;
 # the bins series holds one member per bin start.
 "$BO" replay -q --redis "$REDIS_URL" --sensor s1 "${ROUTES[@]}" "$T/g.pcap" || not_ok "second replay"
-P2=$(rcli HGET "blackout:{s1}:totals:cn" pkts_in)
+P2=$(rcli HGET "blackout:{s1}:totals:KP:cn" pkts_in)
 P1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["routes"]["cn"]["pkts_in"])' "$T/g.expect.json")
 [ "$P2" -eq $((2 * P1)) ] && ok "a restarted sensor is not taken for a duplicate ($P2 = 2 x $P1)" || not_ok "after two runs: $P2, want $((2 * P1))"
-N=$(rcli ZCARD "blackout:{s1}:bins:cn")
+N=$(rcli ZCARD "blackout:{s1}:bins:KP:cn")
 [ "$N" -eq "$BINS" ] && ok "bins series: one member per bin start ($N)" || not_ok "bins series has $N members, $BINS bins"
 
 # Redis away at the end: wait --flush-timeout, exit 1 with one clear line, no secret.

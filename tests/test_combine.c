@@ -28,7 +28,7 @@ static void setup_world(struct world *w, unsigned nsensors)
     static const char *const sensors[] = {"s1", "s2", "s3"};
     const struct combine_config cfg = {.bin = BIN, .coincide = 3};
     memset(w, 0, sizeof *w);
-    w->c = combine_new(&cfg, "detect");
+    w->c = combine_new(&cfg, "detect", "KP");
     assert_non_null(w->c);
     for (unsigned i = 0; i < nsensors; i++)
         w->s[i] = combine_sensor(w->c, sensors[i]);
@@ -119,6 +119,7 @@ static void silent_everywhere_is_a_route_outage(void **state)
     assert_int_equal(w.nev, 1);
     assert_int_equal(w.ev[0].kind, EVENT_ROUTE_DOWN);
     assert_string_equal(w.ev[0].route, "cn");
+    assert_string_equal(w.ev[0].country, "KP");
     assert_string_equal(w.ev[0].sensor, "detect");
     assert_int_equal(w.ev[0].since, T0 + 3610);
     assert_int_equal(w.ev[0].detected, T0 + 3630);
@@ -244,6 +245,7 @@ static void every_route_down_is_the_country(void **state)
     assert_int_equal(w.nev, 1);
     assert_int_equal(w.ev[0].kind, EVENT_COUNTRY_DOWN);
     assert_string_equal(w.ev[0].route, "*");
+    assert_string_equal(w.ev[0].country, "KP");
     assert_int_equal(w.ev[0].since, T0 + 3610);
     assert_int_equal(w.ev[0].cause, CAUSE_INTERNAL);
     assert_int_equal(w.ev[0].evidence.routes_silent, 2);
@@ -330,7 +332,7 @@ static void names(void **state)
 {
     const struct combine_config cfg = {.bin = BIN, .coincide = 3};
     char name[16];
-    struct combine *c = combine_new(&cfg, "detect");
+    struct combine *c = combine_new(&cfg, "detect", "KP");
     assert_non_null(c);
     assert_int_equal(combine_sensor(c, "a"), 0);
     assert_int_equal(combine_sensor(c, "b"), 1);
@@ -350,7 +352,8 @@ static void names(void **state)
     combine_free(c);
     combine_free(NULL);
     const struct combine_config bad = {.bin = 0};
-    assert_null(combine_new(&bad, "detect"));
+    assert_null(combine_new(&bad, "detect", "KP"));
+    assert_null(combine_new(&cfg, "detect", "KPKP")); /* not a country code */
 }
 
 int main(void)

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,10 @@ static void usage_errors(void **state)
         {{"blackout", "replay", "--bin", "99999999", NULL}, "(1 to 86400)"},
         {{"blackout", "replay", "--json=yes", NULL}, "--json takes no value"},
         {{"blackout", "replay", "-x", NULL}, "unknown option '-x'"},
+        {{"blackout", "status", "--country", "KPX", NULL}, "bad country list 'KPX'"},
+        {{"blackout", "export", "--country", "KP,", NULL}, "bad country list"},
+        {{"blackout", "alerts", "--country", ",KP", NULL}, "bad country list"},
+        {{"blackout", "detect", "--country", "K1", NULL}, "bad country list"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(parse(&o, bad[i].args), CONFIG_USAGE);
@@ -181,6 +186,32 @@ static void usage_errors(void **state)
             fail_msg("got '%s', want '%s'", errbuf, bad[i].msg);
         config_free(&o);
     }
+}
+
+/* The readers' --country: a list of codes; in a config file "country" is the sensor's option
+ * (its country set), so one file serves both without filtering the readers. */
+static void reader_countries(void **state)
+{
+    struct options o;
+    const char *a[] = {"blackout", "status", "--country", "kp,MM", NULL};
+    assert_int_equal(parse(&o, a), CONFIG_OK);
+    assert_string_equal(o.countries, "kp,MM");
+    assert_true(text_list_has(o.countries, "KP") && text_list_has(o.countries, "mm"));
+    assert_false(text_list_has(o.countries, "K") || text_list_has(o.countries, "MMX") ||
+                 text_list_has(o.countries, ""));
+    config_free(&o);
+    char *path = write_tmp("country = IR\n");
+    const char *b[] = {"blackout", "detect", "-c", path, NULL};
+    assert_int_equal(parse(&o, b), CONFIG_OK);
+    assert_null(o.countries);
+    config_free(&o);
+    const char *c[] = {"blackout", "replay", "-c", path, NULL};
+    assert_int_equal(parse(&o, c), CONFIG_OK);
+    assert_string_equal(o.country, "IR");
+    assert_null(o.countries);
+    config_free(&o);
+    unlink(path);
+    free(path);
 }
 
 int main(void)
@@ -192,6 +223,7 @@ int main(void)
         cmocka_unit_test(file_errors_name_the_line),
         cmocka_unit_test(capture_options),
         cmocka_unit_test(usage_errors),
+        cmocka_unit_test(reader_countries),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
