@@ -5,8 +5,10 @@
  * written): the country's index, or PREFIX_SPLIT for a /24 that longer prefixes divide
  * between countries; a split /24 is found by its rank in a bitmap (a count per /16 plus a
  * popcount) and holds its runs (first host, country) in a short sorted array. IPv6 is the
- * address space cut into sorted runs (first address, country), searched from a table of
- * where each /16 starts. Both answer in one (IPv4) or a few (IPv6) memory reads.
+ * address space cut into sorted runs (first address, country); a table of where the runs of
+ * each /16 start, with a table for the next 8 bits of every bucket holding more than a few
+ * runs (down to /64), leaves a binary search over a handful of runs. IPv4 answers in one
+ * memory read (a table mostly written is advised into huge pages), IPv6 in a few.
  *
  * Sources, in the order the caller loads them: the built-in set of a country (KP), RIR
  * delegated-stats files (every country, classic and extended formats), prefix files
@@ -46,6 +48,12 @@ struct cidr {
 
 struct prefix_entry; /* a loaded prefix, private to prefix.c */
 
+/* The next 8 bits of a dense IPv6 bucket: where its runs start, and its dense buckets. */
+struct prefix_v6_table {
+    uint32_t start[257];
+    uint32_t sub[256];
+};
+
 /* What loading saw, for the log. */
 struct prefix_stats {
     uint64_t entries;   /* prefixes loaded (IPv4 ranges count once per CIDR) */
@@ -67,6 +75,9 @@ struct prefix_set {
     uint8_t *v6_cc;          /* country index of each run */
     size_t nv6;
     uint32_t *v6_first; /* [65536 + 1] first run starting in each IPv6 /16 */
+    uint32_t *v6_sub;   /* [65536] table of a dense /16 (+1), or 0 */
+    struct prefix_v6_table *v6_tables;
+    size_t nv6_tables, cap_v6_tables;
     unsigned ncountries;
     char codes[PREFIX_COUNTRIES_MAX + 1][3]; /* index -> "KP"; [0] = "" */
     uint64_t v4_addresses, v6_runs;          /* watched space, for the log */

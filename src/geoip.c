@@ -44,7 +44,7 @@ static int record_country(struct walk *w, MMDB_entry_s *entry, char cc[3])
     MMDB_entry_data_s d;
     int rc = MMDB_get_value(entry, &d, "country", "iso_code", NULL);
 
-    if (rc == MMDB_SUCCESS && !d.has_data)
+    if (rc == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR || (rc == MMDB_SUCCESS && !d.has_data))
         rc = MMDB_get_value(entry, &d, "registered_country", "iso_code", NULL);
     if (rc != MMDB_SUCCESS && rc != MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR) {
         snprintf(w->err, w->errlen, "%s: data record at %u: %s", w->path, entry->offset,

@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define V4_SLOTS (1u << 24)
-#define NET16    (1u << 16)
+#define V4_SLOTS  (1u << 24)
+#define NET16     (1u << 16)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define V6_DENSE  8 /* runs in an IPv6 bucket beyond which it gets a table of its own */
 
 /* A loaded prefix. IPv4 sits at the bottom of the 128-bit space (hi = 0, lo = address)
  * with len + 96, so one sweep serves both families. */
@@ -30,17 +33,32 @@ static const struct {
     {"KP", {"175.45.176.0/22", "210.52.109.0/24", "77.94.35.0/24", NULL}},
 };
 
+/* The IPv4 table: anonymous memory aligned to a huge page, zero pages until written. */
+static uint8_t *v4_alloc(void)
+{
+    uint8_t *m = mmap(NULL, V4_SLOTS + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    size_t head = (HUGE_PAGE - (uintptr_t)m % HUGE_PAGE) % HUGE_PAGE;
+    if (head)
+        munmap(m, head);
+    munmap(m + head + V4_SLOTS, HUGE_PAGE - head);
+    return m + head;
+}
+
 struct prefix_set *prefix_new(void)
 {
     struct prefix_set *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     /* calloc'd tables stay on shared zero pages until written: a small map costs little. */
-    p->v4 = calloc(V4_SLOTS, 1);
+    p->v4 = v4_alloc();
     p->split = calloc(V4_SLOTS / 64, sizeof(uint64_t));
     p->split_base = calloc(NET16 + 1, sizeof(uint32_t));
     p->v6_first = calloc(NET16 + 1, sizeof(uint32_t));
-    if (!p->v4 || !p->split || !p->split_base || !p->v6_first)
+    p->v6_sub = calloc(NET16, sizeof(uint32_t));
+    if (!p->v4 || !p->split || !p->split_base || !p->v6_first || !p->v6_sub)
         goto err;
     return p;
 err:
@@ -53,6 +71,8 @@ void prefix_free(struct prefix_set *p)
     if (!p)
         return;
     free(p->entries);
+    free(p->v6_tables);
+    free(p->v6_sub);
     free(p->v6_first);
     free(p->v6_cc);
     free(p->v6_lo);
@@ -61,7 +81,8 @@ void prefix_free(struct prefix_set *p)
     free(p->split_off);
     free(p->split_base);
     free(p->split);
-    free(p->v4);
+    if (p->v4)
+        munmap(p->v4, V4_SLOTS);
     free(p);
 }
 
@@ -659,6 +680,40 @@ static int build_v4(struct prefix_set *p, const struct bound *b, size_t n)
 
 /* ---- IPv6 runs ---- */
 
+/* Fills the table of runs [a, b), which share the bits above shift + log2(n): start[j] =
+ * the first run whose bucket ((hi >> shift) & (n - 1)) is j or later; a bucket of more than
+ * V6_DENSE runs gets a table of its own over the next 8 bits. table 0 is the /16 level. */
+static int v6_table(struct prefix_set *p, size_t a, size_t b, unsigned shift, unsigned n,
+                    uint32_t table)
+{
+    uint32_t *start = table ? p->v6_tables[table - 1].start : p->v6_first;
+    size_t i = a;
+
+    for (unsigned j = 0; j < n; j++) {
+        while (i < b && ((p->v6_hi[i] >> shift) & (n - 1)) < j)
+            i++;
+        start[j] = (uint32_t)i;
+    }
+    start[n] = (uint32_t)b;
+    for (unsigned j = 0; j < n && shift >= 8; j++) {
+        start = table ? p->v6_tables[table - 1].start : p->v6_first; /* the pool moves */
+        size_t s = start[j], e = start[j + 1];
+        if (e - s <= V6_DENSE)
+            continue;
+        struct prefix_v6_table *t =
+            grow(p->v6_tables, &p->cap_v6_tables, p->nv6_tables + 1, sizeof *t);
+        if (!t)
+            return -1;
+        p->v6_tables = t;
+        uint32_t id = (uint32_t)++p->nv6_tables;
+        memset(&t[id - 1], 0, sizeof *t);
+        if (v6_table(p, s, e, shift - 8, 256, id) < 0)
+            return -1;
+        (table ? p->v6_tables[table - 1].sub : p->v6_sub)[j] = id;
+    }
+    return 0;
+}
+
 static int build_v6(struct prefix_set *p, const struct bound *b, size_t n)
 {
     p->v6_hi = malloc(n * sizeof *p->v6_hi);
@@ -666,23 +721,30 @@ static int build_v6(struct prefix_set *p, const struct bound *b, size_t n)
     p->v6_cc = malloc(n);
     if (!p->v6_hi || !p->v6_lo || !p->v6_cc)
         return -1;
-    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         p->v6_hi[i] = b[i].hi;
         p->v6_lo[i] = b[i].lo;
         p->v6_cc[i] = (uint8_t)b[i].code;
         p->v6_runs += b[i].code != 0;
-        /* v6_first[x] = first run starting at or after x's /16. */
-        for (; k <= b[i].hi >> 48; k++)
-            p->v6_first[k] = (uint32_t)i;
     }
-    for (; k <= NET16; k++)
-        p->v6_first[k] = (uint32_t)n;
     p->nv6 = n;
-    return 0;
+    return v6_table(p, 0, n, 48, NET16, 0);
 }
 
 /* ---- finish ---- */
+
+/* A table that will be mostly written is better in huge pages: random lookups then miss
+ * the TLB less. A small one stays on (4 KiB) zero pages. */
+static void advise_huge(struct prefix_set *p, const struct bound *b, size_t n)
+{
+    uint64_t watched = 0;
+
+    for (size_t i = 0; i + 1 < n; i++)
+        if (b[i].code && !b[i + 1].hi)
+            watched += b[i + 1].lo - b[i].lo;
+    if (watched >= (uint64_t)1 << 28)
+        madvise(p->v4, V4_SLOTS, MADV_HUGEPAGE);
+}
 
 /* sel[code] = watched index, from the --country value. */
 static int select_countries(struct prefix_set *p, const char *countries, uint8_t *sel, char *err,
@@ -741,6 +803,7 @@ int prefix_finish(struct prefix_set *p, const char *countries, char *err, size_t
     if (!b)
         goto oom;
     size_t nb = compact(b, sweep(p->entries, n4, b, &p->stats.conflicts), sel);
+    advise_huge(p, b, nb);
     if (build_v4(p, b, nb) < 0)
         goto oom;
     nb = compact(b, sweep(p->entries + n4, p->nentries - n4, b, &p->stats.conflicts), sel);
@@ -785,11 +848,20 @@ unsigned prefix_country_v4_split(const struct prefix_set *p, uint32_t a)
 unsigned prefix_country_v6(const struct prefix_set *p, const uint8_t a[16])
 {
     uint64_t hi = load_be64(a), lo = load_be64(a + 8);
-    size_t l = p->v6_first[hi >> 48], h = p->v6_first[(hi >> 48) + 1];
+    const uint32_t *start = p->v6_first, *sub = p->v6_sub;
+    unsigned k = (unsigned)(hi >> 48), shift = 48;
 
     if (p->nv6 == 0)
         return 0;
-    /* The last run that starts at or before a: in this /16, else the one before it. */
+    while (sub[k]) {
+        const struct prefix_v6_table *t = &p->v6_tables[sub[k] - 1];
+        shift -= 8;
+        k = (unsigned)(hi >> shift) & 255;
+        start = t->start;
+        sub = t->sub;
+    }
+    /* The last run that starts at or before a: in this bucket, else the one before it. */
+    size_t l = start[k], h = start[k + 1];
     while (l < h) {
         size_t mid = l + (h - l) / 2;
         if (cmp_u128(p->v6_hi[mid], p->v6_lo[mid], hi, lo) <= 0)
@@ -835,8 +907,9 @@ struct prefix_stats prefix_stats(const struct prefix_set *p)
 
 size_t prefix_bytes(const struct prefix_set *p)
 {
-    return V4_SLOTS + V4_SLOTS / 8 + 2 * (NET16 + 1) * sizeof(uint32_t) +
-           (p->nsplit + 1) * sizeof(uint32_t) + p->nruns * sizeof(uint16_t) + p->nv6 * 17;
+    return V4_SLOTS + V4_SLOTS / 8 + (NET16 + 1) * sizeof(uint32_t) +
+           (p->nsplit + 1) * sizeof(uint32_t) + p->nruns * sizeof(uint16_t) + p->nv6 * 17 +
+           (2 * NET16 + 1) * sizeof(uint32_t) + p->nv6_tables * sizeof(struct prefix_v6_table);
 }
 
 bool cidr_contains(const struct cidr *c, uint8_t version, uint32_t a4, const uint8_t a16[16])
