@@ -110,6 +110,7 @@ test: deps
 bench: deps all build/bench-prefix
 	build/bench-prefix
 	scripts/bench --runs $(or $(RUNS),3) --callgrind
+	scripts/bench-countries --runs $(or $(RUNS),3) --callgrind
 
 build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)

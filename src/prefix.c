@@ -806,7 +806,8 @@ int prefix_finish(struct prefix_set *p, const char *countries, char *err, size_t
     advise_huge(p, b, nb);
     if (build_v4(p, b, nb) < 0)
         goto oom;
-    nb = compact(b, sweep(p->entries + n4, p->nentries - n4, b, &p->stats.conflicts), sel);
+    const struct prefix_entry *v6 = p->entries ? p->entries + n4 : NULL; /* none loaded */
+    nb = compact(b, sweep(v6, p->nentries - n4, b, &p->stats.conflicts), sel);
     if (build_v6(p, b, nb) < 0)
         goto oom;
     free(b);

@@ -408,6 +408,19 @@ static void selection(void **state)
     prefix_free(p);
 }
 
+/* An empty map (regression: the fuzzer's empty input) finishes with no country. */
+static void empty_map(void **state)
+{
+    struct prefix_set *p = prefix_new();
+    uint8_t a6[16] = {0x20, 0x01};
+    assert_int_equal(prefix_finish(p, "all", errbuf, sizeof errbuf), 0);
+    assert_int_equal(prefix_ncountries(p), 0);
+    assert_int_equal(prefix_country_v4(p, IP4(8, 8, 8, 8)), 0);
+    assert_int_equal(prefix_country_v6(p, a6), 0);
+    assert_int_equal(prefix_finish(p, "all", errbuf, sizeof errbuf), -1);
+    prefix_free(p);
+}
+
 static void country_lists(void **state)
 {
     char codes[4][3];
@@ -540,14 +553,23 @@ static void long_lines_rejected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_cidrs),         cmocka_unit_test(builtin_kp_edges),
-        cmocka_unit_test(partial_slash24s),    cmocka_unit_test(ranges_with_ragged_ends),
-        cmocka_unit_test(everything),          cmocka_unit_test(ipv6_ranges_merge),
-        cmocka_unit_test(prefix_files),        cmocka_unit_test(prefix_file_countries),
-        cmocka_unit_test(rir_files),           cmocka_unit_test(rir_bad_lines),
-        cmocka_unit_test(most_specific_wins),  cmocka_unit_test(selection),
-        cmocka_unit_test(country_lists),       cmocka_unit_test(random_against_reference),
-        cmocka_unit_test(real_registry_files), cmocka_unit_test(long_lines_rejected),
+        cmocka_unit_test(parse_cidrs),
+        cmocka_unit_test(builtin_kp_edges),
+        cmocka_unit_test(partial_slash24s),
+        cmocka_unit_test(ranges_with_ragged_ends),
+        cmocka_unit_test(everything),
+        cmocka_unit_test(ipv6_ranges_merge),
+        cmocka_unit_test(prefix_files),
+        cmocka_unit_test(prefix_file_countries),
+        cmocka_unit_test(rir_files),
+        cmocka_unit_test(rir_bad_lines),
+        cmocka_unit_test(most_specific_wins),
+        cmocka_unit_test(selection),
+        cmocka_unit_test(empty_map),
+        cmocka_unit_test(country_lists),
+        cmocka_unit_test(random_against_reference),
+        cmocka_unit_test(real_registry_files),
+        cmocka_unit_test(long_lines_rejected),
     };
     return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
 }
