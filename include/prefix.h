@@ -10,17 +10,17 @@
  * runs (down to /64), leaves a binary search over a handful of runs. IPv4 answers in one
  * memory read (a table mostly written is advised into huge pages), IPv6 in a few.
  *
- * Sources, in the order the caller loads them: the built-in set of a country (KP), RIR
- * delegated-stats files (every country, classic and extended formats), prefix files
- * ("CIDR [CC]" lines), and whatever a caller adds with prefix_add_cidr (the MaxMind DB
- * reader, geoip.h). prefix_finish then resolves them: the most specific prefix wins,
+ * Sources, in the order the caller loads them: the built-in set of a country (KP), and
+ * what callers add with prefix_add_cidr / prefix_add_v4_range: the text files of source.h
+ * (RIR delegated-stats files, prefix lists) and the MaxMind DB reader (geoip.h).
+ * prefix_finish then resolves them: the most specific prefix wins,
  * whatever the order of the sources; for the same prefix given twice with different
  * countries the one added later wins (counted as a conflict). It then keeps the selected
  * countries only ("KP,IR" or "all"), numbered 1..N in the order given ("all":
  * alphabetical), and maps every other address to 0. A /24 of KP inside a /16 of CN stays
  * KP also when only CN is watched (it is then 0).
  *
- * Build with prefix_new, the prefix_load_* / prefix_add_* calls, then prefix_finish once
+ * Build with prefix_new, the loading calls, then prefix_finish once
  * before the first lookup; lookups need no lock and never allocate. The map owns all its
  * memory. */
 #ifndef BLACKOUT_PREFIX_H
@@ -107,8 +107,8 @@ unsigned prefix_code(const char *cc);
 int prefix_country_list(const char *text, char (*out)[3], unsigned max, char *err, size_t errlen);
 
 /* Adds a parsed prefix, or an IPv4 range (cut into CIDRs), of country cc (two letters; ZZ
- * is counted and skipped). Return 0, or -1 with a message in err (bad code, caps, after
- * prefix_finish). */
+ * is counted and skipped). Return 1 (added), 0 (ZZ), or -1 with a message in err (bad
+ * code, caps, after prefix_finish). */
 int prefix_add_cidr(struct prefix_set *p, const struct cidr *c, const char *cc, char *err,
                     size_t errlen);
 int prefix_add_v4_range(struct prefix_set *p, uint32_t first, uint32_t last, const char *cc,
@@ -117,19 +117,6 @@ int prefix_add_v4_range(struct prefix_set *p, uint32_t first, uint32_t last, con
 /* Adds the built-in set of a country ("KP"). Returns -1 (message in err) for a country
  * without a built-in set. */
 int prefix_load_builtin(struct prefix_set *p, const char *cc, char *err, size_t errlen);
-
-/* "CIDR [CC]" per line, '#' comments, blank lines ignored; a line without CC belongs to
- * country cc (NULL: such a line is an error). Returns the number of prefixes read, or -1
- * with "FILE:LINE: problem" in err. */
-int prefix_load_file(struct prefix_set *p, const char *path, const char *cc, char *err,
-                     size_t errlen);
-
-/* RIR delegated-stats, classic or extended ("registry|cc|type|start|value|date|status
- * [|opaque-id...]"): the allocated and assigned ipv4 lines (start and address count) and
- * ipv6 lines (start and prefix length) of every country. Header, summary, asn, available
- * and reserved lines are skipped. Returns the number of lines taken, or -1 with
- * "FILE:LINE: problem" in err. */
-int prefix_load_rir(struct prefix_set *p, const char *path, char *err, size_t errlen);
 
 /* Resolves the loaded prefixes (most specific wins) and keeps the countries of the
  * --country value `countries` ("all" or NULL: every loaded code). Required once before

@@ -107,10 +107,10 @@ static int add_network(struct walk *w, MMDB_entry_s *entry, unsigned len, bool v
         c.version = 6;
         memcpy(c.first6, w->addr, 16);
     }
-    uint64_t zz = prefix_stats(w->p).zz;
-    if (prefix_add_cidr(w->p, &c, cc, why, sizeof why) < 0)
+    int rc = prefix_add_cidr(w->p, &c, cc, why, sizeof why);
+    if (rc < 0)
         return fail(w, why);
-    w->added += prefix_stats(w->p).zz == zz;
+    w->added += rc;
     return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include "geoip.h"
 #include "log.h"
+#include "source.h"
 #include "reload.h"
 #include "report.h"
 
@@ -23,7 +24,7 @@ static int load_sources(struct prefix_set *p, const struct options *o, char *err
     if (n < 0)
         return -1;
     for (unsigned i = 0; i < o->rir.n; i++) {
-        int m = prefix_load_rir(p, o->rir.v[i], err, errlen);
+        int m = source_load_rir(p, o->rir.v[i], err, errlen);
         if (m < 0)
             return -1;
         if (m == 0) {
@@ -34,7 +35,7 @@ static int load_sources(struct prefix_set *p, const struct options *o, char *err
     if (o->geoip && geoip_load(p, o->geoip, err, errlen) < 0)
         return -1;
     if (o->prefixes) {
-        int m = prefix_load_file(p, o->prefixes, n == 1 ? codes[0] : NULL, err, errlen);
+        int m = source_load_prefixes(p, o->prefixes, n == 1 ? codes[0] : NULL, err, errlen);
         if (m < 0)
             return -1;
         if (m == 0) {

@@ -5,6 +5,7 @@
  * the map takes (allocated bytes and resident growth). Best of 3 runs of 10 M lookups.
  *   build/bench-prefix [RIR-FILE...]    (default: the four files of ../shared/data/rir) */
 #include "prefix.h"
+#include "source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,7 +148,7 @@ static struct prefix_set *load(char *const *files, int nfiles)
             prefix_free(p);
             return NULL;
         }
-        if (prefix_load_rir(p, files[i], err, sizeof err) < 0) {
+        if (source_load_rir(p, files[i], err, sizeof err) < 0) {
             fprintf(stderr, "bench-prefix: %s\n", err);
             exit(1);
         }

@@ -11,6 +11,7 @@
 #include "geoip.h"
 #include "pkt.h"
 #include "prefix.h"
+#include "source.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -136,7 +137,7 @@ static void most_specific_across_sources(void **state)
     close(fd);
     write_db(networks, "");
     struct prefix_set *p = prefix_new();
-    assert_int_equal(prefix_load_rir(p, rir, errbuf, sizeof errbuf), 3);
+    assert_int_equal(source_load_rir(p, rir, errbuf, sizeof errbuf), 3);
     assert_true(geoip_load(p, path, errbuf, sizeof errbuf) > 0);
     assert_int_equal(prefix_finish(p, "KP,FR,DE,IT", errbuf, sizeof errbuf), 0);
     assert_string_equal(v4cc(p, IP4(10, 1, 9, 1)), "KP");

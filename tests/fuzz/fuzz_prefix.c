@@ -1,13 +1,15 @@
-/* fuzz_prefix — the input as a MaxMind DB when it holds the metadata marker, else as an RIR
- * delegated-stats file (every country) when it holds a '|', else as a prefix file ("CIDR
- * [CC]"; lines without a code belong to KP when the first byte is even, else are errors);
- * then prefix_finish ("all") and lookups of addresses taken from the input. The first line
- * also goes to prefix_parse_cidr, cidr_contains and prefix_country_list. (One map per
- * input: its tables are calloc'd zero pages until written.) */
+/* fuzz_prefix — the country map's parsers: the input as a MaxMind DB (geoip.h) when it holds
+ * the metadata marker, else as an RIR delegated-stats file (source.h, every country) when it
+ * holds a '|', else as a prefix file ("CIDR [CC]"; lines without a code belong to KP when
+ * the first byte is even, else are errors); then prefix_finish ("all") and lookups of
+ * addresses taken from the input. The first line also goes to prefix_parse_cidr,
+ * cidr_contains and prefix_country_list. (One map per input: its tables are zero pages
+ * until written.) */
 
 #include "fuzz.h"
 #include "geoip.h"
 #include "prefix.h"
+#include "source.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -55,9 +57,9 @@ static void one_set(const uint8_t *data, size_t size, const char *path)
     if (memmem(data, size, mmdb_marker, sizeof mmdb_marker - 1))
         n = geoip_load(p, path, err, sizeof err);
     else if (memchr(data, '|', size))
-        n = prefix_load_rir(p, path, err, sizeof err);
+        n = source_load_rir(p, path, err, sizeof err);
     else
-        n = prefix_load_file(p, path, size && data[0] % 2 == 0 ? "KP" : NULL, err, sizeof err);
+        n = source_load_prefixes(p, path, size && data[0] % 2 == 0 ? "KP" : NULL, err, sizeof err);
     if (n >= 0 && prefix_finish(p, "all", err, sizeof err) == 0)
         lookups(p, data, size);
     prefix_free(p);
