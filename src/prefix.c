@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +196,9 @@ static int entry_code(struct prefix_set *p, const char *cc, char *err, size_t er
 
 static uint64_t load_be64(const uint8_t *b)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
+    uint64_t v;
+    memcpy(&v, b, sizeof v);
+    return be64toh(v);
 }
 
 int prefix_add_cidr(struct prefix_set *p, const struct cidr *c, const char *cc, char *err,

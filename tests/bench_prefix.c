@@ -98,11 +98,20 @@ static void bench_v4(const char *name, const struct prefix_set *p, uint32_t *add
             nets[n++] = net;
     for (size_t i = 0; i < N && n; i++)
         addr[i] = nets[next64() % n] << 8 | (uint32_t)(next64() & 255);
-    free(nets);
-    if (n == 0)
+    if (n == 0) {
+        free(nets);
         return;
+    }
     r = run4(p, addr, &hits);
     printf("%-26s IPv4 allocated space:   %5.2f ns/lookup\n", name, r);
+    /* A sensor's working set: 1,024 watched /24s (a random host each time). */
+    for (size_t i = 0; i < 1024; i++)
+        nets[i] = nets[next64() % n];
+    for (size_t i = 0; i < N; i++)
+        addr[i] = nets[next64() % 1024] << 8 | (uint32_t)(next64() & 255);
+    free(nets);
+    r = run4(p, addr, &hits);
+    printf("%-26s IPv4 1,024 busy /24s:   %5.2f ns/lookup\n", name, r);
 }
 
 static void bench_v6(const char *name, const struct prefix_set *p, uint8_t (*addr)[16])
@@ -119,18 +128,26 @@ static void bench_v6(const char *name, const struct prefix_set *p, uint8_t (*add
            100.0 * hits / N);
     if (prefix_v6_ranges(p) == 0)
         return;
-    /* Addresses inside the watched runs: a random run, a random address of its first /64. */
-    for (size_t i = 0; i < N; i++) {
-        size_t k;
+    /* Addresses inside the watched runs: a random run, a random address of its first /64;
+     * then a working set of 1,024 runs. */
+    static size_t busy[1024];
+    for (size_t i = 0; i < 1024; i++) {
         do
-            k = next64() % p->nv6;
-        while (!p->v6_cc[k]);
-        put64(addr[i], p->v6_hi[k]);
-        put64(addr[i] + 8, p->v6_lo[k] | (next64() & 0xffff));
+            busy[i] = next64() % p->nv6;
+        while (!p->v6_cc[busy[i]]);
     }
-    r = run6(p, (const uint8_t(*)[16])addr, &hits);
-    printf("%-26s IPv6 allocated space:   %5.2f ns/lookup (%zu of %zu in a country)\n", name, r,
-           hits, (size_t)N);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < N; i++) {
+            size_t k = pass ? busy[next64() % 1024] : next64() % p->nv6;
+            while (!p->v6_cc[k])
+                k = next64() % p->nv6;
+            put64(addr[i], p->v6_hi[k]);
+            put64(addr[i] + 8, p->v6_lo[k] | (next64() & 0xffff));
+        }
+        r = run6(p, (const uint8_t(*)[16])addr, &hits);
+        printf("%-26s IPv6 %s %5.2f ns/lookup\n", name,
+               pass ? "1,024 busy runs:  " : "allocated space:  ", r);
+    }
 }
 
 /* Loads the files (all countries) and reports load time and memory; NULL when a file is
