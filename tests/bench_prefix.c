@@ -3,7 +3,9 @@
  * (../shared/data/rir, every country: skipped with a message when absent), over random
  * addresses and over addresses drawn from allocated space; the load time and the memory
  * the map takes (allocated bytes and resident growth). Best of 3 runs of 10 M lookups.
- *   build/bench-prefix [RIR-FILE...]    (default: the four files of ../shared/data/rir) */
+ *   build/bench-prefix [RIR-FILE...]    (default: the four files of ../shared/data/rir)
+ *   build/bench-prefix --geoip FILE.mmdb   (a country database instead) */
+#include "geoip.h"
 #include "prefix.h"
 #include "source.h"
 
@@ -150,9 +152,9 @@ static void bench_v6(const char *name, const struct prefix_set *p, uint8_t (*add
     }
 }
 
-/* Loads the files (all countries) and reports load time and memory; NULL when a file is
- * missing. */
-static struct prefix_set *load(char *const *files, int nfiles)
+/* Loads the registry files, or with geoip the one MaxMind DB files[0] (every country), and
+ * reports load time and memory; NULL when a file is missing. */
+static struct prefix_set *load(char *const *files, int nfiles, bool geoip)
 {
     char err[512];
     long before = resident_kib();
@@ -165,7 +167,8 @@ static struct prefix_set *load(char *const *files, int nfiles)
             prefix_free(p);
             return NULL;
         }
-        if (source_load_rir(p, files[i], err, sizeof err) < 0) {
+        if ((geoip ? geoip_load(p, files[i], err, sizeof err)
+                   : source_load_rir(p, files[i], err, sizeof err)) < 0) {
             fprintf(stderr, "bench-prefix: %s\n", err);
             exit(1);
         }
@@ -176,10 +179,11 @@ static struct prefix_set *load(char *const *files, int nfiles)
         exit(1);
     }
     double ms = (now_ns() - t0) / 1e6;
-    printf("%d registry files: %llu prefixes, %u countries, %llu IPv4 addresses, %zu IPv6 "
+    printf("%d %s: %llu prefixes, %u countries, %llu IPv4 addresses, %zu IPv6 "
            "runs, %zu split /24s\n",
-           nfiles, (unsigned long long)st.entries, prefix_ncountries(p),
-           (unsigned long long)prefix_v4_addresses(p), prefix_v6_ranges(p), p->nsplit);
+           nfiles, geoip ? "MaxMind DB" : "registry files", (unsigned long long)st.entries,
+           prefix_ncountries(p), (unsigned long long)prefix_v4_addresses(p), prefix_v6_ranges(p),
+           p->nsplit);
     printf("load and build: %.0f ms; map: %zu bytes allocated (%.1f MiB), resident growth "
            "%.1f MiB\n",
            ms, prefix_bytes(p), prefix_bytes(p) / 1048576.0, (resident_kib() - before) / 1024.0);
@@ -206,10 +210,14 @@ int main(int argc, char **argv)
     bench_v4("built-in KP (3 prefixes)", kp, a4);
     prefix_free(kp);
 
-    struct prefix_set *p = argc > 1 ? load(argv + 1, argc - 1) : load(rir, 4);
+    bool geoip = argc == 3 && strcmp(argv[1], "--geoip") == 0;
+    struct prefix_set *p = geoip      ? load(argv + 2, 1, true)
+                           : argc > 1 ? load(argv + 1, argc - 1, false)
+                                      : load(rir, 4, false);
+    const char *name = geoip ? "MaxMind DB, every country" : "registries, every country";
     if (p) {
-        bench_v4("registries, every country", p, a4);
-        bench_v6("registries, every country", p, a6);
+        bench_v4(name, p, a4);
+        bench_v6(name, p, a6);
         prefix_free(p);
     }
     free(a6);

@@ -150,6 +150,60 @@ static void most_specific_across_sources(void **state)
     unlink(rir);
 }
 
+/* The four real registry files (../shared/data/rir), written into a database by
+ * tests/mmdb-write --rir: the map read from the database and the map read from the files
+ * give every address the same country. */
+static void database_of_the_registry_files(void **state)
+{
+    static const char *const files[] = {"afrinic", "apnic", "lacnic", "ripencc"};
+    char rir[4][80], cmd[512];
+    struct prefix_set *a = prefix_new(), *b = prefix_new();
+
+    for (int i = 0; i < 4; i++) {
+        snprintf(rir[i], sizeof rir[i], "../shared/data/rir/delegated-%s-20140630.txt", files[i]);
+        if (access(rir[i], R_OK) != 0) {
+            prefix_free(a);
+            prefix_free(b);
+            print_message("# skip: %s is absent\n", rir[i]);
+            skip();
+        }
+        assert_true(source_load_rir(a, rir[i], errbuf, sizeof errbuf) > 0);
+    }
+    snprintf(path, sizeof path, "/tmp/blackout-geoip-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "cat %s %s %s %s | tests/mmdb-write --rir %s", rir[0], rir[1], rir[2],
+             rir[3], path);
+    assert_int_equal(system(cmd), 0);
+    assert_true(geoip_load(b, path, errbuf, sizeof errbuf) > 50000);
+    assert_int_equal(prefix_finish(a, "all", errbuf, sizeof errbuf), 0);
+    assert_int_equal(prefix_finish(b, "all", errbuf, sizeof errbuf), 0);
+    assert_int_equal(prefix_ncountries(b), prefix_ncountries(a));
+    assert_int_equal(prefix_v4_addresses(b), prefix_v4_addresses(a));
+    assert_int_equal(prefix_v6_ranges(b), prefix_v6_ranges(a));
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 1000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t v4 = (uint32_t)(x >> 32);
+        /* An address near the start of a run of the files' map, a bit after it. */
+        uint64_t hi = a->v6_hi[x % a->nv6] + (x >> 40), lo = x;
+        uint8_t v6[16];
+        for (int k = 0; k < 8; k++) {
+            v6[k] = (uint8_t)(hi >> (56 - 8 * k));
+            v6[8 + k] = (uint8_t)(lo >> (56 - 8 * k));
+        }
+        if (strcmp(v4cc(a, v4), v4cc(b, v4)) != 0 ||
+            prefix_country_v6(a, v6) != prefix_country_v6(b, v6))
+            fail_msg("address %08x or its IPv6 twin: the database and the files differ", v4);
+    }
+    prefix_free(a);
+    prefix_free(b);
+    unlink(path);
+}
+
 static void refused(const char *lines, const char *opts, const char *want)
 {
     struct prefix_set *p = prefix_new();
@@ -184,6 +238,7 @@ int main(void)
         cmocka_unit_test(ipv6_layout_without_aliases),
         cmocka_unit_test(ipv4_layout),
         cmocka_unit_test(most_specific_across_sources),
+        cmocka_unit_test(database_of_the_registry_files),
         cmocka_unit_test(bad_databases),
     };
     return cmocka_run_group_tests_name("geoip", tests, NULL, NULL);
