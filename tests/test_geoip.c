@@ -12,6 +12,7 @@
 #include "pkt.h"
 #include "prefix.h"
 #include "source.h"
+#include "country.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -50,18 +51,6 @@ static void write_db(const char *lines, const char *opts)
         print_message("# skip: tests/mmdb-write failed (libmaxmind-db-writer-perl missing?)\n");
         skip();
     }
-}
-
-static const char *v4cc(const struct prefix_set *p, uint32_t a)
-{
-    return prefix_country_code(p, prefix_country_v4(p, a));
-}
-
-static const char *v6cc(const struct prefix_set *p, const char *text)
-{
-    uint8_t a[16];
-    assert_int_equal(inet_pton(AF_INET6, text, a), 1);
-    return prefix_country_code(p, prefix_country_v6(p, a));
 }
 
 static void check_v4(const struct prefix_set *p)

@@ -8,6 +8,7 @@
 
 #include "pkt.h"
 #include "prefix.h"
+#include "country.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -34,29 +35,6 @@ static struct prefix_set *from_text(const char *const *lines, const char *select
     }
     assert_int_equal(prefix_finish(p, select, errbuf, sizeof errbuf), 0);
     return p;
-}
-
-static unsigned cc6(const struct prefix_set *p, const char *text)
-{
-    uint8_t a[16];
-    assert_int_equal(inet_pton(AF_INET6, text, a), 1);
-    return prefix_country_v6(p, a);
-}
-
-static bool has6(const struct prefix_set *p, const char *text)
-{
-    return cc6(p, text) != 0;
-}
-
-/* The code of the country of an address, "" when none. */
-static const char *v4cc(const struct prefix_set *p, uint32_t a)
-{
-    return prefix_country_code(p, prefix_country_v4(p, a));
-}
-
-static const char *v6cc(const struct prefix_set *p, const char *text)
-{
-    return prefix_country_code(p, cc6(p, text));
 }
 
 static void parse_cidrs(void **state)

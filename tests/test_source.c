@@ -10,6 +10,7 @@
 #include "pkt.h"
 #include "prefix.h"
 #include "source.h"
+#include "country.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -18,26 +19,6 @@
 #include <unistd.h>
 
 static char errbuf[512];
-
-static bool has6(const struct prefix_set *p, const char *text)
-{
-    uint8_t a[16];
-    assert_int_equal(inet_pton(AF_INET6, text, a), 1);
-    return prefix_country_v6(p, a) != 0;
-}
-
-/* The code of the country of an address, "" when none. */
-static const char *v4cc(const struct prefix_set *p, uint32_t a)
-{
-    return prefix_country_code(p, prefix_country_v4(p, a));
-}
-
-static const char *v6cc(const struct prefix_set *p, const char *text)
-{
-    uint8_t a[16];
-    assert_int_equal(inet_pton(AF_INET6, text, a), 1);
-    return prefix_country_code(p, prefix_country_v6(p, a));
-}
 
 static char *write_tmp(const char *text)
 {
