@@ -8,7 +8,7 @@
 #   make demo       install what is missing, build, run the demo (scripts/demo; outputs in build/demo)
 
 CC      ?= cc
-PKGS    := libpcap libndpi hiredis
+PKGS    := libpcap libndpi hiredis libmaxminddb
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Each library's compiler flags go to the one module that may include its headers
@@ -16,6 +16,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 PKG_capture  := libpcap
 PKG_classify := libndpi
 PKG_redis    := hiredis
+PKG_geoip    := libmaxminddb
 mod_cflags = $(if $(PKG_$(1)),$(shell pkg-config --cflags $(PKG_$(1))))
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror
@@ -111,6 +112,7 @@ test: deps
 bench: deps all build/bench-prefix
 	build/bench-prefix
 	scripts/bench --runs $(or $(RUNS),3) --callgrind
+	scripts/bench-countries --runs $(or $(RUNS),3) --callgrind
 
 build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -39,7 +39,8 @@ struct options {
     const char *sensor;
     const char *country;
     const char *prefixes;
-    const char *rir;
+    struct strlist rir; /* RIR delegated-stats files */
+    const char *geoip;  /* MaxMind DB */
     struct strlist routes;
     uint64_t bin;
     uint64_t host_cap;

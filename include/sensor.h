@@ -144,8 +144,9 @@ void sensor_finish(struct sensor *s);
 
 void sensor_free(struct sensor *s);
 
-/* Builds the country set described by the options (--prefixes, --rir, or the built-in set
- * of --country). Returns the set, or NULL with one line in err. */
+/* Builds the country map described by the options (--rir files, --geoip, --prefixes, or
+ * the built-in sets), watching the --country codes. Returns the map, or NULL with one line
+ * in err (nothing is kept of a source that failed half-way). */
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen);
 
 /* Builds the route table of the options' --route rules. Returns 0, or -1 with one line in

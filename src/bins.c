@@ -243,7 +243,8 @@ int bins_set_routes(struct bins *b, unsigned nroutes, const unsigned *row_route)
     for (unsigned r = 0; r < b->nrows; r++)
         if (row_route[r] >= nroutes)
             return -1;
-    memcpy(b->row_route, row_route, b->nrows * sizeof *row_route);
+    if (b->nrows) /* no row yet: nothing allocated to copy into */
+        memcpy(b->row_route, row_route, b->nrows * sizeof *row_route);
     b->nroutes = nroutes;
     memset(b->ctl, 0, sizeof b->ctl);
     memset(b->drops, 0, sizeof b->drops);

@@ -1,6 +1,7 @@
 /* config — options table, argv and config-file parsing, help. See config.h. */
 #include "config.h"
 
+#include "prefix.h"
 #include "redis.h"
 #include "route.h"
 #include "text.h"
@@ -51,21 +52,12 @@ static int check_redis_url(const char *val, char *err, size_t errlen)
     return rc;
 }
 
-/* A reader's --country filter: two-letter codes joined with ',', or 'all'. */
+/* A --country value (the sensor's countries, or a reader's filter): two-letter codes joined
+ * with ',', or 'all'. */
 static int check_countries(const char *val, char *err, size_t errlen)
 {
-    if (strcmp(val, "all") == 0)
-        return 0;
-    for (const char *p = val;; p += 3) {
-        if (!isalpha((unsigned char)p[0]) || !isalpha((unsigned char)p[1]) ||
-            (p[2] != ',' && p[2] != '\0')) {
-            snprintf(err, errlen,
-                     "bad country list '%.60s' (two-letter codes joined with ',', or 'all')", val);
-            return -1;
-        }
-        if (p[2] == '\0')
-            return 0;
-    }
+    char codes[PREFIX_COUNTRIES_MAX][3];
+    return prefix_country_list(val, codes, PREFIX_COUNTRIES_MAX, err, errlen) < 0 ? -1 : 0;
 }
 
 #define O(f)        offsetof(struct options, f)
@@ -102,23 +94,34 @@ static const struct optdef optdefs[] = {
     {.name = "country",
      .kind = OPT_STR,
      .cmds = SENSING,
-     .arg = "CC",
+     .arg = "CC[,CC...]|all",
      .def = "KP",
      .off = O(country),
-     .help = "country code: selects the built-in address set, or the --rir lines to read"},
+     .check = check_countries,
+     .help = "the countries to watch, of the loaded sources ('all': every code in them); "
+             "without --rir, --geoip or --prefixes, the built-in set (KP)"},
     {.name = "prefixes",
      .kind = OPT_STR,
      .cmds = SENSING,
      .arg = "FILE",
      .off = O(prefixes),
-     .help = "country address set: one IPv4/IPv6 CIDR per line, '#' comments "
-             "(replaces the built-in set)"},
+     .help = "address source: one IPv4/IPv6 CIDR per line, then its country code (optional "
+             "when --country is one country), '#' comments"},
     {.name = "rir",
-     .kind = OPT_STR,
+     .kind = OPT_LIST,
      .cmds = SENSING,
      .arg = "FILE",
      .off = O(rir),
-     .help = "country address set from an RIR delegated-stats file: the lines of --country"},
+     .help = "address source, repeatable: an RIR delegated-stats file (classic or extended), "
+             "its allocated and assigned lines of every country"},
+    {.name = "geoip",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "FILE",
+     .off = O(geoip),
+     .help = "address source: a MaxMind DB country database (.mmdb: GeoLite2-Country, DB-IP "
+             "Country Lite), read once at start; the most specific prefix of all sources "
+             "wins"},
     {.name = "route",
      .kind = OPT_LIST,
      .cmds = SENSING,

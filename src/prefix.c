@@ -1,16 +1,30 @@
-/* prefix — the country address set. See prefix.h. */
+/* prefix — the country map. See prefix.h. */
 #include "prefix.h"
 
 #include "text.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#define BITS16 (1u << 16)
-#define BITS24 (1u << 24)
+#define V4_SLOTS  (1u << 24)
+#define NET16     (1u << 16)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define V6_DENSE  8 /* runs in an IPv6 bucket beyond which it gets a table of its own */
+
+/* A loaded prefix. IPv4 sits at the bottom of the 128-bit space (hi = 0, lo = address)
+ * with len + 96, so one sweep serves both families. */
+struct prefix_entry {
+    uint64_t hi, lo; /* first address */
+    uint32_t seq;    /* order added: the later wins among equal prefixes */
+    uint16_t code;   /* prefix_code */
+    uint8_t len;     /* 0..128 */
+    uint8_t v6;
+};
 
 /* Built-in sets: the blocks routed for each country. */
 static const struct {
@@ -20,16 +34,32 @@ static const struct {
     {"KP", {"175.45.176.0/22", "210.52.109.0/24", "77.94.35.0/24", NULL}},
 };
 
+/* The IPv4 table: anonymous memory aligned to a huge page, zero pages until written. */
+static uint8_t *v4_alloc(void)
+{
+    uint8_t *m = mmap(NULL, V4_SLOTS + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    size_t head = (HUGE_PAGE - (uintptr_t)m % HUGE_PAGE) % HUGE_PAGE;
+    if (head)
+        munmap(m, head);
+    munmap(m + head + V4_SLOTS, HUGE_PAGE - head);
+    return m + head;
+}
+
 struct prefix_set *prefix_new(void)
 {
     struct prefix_set *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    /* calloc'd maps stay on shared zero pages until written: a small set costs little. */
-    p->any16 = calloc(BITS16 / 64, sizeof(uint64_t));
-    p->full24 = calloc(BITS24 / 64, sizeof(uint64_t));
-    p->part24 = calloc(BITS24 / 64, sizeof(uint64_t));
-    if (!p->any16 || !p->full24 || !p->part24)
+    /* calloc'd tables stay on shared zero pages until written: a small map costs little. */
+    p->v4 = v4_alloc();
+    p->split = calloc(V4_SLOTS / 64, sizeof(uint64_t));
+    p->split_base = calloc(NET16 + 1, sizeof(uint32_t));
+    p->v6_first = calloc(NET16 + 1, sizeof(uint32_t));
+    p->v6_sub = calloc(NET16, sizeof(uint32_t));
+    if (!p->v4 || !p->split || !p->split_base || !p->v6_first || !p->v6_sub)
         goto err;
     return p;
 err:
@@ -41,132 +71,175 @@ void prefix_free(struct prefix_set *p)
 {
     if (!p)
         return;
-    free(p->v6);
-    free(p->parts);
-    free(p->part24);
-    free(p->full24);
-    free(p->any16);
+    free(p->entries);
+    free(p->v6_tables);
+    free(p->v6_sub);
+    free(p->v6_first);
+    free(p->v6_cc);
+    free(p->v6_lo);
+    free(p->v6_hi);
+    free(p->runs);
+    free(p->split_off);
+    free(p->split_base);
+    free(p->split);
+    if (p->v4)
+        munmap(p->v4, V4_SLOTS);
     free(p);
 }
 
-static void set_bit(uint64_t *map, uint32_t i)
+unsigned prefix_code(const char *cc)
 {
-    map[i >> 6] |= (uint64_t)1 << (i & 63);
+    unsigned a = (unsigned char)cc[0] | 0x20, b;
+
+    if (a < 'a' || a > 'z' || cc[1] == '\0')
+        return 0;
+    b = (unsigned char)cc[1] | 0x20;
+    if (b < 'a' || b > 'z' || cc[2] != '\0')
+        return 0;
+    return 1 + (a - 'a') * 26 + (b - 'a');
 }
 
-/* Sets bits [from, to] of a map. */
-static void set_bits(uint64_t *map, uint32_t from, uint32_t to)
+static void code_text(unsigned code, char out[3])
 {
-    while (from <= to && (from & 63) != 0)
-        set_bit(map, from++);
-    while (from <= to && to - from >= 63) {
-        map[from >> 6] = ~(uint64_t)0;
-        if (from + 64 < from)
-            return;
-        from += 64;
-    }
-    while (from <= to) {
-        set_bit(map, from);
-        if (from++ == UINT32_MAX)
-            return;
-    }
+    out[0] = (char)('A' + (code - 1) / 26);
+    out[1] = (char)('A' + (code - 1) % 26);
+    out[2] = '\0';
 }
 
-static int add_part(struct prefix_set *p, uint32_t net24, unsigned lo, unsigned hi, char *err,
-                    size_t errlen)
+#define CODE_ZZ (26 * 26)
+
+int prefix_country_list(const char *text, char (*out)[3], unsigned max, char *err, size_t errlen)
 {
-    if (p->nparts == p->cap_parts) {
-        size_t cap = p->cap_parts ? p->cap_parts * 2 : 64;
-        if (cap > PREFIX_MAX_PARTS) {
-            snprintf(err, errlen, "more than %u partly covered /24 networks", PREFIX_MAX_PARTS);
+    char buf[PREFIX_LINE_MAX];
+    unsigned n = 0;
+
+    if (text_ieq(text, "all"))
+        return 0;
+    if (text_copy(buf, sizeof buf, text) < 0) {
+        snprintf(err, errlen, "country list too long");
+        return -1;
+    }
+    for (char *s = buf, *next; s; s = next) {
+        next = strchr(s, ',');
+        if (next)
+            *next++ = '\0';
+        unsigned code = prefix_code(s);
+        if (code == 0 || code == CODE_ZZ) {
+            snprintf(err, errlen, "'%.16s' is not a country code (two letters, or 'all')", s);
             return -1;
         }
-        struct prefix_part *n = realloc(p->parts, cap * sizeof *n);
+        char cc[3];
+        code_text(code, cc);
+        bool dup = false;
+        for (unsigned i = 0; i < n && !dup; i++)
+            dup = strcmp(out[i], cc) == 0;
+        if (dup)
+            continue;
+        if (n == max) {
+            snprintf(err, errlen, "more than %u countries", max);
+            return -1;
+        }
+        memcpy(out[n++], cc, 3);
+    }
+    return (int)n;
+}
+
+static int add_entry(struct prefix_set *p, uint64_t hi, uint64_t lo, unsigned len, bool v6,
+                     unsigned code, char *err, size_t errlen)
+{
+    if (p->finished) {
+        snprintf(err, errlen, "the map is already finished");
+        return -1;
+    }
+    if (p->nentries == p->cap_entries) {
+        size_t cap = p->cap_entries ? p->cap_entries * 2 : 256;
+        if (p->nentries >= PREFIX_MAX_ENTRIES) {
+            snprintf(err, errlen, "more than %u prefixes", PREFIX_MAX_ENTRIES);
+            return -1;
+        }
+        struct prefix_entry *n = realloc(p->entries, cap * sizeof *n);
         if (!n) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        p->parts = n;
-        p->cap_parts = cap;
+        p->entries = n;
+        p->cap_entries = cap;
     }
-    struct prefix_part *pt = &p->parts[p->nparts++];
-    memset(pt, 0, sizeof *pt);
-    pt->net24 = net24;
-    for (unsigned i = lo; i <= hi; i++)
-        pt->bits[i >> 6] |= (uint64_t)1 << (i & 63);
-    set_bit(p->part24, net24);
-    p->finished = false;
+    struct prefix_entry *e = &p->entries[p->nentries++];
+    *e = (struct prefix_entry){.hi = hi,
+                               .lo = lo,
+                               .seq = (uint32_t)p->stats.entries,
+                               .code = (uint16_t)code,
+                               .len = (uint8_t)len,
+                               .v6 = v6};
+    p->stats.entries++;
+    p->stats.countries += !p->loaded[code];
+    p->loaded[code] = true;
     return 0;
 }
 
-int prefix_add_v4_range(struct prefix_set *p, uint32_t first, uint32_t last, char *err,
-                        size_t errlen)
+/* The code of cc for an entry: >0, 0 for ZZ (counted, skip), -1 when not a code. */
+static int entry_code(struct prefix_set *p, const char *cc, char *err, size_t errlen)
 {
-    uint32_t a24 = first >> 8, b24 = last >> 8;
+    unsigned code = prefix_code(cc);
 
+    if (code == 0) {
+        snprintf(err, errlen, "bad country code '%.16s'", cc);
+        return -1;
+    }
+    if (code == CODE_ZZ) {
+        p->stats.zz++;
+        return 0;
+    }
+    return (int)code;
+}
+
+static uint64_t load_be64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof v);
+    return be64toh(v);
+}
+
+int prefix_add_cidr(struct prefix_set *p, const struct cidr *c, const char *cc, char *err,
+                    size_t errlen)
+{
+    int code = entry_code(p, cc, err, errlen);
+
+    if (code <= 0)
+        return code;
+    if (c->version == 4)
+        code = add_entry(p, 0, c->first4, c->len + 96u, false, (unsigned)code, err, errlen);
+    else
+        code = add_entry(p, load_be64(c->first6), load_be64(c->first6 + 8), c->len, true,
+                         (unsigned)code, err, errlen);
+    return code < 0 ? -1 : 1;
+}
+
+int prefix_add_v4_range(struct prefix_set *p, uint32_t first, uint32_t last, const char *cc,
+                        char *err, size_t errlen)
+{
+    int code = entry_code(p, cc, err, errlen);
+    uint64_t at = first, end = (uint64_t)last + 1;
+
+    if (code <= 0)
+        return code;
     if (first > last) {
         snprintf(err, errlen, "empty address range");
         return -1;
     }
-    set_bits(p->any16, first >> 16, last >> 16);
-    p->nentries++;
-    if (a24 == b24) {
-        if ((first & 255) == 0 && (last & 255) == 255) {
-            set_bit(p->full24, a24);
-            return 0;
-        }
-        return add_part(p, a24, first & 255, last & 255, err, errlen);
-    }
-    if ((first & 255) != 0) {
-        if (add_part(p, a24, first & 255, 255, err, errlen) < 0)
+    /* The largest aligned block at `at` that fits, until the range is covered. */
+    while (at < end) {
+        unsigned bits = at ? (unsigned)__builtin_ctzll(at) : 32;
+        if (bits > 32)
+            bits = 32;
+        while (((uint64_t)1 << bits) > end - at)
+            bits--;
+        if (add_entry(p, 0, at, 128 - bits, false, (unsigned)code, err, errlen) < 0)
             return -1;
-        a24++;
+        at += (uint64_t)1 << bits;
     }
-    if ((last & 255) != 255) {
-        if (add_part(p, b24, 0, last & 255, err, errlen) < 0)
-            return -1;
-        b24--;
-    }
-    if (a24 <= b24)
-        set_bits(p->full24, a24, b24);
-    return 0;
-}
-
-static int add_v6_range(struct prefix_set *p, const uint8_t first[16], const uint8_t last[16],
-                        char *err, size_t errlen)
-{
-    if (p->nv6 == p->cap_v6) {
-        size_t cap = p->cap_v6 ? p->cap_v6 * 2 : 16;
-        if (cap > PREFIX_MAX_V6) {
-            snprintf(err, errlen, "more than %u IPv6 prefixes", PREFIX_MAX_V6);
-            return -1;
-        }
-        struct prefix_range6 *n = realloc(p->v6, cap * sizeof *n);
-        if (!n) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        p->v6 = n;
-        p->cap_v6 = cap;
-    }
-    struct prefix_range6 *r = &p->v6[p->nv6++];
-    r->first_hi = r->first_lo = r->last_hi = r->last_lo = 0;
-    for (int i = 0; i < 8; i++) {
-        r->first_hi = r->first_hi << 8 | first[i];
-        r->first_lo = r->first_lo << 8 | first[i + 8];
-        r->last_hi = r->last_hi << 8 | last[i];
-        r->last_lo = r->last_lo << 8 | last[i + 8];
-    }
-    p->nentries++;
-    p->finished = false;
-    return 0;
-}
-
-int prefix_add_cidr(struct prefix_set *p, const struct cidr *c, char *err, size_t errlen)
-{
-    if (c->version == 4)
-        return prefix_add_v4_range(p, c->first4, c->last4, err, errlen);
-    return add_v6_range(p, c->first6, c->last6, err, errlen);
+    return 1;
 }
 
 static int parse_len(const char *s, unsigned max, unsigned *out)
@@ -243,131 +316,21 @@ int prefix_load_builtin(struct prefix_set *p, const char *cc, char *err, size_t 
             continue;
         for (size_t j = 0; builtin[i].prefixes[j]; j++)
             if (prefix_parse_cidr(builtin[i].prefixes[j], &c, err, errlen) < 0 ||
-                prefix_add_cidr(p, &c, err, errlen) < 0)
+                prefix_add_cidr(p, &c, builtin[i].cc, err, errlen) < 0)
                 return -1;
         return 0;
     }
     snprintf(err, errlen,
-             "no built-in address set for country '%.8s' (give --prefixes FILE or --rir FILE)", cc);
+             "no built-in address set for country '%.8s' (give --rir, --geoip or --prefixes)", cc);
     return -1;
 }
 
-static int prefix_line(void *ctx, const struct text_line *l, char *err, size_t errlen)
-{
-    struct prefix_set *p = ctx;
-    struct cidr c;
-    char why[160];
+/* ---- resolving: most specific wins ---- */
 
-    if (prefix_parse_cidr(l->text, &c, why, sizeof why) < 0 ||
-        prefix_add_cidr(p, &c, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s:%u: %s", l->path, l->lineno, why);
-        return -1;
-    }
-    return 1;
-}
-
-int prefix_load_file(struct prefix_set *p, const char *path, char *err, size_t errlen)
-{
-    return text_each_line(path, prefix_line, p, err, errlen);
-}
-
-/* Splits s at '|' into at most max fields; returns the count. */
-static unsigned split_fields(char *s, char **fields, unsigned max)
-{
-    unsigned n = 0;
-    fields[n++] = s;
-    for (char *q = s; *q && n < max; q++) {
-        if (*q == '|') {
-            *q = '\0';
-            fields[n++] = q + 1;
-        }
-    }
-    return n;
-}
-
-/* One ipv4/ipv6 line of an RIR file: start address and count (v4) or prefix length (v6). */
-static int rir_add(struct prefix_set *p, const char *type, const char *start, const char *value,
-                   char *why, size_t whylen)
-{
-    uint64_t v;
-    struct in_addr a4;
-    uint8_t a6[16];
-    struct cidr c;
-
-    if (strcmp(type, "ipv4") == 0) {
-        if (inet_pton(AF_INET, start, &a4) != 1 || text_parse_u64(value, 1, 1ull << 32, &v) < 0) {
-            snprintf(why, whylen, "bad ipv4 entry '%.40s|%.16s'", start, value);
-            return -1;
-        }
-        uint64_t first = ntohl(a4.s_addr);
-        if (first + v - 1 > UINT32_MAX) {
-            snprintf(why, whylen, "ipv4 range past 255.255.255.255 at '%.40s'", start);
-            return -1;
-        }
-        return prefix_add_v4_range(p, (uint32_t)first, (uint32_t)(first + v - 1), why, whylen);
-    }
-    if (inet_pton(AF_INET6, start, a6) != 1 || text_parse_u64(value, 0, 128, &v) < 0) {
-        snprintf(why, whylen, "bad ipv6 entry '%.40s|%.16s'", start, value);
-        return -1;
-    }
-    memset(&c, 0, sizeof c);
-    c.version = 6;
-    c.len = (uint8_t)v;
-    cidr_v6_bounds(&c, a6);
-    return prefix_add_cidr(p, &c, why, whylen);
-}
-
-/* Returns 1 when the line was taken, 0 when skipped, -1 on error (message in why). */
-static int rir_line(struct prefix_set *p, char *s, const char *cc, char *why, size_t whylen)
-{
-    char *f[9];
-    unsigned n = split_fields(s, f, 9);
-
-    if (n >= 1 && f[0][0] >= '0' && f[0][0] <= '9')
-        return 0; /* version line */
-    if (n >= 6 && strcmp(f[5], "summary") == 0)
-        return 0;
-    if (n < 7) {
-        snprintf(why, whylen, "expected registry|cc|type|start|value|date|status");
-        return -1;
-    }
-    if (strcmp(f[2], "ipv4") != 0 && strcmp(f[2], "ipv6") != 0)
-        return 0; /* asn */
-    if (!text_ieq(f[1], cc))
-        return 0;
-    if (strcmp(f[6], "allocated") != 0 && strcmp(f[6], "assigned") != 0)
-        return 0;
-    return rir_add(p, f[2], f[3], f[4], why, whylen) < 0 ? -1 : 1;
-}
-
-struct rir_ctx {
-    struct prefix_set *p;
-    const char *cc;
+struct bound {
+    uint64_t hi, lo; /* first address of a run */
+    uint16_t code;   /* its country code, 0 = none */
 };
-
-static int rir_each(void *ctx, const struct text_line *l, char *err, size_t errlen)
-{
-    const struct rir_ctx *rc = ctx;
-    char why[160];
-    int r = rir_line(rc->p, l->text, rc->cc, why, sizeof why);
-
-    if (r < 0)
-        snprintf(err, errlen, "%s:%u: %s", l->path, l->lineno, why);
-    return r;
-}
-
-int prefix_load_rir(struct prefix_set *p, const char *path, const char *cc, char *err,
-                    size_t errlen)
-{
-    struct rir_ctx rc = {.p = p, .cc = cc};
-    return text_each_line(path, rir_each, &rc, err, errlen);
-}
-
-static int cmp_part(const void *a, const void *b)
-{
-    uint32_t x = ((const struct prefix_part *)a)->net24, y = ((const struct prefix_part *)b)->net24;
-    return x < y ? -1 : x > y;
-}
 
 static int cmp_u128(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
 {
@@ -376,126 +339,447 @@ static int cmp_u128(uint64_t ahi, uint64_t alo, uint64_t bhi, uint64_t blo)
     return alo < blo ? -1 : alo > blo;
 }
 
-static int cmp_range6(const void *a, const void *b)
+/* By family, first address, length (the enclosing prefix first), then order added. */
+static int cmp_entry(const void *a, const void *b)
 {
-    const struct prefix_range6 *x = a, *y = b;
-    return cmp_u128(x->first_hi, x->first_lo, y->first_hi, y->first_lo);
+    const struct prefix_entry *x = a, *y = b;
+    int c = cmp_u128(x->v6, x->hi, y->v6, y->hi);
+
+    if (c == 0)
+        c = cmp_u128(0, x->lo, 0, y->lo);
+    if (c == 0)
+        c = x->len < y->len ? -1 : x->len > y->len;
+    if (c == 0)
+        c = x->seq < y->seq ? -1 : x->seq > y->seq;
+    return c;
 }
 
-static void merge_parts(struct prefix_set *p)
+static void last_of(const struct prefix_entry *e, uint64_t *hi, uint64_t *lo)
 {
-    size_t out = 0;
+    *hi = e->len >= 64 ? e->hi : e->hi | (~0ull >> e->len);
+    *lo = e->len >= 128 ? e->lo : e->lo | (e->len <= 64 ? ~0ull : ~0ull >> (e->len - 64));
+}
 
-    if (p->nparts > 1)
-        qsort(p->parts, p->nparts, sizeof *p->parts, cmp_part);
-    for (size_t i = 0; i < p->nparts; i++) {
-        if (out > 0 && p->parts[out - 1].net24 == p->parts[i].net24) {
-            for (int w = 0; w < 4; w++)
-                p->parts[out - 1].bits[w] |= p->parts[i].bits[w];
+struct open_prefix {
+    uint64_t fhi, flo, lhi, llo;
+    uint16_t code;
+    uint8_t len;
+};
+
+struct sweep {
+    struct open_prefix stack[130]; /* nested prefixes have distinct lengths 0..128 */
+    int top;
+    struct bound *out;
+    size_t nout;
+    uint64_t conflicts;
+};
+
+/* Closes the innermost open prefix: the enclosing one (or none) resumes after it. */
+static void sweep_pop(struct sweep *s)
+{
+    const struct open_prefix *t = &s->stack[s->top--];
+    uint16_t code = s->top >= 0 ? s->stack[s->top].code : 0;
+
+    if (t->lhi == UINT64_MAX && t->llo == UINT64_MAX)
+        return;
+    uint64_t lo = t->llo + 1, hi = t->lhi + (lo == 0);
+    s->out[s->nout++] = (struct bound){.hi = hi, .lo = lo, .code = code};
+}
+
+/* Turns sorted prefixes (nested or disjoint) of one family into runs: the innermost open
+ * prefix at each address gives its code. Writes at most 2n + 1 bounds, the first at 0. */
+static size_t sweep(const struct prefix_entry *e, size_t n, struct bound *out, uint64_t *conf)
+{
+    struct sweep s = {.top = -1, .out = out};
+
+    out[s.nout++] = (struct bound){0};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lhi, llo;
+        last_of(&e[i], &lhi, &llo);
+        while (s.top >= 0 && cmp_u128(s.stack[s.top].lhi, s.stack[s.top].llo, e[i].hi, e[i].lo) < 0)
+            sweep_pop(&s);
+        struct open_prefix *t = s.top >= 0 ? &s.stack[s.top] : NULL;
+        if (t && t->fhi == e[i].hi && t->flo == e[i].lo && t->len == e[i].len) {
+            s.conflicts += t->code != e[i].code;
+            t->code = e[i].code;
+        } else {
+            s.stack[++s.top] = (struct open_prefix){.fhi = e[i].hi,
+                                                    .flo = e[i].lo,
+                                                    .lhi = lhi,
+                                                    .llo = llo,
+                                                    .code = e[i].code,
+                                                    .len = e[i].len};
+        }
+        out[s.nout++] = (struct bound){.hi = e[i].hi, .lo = e[i].lo, .code = e[i].code};
+    }
+    while (s.top >= 0)
+        sweep_pop(&s);
+    *conf += s.conflicts;
+    return s.nout;
+}
+
+/* Maps codes to watched indexes (sel) in place and merges: of bounds at one address the
+ * last counts; neighbours with the same index become one run. Returns the new count. */
+static size_t compact(struct bound *b, size_t n, const uint8_t *sel)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint16_t c = sel[b[i].code];
+        if (k > 0 && b[k - 1].hi == b[i].hi && b[k - 1].lo == b[i].lo) {
+            b[k - 1].code = c;
+            if (k > 1 && b[k - 2].code == c)
+                k--;
             continue;
         }
-        p->parts[out++] = p->parts[i];
+        if (k > 0 && b[k - 1].code == c)
+            continue;
+        b[k++] = (struct bound){.hi = b[i].hi, .lo = b[i].lo, .code = c};
     }
-    p->nparts = out;
+    return k;
 }
 
-/* Merges overlapping and adjacent IPv6 ranges so a binary search finds at most one. */
-static void merge_v6(struct prefix_set *p)
-{
-    size_t out = 0;
+/* ---- IPv4 table from runs ---- */
 
-    if (p->nv6 > 1)
-        qsort(p->v6, p->nv6, sizeof *p->v6, cmp_range6);
-    for (size_t i = 0; i < p->nv6; i++) {
-        struct prefix_range6 *r = &p->v6[i];
-        if (out > 0) {
-            struct prefix_range6 *last = &p->v6[out - 1];
-            uint64_t nlo = last->last_lo + 1, nhi = last->last_hi + (nlo == 0);
-            bool touches = cmp_u128(r->first_hi, r->first_lo, last->last_hi, last->last_lo) <= 0 ||
-                           (cmp_u128(r->first_hi, r->first_lo, nhi, nlo) == 0 &&
-                            !(last->last_hi == UINT64_MAX && last->last_lo == UINT64_MAX));
-            if (touches) {
-                if (cmp_u128(r->last_hi, r->last_lo, last->last_hi, last->last_lo) > 0) {
-                    last->last_hi = r->last_hi;
-                    last->last_lo = r->last_lo;
-                }
-                continue;
-            }
-        }
-        p->v6[out++] = *r;
-    }
-    p->nv6 = out;
+struct v4_fill {
+    struct prefix_set *p;
+    uint32_t net; /* the /24 being split */
+    uint16_t runs[256];
+    unsigned nruns;
+    size_t cap_off, cap_runs;
+};
+
+/* Returns v grown to hold need items (maybe moved), or NULL (v is still valid). */
+static void *grow(void *v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return v;
+    size_t cap2 = *cap ? *cap * 2 : 1024;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *n = realloc(v, cap2 * size);
+    if (n)
+        *cap = cap2;
+    return n;
 }
 
-int prefix_finish(struct prefix_set *p)
+/* Ends the /24 in f->net: one country, or a split /24 with its runs. */
+static int v4_flush(struct v4_fill *f)
 {
-    merge_parts(p);
-    merge_v6(p);
-    p->finished = true;
+    struct prefix_set *p = f->p;
+
+    if (f->nruns == 0)
+        return 0;
+    if (f->nruns == 1) {
+        p->v4[f->net] = (uint8_t)f->runs[0];
+    } else {
+        uint32_t *off = grow(p->split_off, &f->cap_off, p->nsplit + 2, sizeof *off);
+        if (!off)
+            return -1;
+        p->split_off = off;
+        uint16_t *runs = grow(p->runs, &f->cap_runs, p->nruns + f->nruns, sizeof *runs);
+        if (!runs)
+            return -1;
+        p->runs = runs;
+        p->v4[f->net] = PREFIX_SPLIT;
+        p->split[f->net >> 6] |= (uint64_t)1 << (f->net & 63);
+        p->split_base[(f->net >> 8) + 1]++;
+        p->split_off[p->nsplit++] = (uint32_t)p->nruns;
+        memcpy(p->runs + p->nruns, f->runs, f->nruns * sizeof f->runs[0]);
+        p->nruns += f->nruns;
+        p->split_off[p->nsplit] = (uint32_t)p->nruns;
+    }
+    f->nruns = 0;
     return 0;
 }
 
-bool prefix_has_v4_part(const struct prefix_set *p, uint32_t a)
+/* Adds the run [s, e] (one /24 or less) of country c to the /24 being split. */
+static void v4_part(struct v4_fill *f, uint32_t s, unsigned c)
 {
-    size_t lo = 0, hi = p->nparts;
-    uint32_t net = a >> 8;
+    f->net = s >> 8;
+    if (f->nruns == 0 || (f->runs[f->nruns - 1] & 255) != c)
+        f->runs[f->nruns++] = (uint16_t)((s & 255) << 8 | c);
+}
 
+static int v4_run(struct v4_fill *f, uint32_t s, uint32_t e, unsigned c)
+{
+    if ((s & 255) != 0 || (s >> 8 == e >> 8 && (e & 255) != 255)) {
+        v4_part(f, s, c);
+        if (s >> 8 == e >> 8 && (e & 255) != 255)
+            return 0;
+        if (v4_flush(f) < 0)
+            return -1;
+        if (s >> 8 == e >> 8)
+            return 0;
+        s = (s | 255) + 1;
+    }
+    if ((e & 255) != 255) {
+        uint32_t whole = (e >> 8) - (s >> 8);
+        if (c && whole)
+            memset(f->p->v4 + (s >> 8), (int)c, whole);
+        v4_part(f, e & ~255u, c);
+        return 0;
+    }
+    if (c)
+        memset(f->p->v4 + (s >> 8), (int)c, (e >> 8) - (s >> 8) + 1);
+    return 0;
+}
+
+static int build_v4(struct prefix_set *p, const struct bound *b, size_t n)
+{
+    struct v4_fill f = {.p = p};
+
+    for (size_t i = 0; i < n; i++) {
+        if (b[i].hi || b[i].lo > UINT32_MAX)
+            break;
+        uint64_t end = i + 1 < n && !b[i + 1].hi ? b[i + 1].lo : 1ull << 32;
+        if (end > 1ull << 32)
+            end = 1ull << 32;
+        if (v4_run(&f, (uint32_t)b[i].lo, (uint32_t)(end - 1), b[i].code) < 0)
+            return -1;
+        if (b[i].code)
+            p->v4_addresses += end - b[i].lo;
+    }
+    if (v4_flush(&f) < 0)
+        return -1;
+    for (uint32_t k = 0; k < NET16; k++)
+        p->split_base[k + 1] += p->split_base[k];
+    return 0;
+}
+
+/* ---- IPv6 runs ---- */
+
+/* Fills the table of runs [a, b), which share the bits above shift + log2(n): start[j] =
+ * the first run whose bucket ((hi >> shift) & (n - 1)) is j or later; a bucket of more than
+ * V6_DENSE runs gets a table of its own over the next 8 bits. table 0 is the /16 level. */
+static int v6_table(struct prefix_set *p, size_t a, size_t b, unsigned shift, unsigned n,
+                    uint32_t table)
+{
+    uint32_t *start = table ? p->v6_tables[table - 1].start : p->v6_first;
+    size_t i = a;
+
+    for (unsigned j = 0; j < n; j++) {
+        while (i < b && ((p->v6_hi[i] >> shift) & (n - 1)) < j)
+            i++;
+        start[j] = (uint32_t)i;
+    }
+    start[n] = (uint32_t)b;
+    for (unsigned j = 0; j < n && shift >= 8; j++) {
+        start = table ? p->v6_tables[table - 1].start : p->v6_first; /* the pool moves */
+        size_t s = start[j], e = start[j + 1];
+        if (e - s <= V6_DENSE)
+            continue;
+        struct prefix_v6_table *t =
+            grow(p->v6_tables, &p->cap_v6_tables, p->nv6_tables + 1, sizeof *t);
+        if (!t)
+            return -1;
+        p->v6_tables = t;
+        uint32_t id = (uint32_t)++p->nv6_tables;
+        memset(&t[id - 1], 0, sizeof *t);
+        if (v6_table(p, s, e, shift - 8, 256, id) < 0)
+            return -1;
+        (table ? p->v6_tables[table - 1].sub : p->v6_sub)[j] = id;
+    }
+    return 0;
+}
+
+static int build_v6(struct prefix_set *p, const struct bound *b, size_t n)
+{
+    p->v6_hi = malloc(n * sizeof *p->v6_hi);
+    p->v6_lo = malloc(n * sizeof *p->v6_lo);
+    p->v6_cc = malloc(n);
+    if (!p->v6_hi || !p->v6_lo || !p->v6_cc)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        p->v6_hi[i] = b[i].hi;
+        p->v6_lo[i] = b[i].lo;
+        p->v6_cc[i] = (uint8_t)b[i].code;
+        p->v6_runs += b[i].code != 0;
+    }
+    p->nv6 = n;
+    return v6_table(p, 0, n, 48, NET16, 0);
+}
+
+/* ---- finish ---- */
+
+/* A table that will be mostly written is better in huge pages: random lookups then miss
+ * the TLB less. A small one stays on (4 KiB) zero pages. */
+static void advise_huge(struct prefix_set *p, const struct bound *b, size_t n)
+{
+    uint64_t watched = 0;
+
+    for (size_t i = 0; i + 1 < n; i++)
+        if (b[i].code && !b[i + 1].hi)
+            watched += b[i + 1].lo - b[i].lo;
+    if (watched >= (uint64_t)1 << 28)
+        madvise(p->v4, V4_SLOTS, MADV_HUGEPAGE);
+}
+
+/* sel[code] = watched index, from the --country value. */
+static int select_countries(struct prefix_set *p, const char *countries, uint8_t *sel, char *err,
+                            size_t errlen)
+{
+    char list[PREFIX_COUNTRIES_MAX][3];
+    int n = countries ? prefix_country_list(countries, list, PREFIX_COUNTRIES_MAX, err, errlen) : 0;
+
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        for (unsigned code = 1; code < PREFIX_CODES; code++) {
+            if (!p->loaded[code])
+                continue;
+            if (p->ncountries == PREFIX_COUNTRIES_MAX) {
+                snprintf(err, errlen,
+                         "more than %u countries in the sources: name those to "
+                         "watch with --country",
+                         PREFIX_COUNTRIES_MAX);
+                return -1;
+            }
+            sel[code] = (uint8_t)++p->ncountries;
+            code_text(code, p->codes[p->ncountries]);
+        }
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        unsigned code = prefix_code(list[i]);
+        if (!p->loaded[code]) {
+            snprintf(err, errlen, "country '%s' has no address in the loaded sources", list[i]);
+            return -1;
+        }
+        sel[code] = (uint8_t)++p->ncountries;
+        memcpy(p->codes[p->ncountries], list[i], 3);
+    }
+    return 0;
+}
+
+int prefix_finish(struct prefix_set *p, const char *countries, char *err, size_t errlen)
+{
+    uint8_t sel[PREFIX_CODES] = {0};
+    struct bound *b = NULL;
+    size_t n4 = 0;
+
+    if (p->finished) {
+        snprintf(err, errlen, "the map is already finished");
+        return -1;
+    }
+    if (select_countries(p, countries, sel, err, errlen) < 0)
+        return -1;
+    if (p->nentries > 1)
+        qsort(p->entries, p->nentries, sizeof *p->entries, cmp_entry);
+    while (n4 < p->nentries && !p->entries[n4].v6)
+        n4++;
+    b = malloc((2 * (n4 > p->nentries - n4 ? n4 : p->nentries - n4) + 1) * sizeof *b);
+    if (!b)
+        goto oom;
+    size_t nb = compact(b, sweep(p->entries, n4, b, &p->stats.conflicts), sel);
+    advise_huge(p, b, nb);
+    if (build_v4(p, b, nb) < 0)
+        goto oom;
+    const struct prefix_entry *v6 = p->entries ? p->entries + n4 : NULL; /* none loaded */
+    nb = compact(b, sweep(v6, p->nentries - n4, b, &p->stats.conflicts), sel);
+    if (build_v6(p, b, nb) < 0)
+        goto oom;
+    free(b);
+    free(p->entries);
+    p->entries = NULL;
+    p->nentries = p->cap_entries = 0;
+    p->finished = true;
+    return 0;
+oom:
+    free(b);
+    snprintf(err, errlen, "out of memory building the country map");
+    return -1;
+}
+
+/* ---- lookups ---- */
+
+unsigned prefix_country_v4_split(const struct prefix_set *p, uint32_t a)
+{
+    uint32_t net = a >> 8;
+    const uint64_t *bits = p->split + (net >> 8) * 4;
+    unsigned b = net & 255, host = a & 255;
+    size_t i = p->split_base[net >> 8];
+
+    for (unsigned w = 0; w < b >> 6; w++)
+        i += (size_t)__builtin_popcountll(bits[w]);
+    i += (size_t)__builtin_popcountll(bits[b >> 6] & (((uint64_t)1 << (b & 63)) - 1));
+    /* The last run of the /24 that starts at or before the host. */
+    size_t lo = p->split_off[i] + 1, hi = p->split_off[i + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (p->parts[mid].net24 < net)
+        if ((unsigned)(p->runs[mid] >> 8) <= host)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == p->nparts || p->parts[lo].net24 != net)
-        return false;
-    unsigned host = a & 255;
-    return (p->parts[lo].bits[host >> 6] >> (host & 63)) & 1;
+    return p->runs[lo - 1] & 255;
 }
 
-bool prefix_has_v6(const struct prefix_set *p, const uint8_t a[16])
+unsigned prefix_country_v6(const struct prefix_set *p, const uint8_t a[16])
 {
-    uint64_t hi = 0, lo = 0;
-    size_t l = 0, h = p->nv6;
+    uint64_t hi = load_be64(a), lo = load_be64(a + 8);
+    const uint32_t *start = p->v6_first, *sub = p->v6_sub;
+    unsigned k = (unsigned)(hi >> 48), shift = 48;
 
     if (p->nv6 == 0)
-        return false;
-    for (int i = 0; i < 8; i++) {
-        hi = hi << 8 | a[i];
-        lo = lo << 8 | a[i + 8];
+        return 0;
+    while (sub[k]) {
+        const struct prefix_v6_table *t = &p->v6_tables[sub[k] - 1];
+        shift -= 8;
+        k = (unsigned)(hi >> shift) & 255;
+        start = t->start;
+        sub = t->sub;
     }
-    /* Last range whose first address is <= a. */
+    /* The last run that starts at or before a: in this bucket, else the one before it. */
+    size_t l = start[k], h = start[k + 1];
     while (l < h) {
         size_t mid = l + (h - l) / 2;
-        if (cmp_u128(p->v6[mid].first_hi, p->v6[mid].first_lo, hi, lo) <= 0)
+        if (cmp_u128(p->v6_hi[mid], p->v6_lo[mid], hi, lo) <= 0)
             l = mid + 1;
         else
             h = mid;
     }
-    if (l == 0)
-        return false;
-    const struct prefix_range6 *r = &p->v6[l - 1];
-    return cmp_u128(hi, lo, r->last_hi, r->last_lo) <= 0;
+    return p->v6_cc[l - 1];
+}
+
+unsigned prefix_ncountries(const struct prefix_set *p)
+{
+    return p->ncountries;
+}
+
+const char *prefix_country_code(const struct prefix_set *p, unsigned idx)
+{
+    return idx >= 1 && idx <= p->ncountries ? p->codes[idx] : "";
+}
+
+unsigned prefix_country_find(const struct prefix_set *p, const char *cc)
+{
+    for (unsigned i = 1; i <= p->ncountries; i++)
+        if (text_ieq(p->codes[i], cc))
+            return i;
+    return 0;
 }
 
 uint64_t prefix_v4_addresses(const struct prefix_set *p)
 {
-    uint64_t n = 0;
-
-    for (size_t w = 0; w < BITS24 / 64; w++)
-        n += (uint64_t)__builtin_popcountll(p->full24[w]) * 256;
-    for (size_t i = 0; i < p->nparts; i++) {
-        if (prefix_bit(p->full24, p->parts[i].net24))
-            continue;
-        for (int w = 0; w < 4; w++)
-            n += (uint64_t)__builtin_popcountll(p->parts[i].bits[w]);
-    }
-    return n;
+    return p->v4_addresses;
 }
 
 size_t prefix_v6_ranges(const struct prefix_set *p)
 {
-    return p->nv6;
+    return (size_t)p->v6_runs;
+}
+
+struct prefix_stats prefix_stats(const struct prefix_set *p)
+{
+    return p->stats;
+}
+
+size_t prefix_bytes(const struct prefix_set *p)
+{
+    return V4_SLOTS + V4_SLOTS / 8 + (NET16 + 1) * sizeof(uint32_t) +
+           (p->nsplit + 1) * sizeof(uint32_t) + p->nruns * sizeof(uint16_t) + p->nv6 * 17 +
+           (2 * NET16 + 1) * sizeof(uint32_t) + p->nv6_tables * sizeof(struct prefix_v6_table);
 }
 
 bool cidr_contains(const struct cidr *c, uint8_t version, uint32_t a4, const uint8_t a16[16])
@@ -505,20 +789,4 @@ bool cidr_contains(const struct cidr *c, uint8_t version, uint32_t a4, const uin
     if (version == 4)
         return a4 >= c->first4 && a4 <= c->last4;
     return memcmp(a16, c->first6, 16) >= 0 && memcmp(a16, c->last6, 16) <= 0;
-}
-
-void prefix_set_code(struct prefix_set *p, const char *cc)
-{
-    snprintf(p->code, sizeof p->code, "%s", cc);
-}
-
-unsigned prefix_ncountries(const struct prefix_set *p)
-{
-    (void)p;
-    return 1;
-}
-
-const char *prefix_country_code(const struct prefix_set *p, unsigned idx)
-{
-    return idx == 1 ? p->code : NULL;
 }

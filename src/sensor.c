@@ -1,7 +1,9 @@
 /* sensor — the per-packet pipeline. See sensor.h. */
 #include "sensor.h"
 
+#include "geoip.h"
 #include "log.h"
+#include "source.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,38 +15,61 @@
 #define SINK_BACKLOG_BYTES   ((size_t)1 << 30)
 #define REPLAY_BACKLOG_BYTES ((size_t)16 << 20)
 
+/* The sources the options name, in the order that settles equal prefixes: the RIR files,
+ * the MaxMind DB, the prefix file (the later wins); none: the built-in sets. */
+static int load_sources(struct prefix_set *p, const struct options *o, char *err, size_t errlen)
+{
+    char codes[PREFIX_COUNTRIES_MAX][3];
+    int n = prefix_country_list(o->country, codes, PREFIX_COUNTRIES_MAX, err, errlen);
+
+    if (n < 0)
+        return -1;
+    for (unsigned i = 0; i < o->rir.n; i++) {
+        int m = source_load_rir(p, o->rir.v[i], err, errlen);
+        if (m < 0)
+            return -1;
+        if (m == 0) {
+            snprintf(err, errlen, "%s: no allocated or assigned address lines", o->rir.v[i]);
+            return -1;
+        }
+    }
+    if (o->geoip && geoip_load(p, o->geoip, err, errlen) < 0)
+        return -1;
+    if (o->prefixes) {
+        int m = source_load_prefixes(p, o->prefixes, n == 1 ? codes[0] : NULL, err, errlen);
+        if (m < 0)
+            return -1;
+        if (m == 0) {
+            snprintf(err, errlen, "%s: no prefixes in the file", o->prefixes);
+            return -1;
+        }
+    }
+    if (o->rir.n || o->geoip || o->prefixes)
+        return 0;
+    if (n == 0)
+        return prefix_load_builtin(p, "KP", err, errlen);
+    for (int i = 0; i < n; i++)
+        if (prefix_load_builtin(p, codes[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 struct prefix_set *sensor_load_country(const struct options *o, char *err, size_t errlen)
 {
     struct prefix_set *p = prefix_new();
-    int n = 0;
 
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (o->prefixes)
-        n = prefix_load_file(p, o->prefixes, err, errlen);
-    if (n < 0)
+    if (load_sources(p, o, err, errlen) < 0 || prefix_finish(p, o->country, err, errlen) < 0)
         goto err;
-    if (o->rir) {
-        int m = prefix_load_rir(p, o->rir, o->country, err, errlen);
-        if (m < 0)
-            goto err;
-        if (m == 0) {
-            snprintf(err, errlen, "%s: no allocated or assigned lines for country '%s'", o->rir,
-                     o->country);
-            goto err;
-        }
-        n += m;
-    }
-    if (!o->prefixes && !o->rir && prefix_load_builtin(p, o->country, err, errlen) < 0)
-        goto err;
-    if (o->prefixes && n == 0) {
-        snprintf(err, errlen, "%s: no prefixes in the file", o->prefixes);
-        goto err;
-    }
-    prefix_finish(p);
-    prefix_set_code(p, o->country);
+    struct prefix_stats st = prefix_stats(p);
+    if (st.zz)
+        LOG(LOG_INFO, "%llu prefixes of country ZZ (unknown) skipped", (unsigned long long)st.zz);
+    if (st.conflicts)
+        LOG(LOG_INFO, "%llu prefixes given two countries: the later source's kept",
+            (unsigned long long)st.conflicts);
     return p;
 err:
     prefix_free(p);
@@ -220,7 +245,7 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     }
     if (countries_init(s, err, errlen) < 0)
         return -1;
-    LOG(LOG_INFO, "country set: %u countries, %llu IPv4 addresses, %zu IPv6 ranges; %u routes",
+    LOG(LOG_INFO, "countries: %u, %llu IPv4 addresses, %zu IPv6 ranges; %u routes",
         prefix_ncountries(s->country), (unsigned long long)prefix_v4_addresses(s->country),
         prefix_v6_ranges(s->country), s->routes.nroutes);
     return 0;

@@ -43,7 +43,7 @@ expect_exit 2 "scripts/bench unknown workload" "$ROOT/scripts/bench" --only foo
 expect_exit 2 "scripts/bench unknown option" "$ROOT/scripts/bench" --rusn 3
 # The other scripts: --help prints the usage and exits 0 without doing the work; bad arguments
 # exit 2 with one line.
-for s in demo eval install-deps live-loss readme-options redis-memory; do
+for s in bench-countries demo eval install-deps live-loss readme-options redis-memory; do
     if "$ROOT/scripts/$s" --help >"$T/help" 2>&1 && [ -s "$T/help" ]; then
         ok "scripts/$s --help exits 0 with its usage"
     else
@@ -54,6 +54,7 @@ expect_exit 2 "scripts/demo refuses arguments" "$ROOT/scripts/demo" now
 expect_exit 2 "scripts/eval unknown scenario" "$ROOT/scripts/eval" --only nosuch
 expect_exit 2 "scripts/live-loss bad rate" "$ROOT/scripts/live-loss" fast
 expect_exit 2 "scripts/install-deps unknown argument" "$ROOT/scripts/install-deps" --yes
+expect_exit 2 "scripts/bench-countries unknown option" "$ROOT/scripts/bench-countries" --rusn 3
 expect_exit 2 "scripts/readme-options unknown option" "$ROOT/scripts/readme-options" --chek
 expect_exit 2 "scripts/redis-memory bad hours" "$ROOT/scripts/redis-memory" --hours 1.5
 done_testing

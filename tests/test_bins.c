@@ -202,7 +202,10 @@ static void rows_and_routes(void **state)
     assert_int_equal(s.n, 2);
     assert_int_equal(s.c[1][0].ctl_pkts, 0); /* row 0 now on route 1 */
     assert_int_equal(s.c[1][0].pkts_in, 1);
-    assert_int_equal(s.c[1][1].ctl_pkts, 1); /* row 1 now on route 2 */
+    assert_int_equal(s.c[1][1].ctl_pkts, 1);   /* row 1 now on route 2 */
+    struct bins *empty = bins_new(2, 10, 100); /* a reload before any row (--country all) */
+    assert_int_equal(bins_set_routes(empty, 3, NULL), 0);
+    bins_free(empty);
     const unsigned bad[4] = {0, 0, 0, 7};
     assert_int_equal(bins_set_routes(b, 3, bad), -1);
     assert_int_equal(bins_set_routes(b, 0, moved), -1);

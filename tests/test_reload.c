@@ -190,6 +190,40 @@ static void prefixes_apply_from_the_next_bin(void **state)
     free(kp);
 }
 
+/* The registry files are read again on a reload (the same path, new contents); a file
+ * that no longer loads is refused and the running map stays. */
+static void registry_files_are_read_again(void **state)
+{
+    struct options o;
+    struct sensor s;
+    char *rir = write_tmp("apnic|KP|ipv4|192.0.2.0|256|20091221|allocated\n");
+    const char *const a[] = {"blackout", "replay", "--no-redis", "--country",
+                             "all",      "--rir",  rir,          NULL};
+
+    start(&s, &o, a);
+    send(&s, 100, 1, 1000); /* 175.45.176.x: not in the file yet */
+    FILE *f = fopen(rir, "w");
+    assert_non_null(f);
+    fputs("apnic|KP|ipv4|175.45.176.0|1024|20091221|allocated\n", f);
+    fclose(f);
+    assert_int_equal(stage(&s, a, NULL, 0), 0);
+    f = fopen(rir, "a");
+    assert_non_null(f);
+    fputs("apnic|KP|ipv4|175.45.176.0|lots|20091221|allocated\n", f);
+    fclose(f);
+    assert_int_equal(stage(&s, a, NULL, 0), -1);
+    assert_non_null(strstr(errbuf, ":2: bad ipv4 address count 'lots'"));
+    assert_non_null(staged); /* the one staged before stays */
+    send(&s, 100, 1, 1010);
+    sensor_finish(&s);
+    assert_int_equal(total(&s, "all")->ctl_pkts, 1);
+    assert_int_equal(total(&s, "all")->pkts_in, 1);
+    sensor_free(&s);
+    config_free(&o);
+    unlink(rir);
+    free(rir);
+}
+
 static void refused_configuration_changes_nothing(void **state)
 {
     struct options o;
@@ -222,6 +256,7 @@ int main(void)
         cmocka_unit_test(routes_change_at_the_bin_boundary),
         cmocka_unit_test(removed_route_flows_finish_on_fallback),
         cmocka_unit_test(prefixes_apply_from_the_next_bin),
+        cmocka_unit_test(registry_files_are_read_again),
         cmocka_unit_test(refused_configuration_changes_nothing),
     };
     log_threshold = LOG_WARN;

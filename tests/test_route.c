@@ -17,7 +17,7 @@ static int setup(void **state)
 {
     kp = prefix_new();
     prefix_load_builtin(kp, "KP", errbuf, sizeof errbuf);
-    prefix_finish(kp);
+    prefix_finish(kp, "KP", errbuf, sizeof errbuf);
     return 0;
 }
 

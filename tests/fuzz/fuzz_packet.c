@@ -57,9 +57,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     for (size_t i = 0; i < sizeof extra_prefixes / sizeof extra_prefixes[0]; i++)
         if (prefix_parse_cidr(extra_prefixes[i], &c, err, sizeof err) < 0 ||
-            prefix_add_cidr(country, &c, err, sizeof err) < 0)
+            prefix_add_cidr(country, &c, "KP", err, sizeof err) < 0)
             abort();
-    prefix_finish(country);
+    if (prefix_finish(country, "KP", err, sizeof err) < 0)
+        abort();
     route_init(&routes);
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (route_add(&routes, rules[i], err, sizeof err) < 0)

@@ -1,10 +1,15 @@
-/* fuzz_prefix — the input as an RIR delegated-stats file (country KP) when it holds a '|',
- * else as a prefix file; then prefix_finish and lookups of addresses taken from the input.
- * The first line also goes to prefix_parse_cidr and cidr_contains. (One set per input: a
- * new set costs two 2 MiB maps.) */
+/* fuzz_prefix — the country map's parsers: the input as a MaxMind DB (geoip.h) when it holds
+ * the metadata marker, else as an RIR delegated-stats file (source.h, every country) when it
+ * holds a '|', else as a prefix file ("CIDR [CC]"; lines without a code belong to KP when
+ * the first byte is even, else are errors); then prefix_finish ("all") and lookups of
+ * addresses taken from the input. The first line also goes to prefix_parse_cidr,
+ * cidr_contains and prefix_country_list. (One map per input: its tables are zero pages
+ * until written.) */
 
 #include "fuzz.h"
+#include "geoip.h"
 #include "prefix.h"
+#include "source.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -23,7 +28,10 @@ static void lookups(const struct prefix_set *p, const uint8_t *data, size_t size
     static const uint32_t v4[] = {0, 0xafb0b000, 0xafb0b3ff, 0xafb0b400, 0xd2346d80, 0xffffffff};
     uint8_t a6[16] = {0};
 
-    (void)prefix_v6_ranges(p); /* prefix_v4_addresses scans 2 MiB: too slow per input */
+    (void)prefix_v6_ranges(p);
+    (void)prefix_v4_addresses(p);
+    for (unsigned i = 0; i <= prefix_ncountries(p) + 1; i++)
+        (void)prefix_country_find(p, prefix_country_code(p, i));
     for (size_t i = 0; i < sizeof v4 / sizeof v4[0]; i++)
         (void)prefix_has_v4(p, v4[i]);
     for (size_t off = 0; off + 16 <= size && off < 256; off += 16) {
@@ -36,25 +44,30 @@ static void lookups(const struct prefix_set *p, const uint8_t *data, size_t size
     (void)prefix_has_v6(p, a6);
 }
 
-static void one_set(const uint8_t *data, size_t size, const char *path, bool rir)
+static const char mmdb_marker[] = "\xab\xcd\xefMaxMind.com";
+
+static void one_set(const uint8_t *data, size_t size, const char *path)
 {
     char err[512];
     struct prefix_set *p = prefix_new();
+    int n;
 
     if (!p)
         return;
-    int n = rir ? prefix_load_rir(p, path, "KP", err, sizeof err)
-                : prefix_load_file(p, path, err, sizeof err);
-    if (n >= 0) {
-        prefix_finish(p);
+    if (memmem(data, size, mmdb_marker, sizeof mmdb_marker - 1))
+        n = geoip_load(p, path, err, sizeof err);
+    else if (memchr(data, '|', size))
+        n = source_load_rir(p, path, err, sizeof err);
+    else
+        n = source_load_prefixes(p, path, size && data[0] % 2 == 0 ? "KP" : NULL, err, sizeof err);
+    if (n >= 0 && prefix_finish(p, "all", err, sizeof err) == 0)
         lookups(p, data, size);
-    }
     prefix_free(p);
 }
 
 static void first_line(const uint8_t *data, size_t size)
 {
-    char line[128], err[256];
+    char line[128], err[256], codes[8][3];
     struct cidr c;
     size_t n = 0;
 
@@ -62,6 +75,8 @@ static void first_line(const uint8_t *data, size_t size)
         n++;
     memcpy(line, data, n);
     line[n] = '\0';
+    (void)prefix_country_list(line, codes, 8, err, sizeof err);
+    (void)prefix_code(line);
     if (prefix_parse_cidr(line, &c, err, sizeof err) < 0)
         return;
     static const uint8_t any6[16] = {0x20, 0x01, 0x0d, 0xb8};
@@ -78,6 +93,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!path)
         return 0;
     first_line(data, size);
-    one_set(data, size, path, memchr(data, '|', size) != NULL);
+    one_set(data, size, path);
     return 0;
 }
