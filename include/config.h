@@ -41,6 +41,7 @@ struct options {
     const char *prefixes;
     const char *rir;
     struct strlist routes;
+    const char *tunnels; /* "on" or "off" */
     uint64_t bin;
     uint64_t host_cap;
     uint64_t max_flows;
@@ -74,6 +75,7 @@ struct options {
     const char *user;
     const char *pidfile;
     bool syslog;
+    bool disable_offloads;
     /* export, status, detect */
     const char *from, *to;
     struct strlist route_filter;

@@ -53,7 +53,9 @@ struct sensor {
     int64_t expired_at; /* packet second of the last flow expiry pass */
     struct json json;   /* reused output buffer */
     uint64_t packets;
+    unsigned decode_flags; /* DECODE_TUNNELS unless --tunnels off */
     uint64_t decode[DECODE_NSTATUS];
+    uint64_t decap[DECODE_NENCAP]; /* layers opened, by enum decode_encap */
     unsigned naccounts;
     char account_names[SENSOR_ACCOUNTS_MAX][ROUTE_NAME_MAX];
     struct route_total totals[SENSOR_ACCOUNTS_MAX]; /* by account */

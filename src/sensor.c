@@ -95,6 +95,7 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
 {
     memset(s, 0, sizeof *s);
     s->opt = o;
+    s->decode_flags = strcmp(o->tunnels, "off") == 0 ? 0 : DECODE_TUNNELS;
     json_init(&s->json);
     if (sensor_build_routes(&s->routes, o, err, errlen) < 0)
         return -1;
@@ -293,7 +294,7 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
 
 /* The flow and classification stages of a country packet. */
 static void track_flow(struct sensor *s, const struct packet *p, const struct decoded *d,
-                       const struct route_verdict *v)
+                       const struct route_verdict *v, uint32_t bytes)
 {
     int64_t now_us = (p->ts_sec < 0 ? 0 : p->ts_sec) * 1000000 + p->ts_usec;
     bool created;
@@ -314,7 +315,7 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
         f->flags |= seen;
         bins_count_start(s->bins, v->route, v->dir);
     }
-    flow_count(s->flows, f, v->dir, p->len, d->tcp_flags, now_us, on_flow, s);
+    flow_count(s->flows, f, v->dir, bytes, d->tcp_flags, now_us, on_flow, s);
     classify_packet(s->cls, f, d, now_us);
 }
 
@@ -328,22 +329,31 @@ static void advance(struct sensor *s, int64_t ts)
         reload_apply(s);
 }
 
+static void count_layers(struct sensor *s, const struct decoded *d)
+{
+    for (unsigned i = 0; i < d->nencap; i++)
+        s->decap[d->encap[i]]++;
+}
+
 void sensor_packet(struct sensor *s, const struct packet *p)
 {
     struct decoded d;
     struct route_verdict v;
 
     s->packets++;
-    decode_packet((enum decode_link)p->link, p->data, p->caplen, &d);
+    decode_packet((enum decode_link)p->link, s->decode_flags, p->data, p->caplen, &d);
     s->decode[d.status]++;
+    if (d.nencap) /* mirror transports and tunnels opened */
+        count_layers(s, &d);
     advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
     route_match(&s->routes, s->country, &d, p->iface, &v);
     if (!v.country) {
         bins_count_ctl(s->bins, v.route);
         return;
     }
-    bins_count(s->bins, v.route, v.dir, p->len, v.chost);
-    track_flow(s, p, &d, &v);
+    uint32_t bytes = decode_bytes(&d, p->len);
+    bins_count(s->bins, v.route, v.dir, bytes, v.chost);
+    track_flow(s, p, &d, &v, bytes);
 }
 
 void sensor_tick(struct sensor *s, int64_t ts)

@@ -98,7 +98,7 @@ static void one_packet(enum decode_link link, int iface, const uint8_t *buf, siz
     struct route_verdict v;
     bool created;
 
-    decode_packet(link, buf, len, &d);
+    decode_packet(link, DECODE_TUNNELS, buf, len, &d);
     (void)decode_status_name((enum decode_status)d.status);
     route_match(&routes, country, &d, iface, &v);
     if (!v.country)
