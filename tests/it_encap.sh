@@ -115,6 +115,10 @@ gen --wrap vxlan -o "$T/v.pcap"
 replay "$T/v.json" "${VLAN[@]}" --tunnels off "$T/v.pcap" &&
     twins "--tunnels off leaves mirror transports opened (vxlan)" "$T/bare.json" "$T/v.json" vxlan
 
+expect_exit 2 "--tunnels takes on or off" "$BO" replay --no-redis --tunnels maybe "$T/t.pcap"
+[[ $LAST_ERR == "blackout: --tunnels: bad value 'maybe' (on or off)" ]] || not_ok "message: $LAST_ERR"
+expect_exit 2 "a VNI has 24 bits" "$BO" replay --no-redis --route cn=vni:16777216 "$T/t.pcap"
+
 # ---- real captures: what they hold ----
 if [ ! -d "$SHARED/pcaps" ]; then
     skip "$SHARED/pcaps is absent: real encapsulated captures not checked"
