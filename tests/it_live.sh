@@ -16,13 +16,7 @@ ROUTES=(--route cn=vlan:100 --route ru=vlan:101)
 # The ring holds the whole file (31 MB of frames plus ring headers): loss-free even if
 # the sensor does not run at all while tcpreplay sends.
 live_start --redis "$SOCK" --sensor live "${ROUTES[@]}" --json --bin 1 --buffer-mb 128
-K0=$(kernel_drops)
-send_pcap "$T/g.pcap"
-LOST=$(($(kernel_drops) - K0))
-echo "# tcpreplay: $(grep -Eo 'Rated: [^,]+, [^,]+, [0-9.]+ pps' "$T/tcpreplay.out" | head -1)"
-sleep 1
-live_stop TERM
-[ "$LIVE_RC" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $LIVE_RC"
+send_and_stop "$T/g.pcap"
 grep -v -E 'capturing on|vb: [0-9]+ frames received' "$T/live.err" >"$T/unexpected"
 [ -s "$T/unexpected" ] && not_ok "unexpected messages: $(head -3 "$T/unexpected")"
 

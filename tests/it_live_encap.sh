@@ -12,13 +12,7 @@ need_netns
 "$GEN" golden --duration 300 --wrap vxlan -o "$T/v.pcap" >/dev/null || not_ok "generator"
 live_start --no-redis --sensor live --route cn=vni:100 --route ru=vni:101 --json --bin 1 \
     --buffer-mb 128
-K0=$(kernel_drops)
-send_pcap "$T/v.pcap"
-LOST=$(($(kernel_drops) - K0))
-echo "# tcpreplay: $(grep -Eo 'Rated: [^,]+, [^,]+, [0-9.]+ pps' "$T/tcpreplay.out" | head -1)"
-sleep 1
-live_stop TERM
-[ "$LIVE_RC" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $LIVE_RC"
+send_and_stop "$T/v.pcap"
 if [ "$LOST" -gt 0 ]; then
     skip "the kernel dropped $LOST frames before the capture socket (a loaded machine): counters not comparable"
 elif out=$(python3 - "$T/v.expect.json" "$T/live.out" <<'PY'

@@ -308,6 +308,20 @@ kernel_drops() {
     echo $((backlog + va))
 }
 
+# send_and_stop FILE: sends FILE at top speed into va while the sensor started by live_start
+# listens, then stops it with SIGTERM (ok when it exits 0). Sets LOST to the frames the
+# kernel dropped before any capture socket saw them (the counters are not comparable then).
+send_and_stop() {
+    local k0
+    k0=$(kernel_drops)
+    send_pcap "$1"
+    LOST=$(($(kernel_drops) - k0))
+    echo "# tcpreplay: $(grep -Eo 'Rated: [^,]+, [^,]+, [0-9.]+ pps' "$T/tcpreplay.out" | head -1)"
+    sleep 1
+    live_stop TERM
+    [ "$LIVE_RC" -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit $LIVE_RC"
+}
+
 # send_pcap FILE [TCPREPLAY OPTIONS]: replays FILE into va (at top speed by default).
 send_pcap() {
     local f=$1
