@@ -256,7 +256,7 @@ static enum decode_status decap_geneve(struct cursor *c, size_t end, struct deco
  * a G-PDU carries a user packet; signalling is left as it is. */
 static enum decode_status decap_gtpu(struct cursor *c, struct decoded *d)
 {
-    const uint8_t *h = cur_take(c, 8), *o, *e;
+    const uint8_t *h = cur_take(c, 8);
     uint8_t units = 0;
 
     if (!h)
@@ -266,7 +266,8 @@ static enum decode_status decap_gtpu(struct cursor *c, struct decoded *d)
     if (h[1] != GTPU_GPDU)
         return DECODE_OK;
     if (h[0] & 0x07) {
-        if (!(o = cur_take(c, 4)))
+        const uint8_t *o = cur_take(c, 4);
+        if (!o)
             return DECODE_TRUNCATED;
         for (unsigned i = 0, next = (h[0] & 0x04) ? o[3] : 0; next != 0; i++) {
             if (i >= GTPU_MAX_EXT)
@@ -275,7 +276,8 @@ static enum decode_status decap_gtpu(struct cursor *c, struct decoded *d)
                 return DECODE_TRUNCATED;
             if (units == 0)
                 return DECODE_BAD_HEADER;
-            if (!(e = cur_take(c, (size_t)units * 4)))
+            const uint8_t *e = cur_take(c, (size_t)units * 4);
+            if (!e)
                 return DECODE_TRUNCATED;
             next = e[(size_t)units * 4 - 1];
         }
