@@ -3,7 +3,8 @@
  * Beside the capture stage (used by live.c when it opens an interface). Generic receive
  * offload (GRO) and large receive offload (LRO) merge the segments of a flow into one large
  * packet before a capture socket sees them, so a sensor counts fewer packets than crossed
- * the wire. The kernel drops hardware GRO (rx-gro-hw) with GRO, so GRO and LRO cover it.
+ * the wire. Hardware GRO (rx-gro-hw) is not read or changed here: where the kernel makes it
+ * depend on GRO it goes off with it, else `ethtool -K IFACE rx-gro-hw off` is needed.
  * Reading works without privilege; changing needs CAP_NET_ADMIN (root, before --user).
  * Each call opens and closes its own socket: nothing is kept. */
 #ifndef BLACKOUT_OFFLOAD_H
