@@ -126,10 +126,10 @@ demo: deps
 	@scripts/demo
 
 format:
-	clang-format -i src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]
+	clang-format -i src/*.c src/gen/*.[ch] include/*.h tests/*.c tests/fuzz/*.[ch]
 
 check-format:
-	clang-format --dry-run --Werror src/*.c src/gen/*.c include/*.h tests/*.c tests/fuzz/*.[ch]
+	clang-format --dry-run --Werror src/*.c src/gen/*.[ch] include/*.h tests/*.c tests/fuzz/*.[ch]
 
 # The house rules the compiler does not keep: no assignment inside a condition, each library's
 # headers in its one module, clang-format clean (run by make test).

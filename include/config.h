@@ -42,6 +42,7 @@ struct options {
     struct strlist rir; /* RIR delegated-stats files */
     const char *geoip;  /* MaxMind DB */
     struct strlist routes;
+    const char *tunnels; /* "on" or "off" */
     uint64_t bin;
     uint64_t host_cap;
     uint64_t max_flows;
@@ -75,6 +76,7 @@ struct options {
     const char *user;
     const char *pidfile;
     bool syslog;
+    bool disable_offloads;
     /* export, status, detect, alerts */
     const char *from, *to;
     struct strlist route_filter;

@@ -4,11 +4,12 @@
  * is in a watched country; its direction is `in` (toward the country: destination inside) or
  * `out` (from it; also when both ends are inside the same country). A packet between two
  * watched countries counts for both: `out` for the country it comes from, `in` for the one
- * it goes to (two hits). Each hit's route is the first --route rule that
- * matches (outermost VLAN id, source or destination MAC, capture interface, or a prefix
- * holding the country-side address), else `other`; with no rules at all every packet is on
- * route `all`. Non-country packets are routed the same way for the control series, by the
- * rule forms that can tell without a country side (vlan, mac, iface).
+ * it goes to (two hits). Each hit's route is the first --route rule that matches (outermost
+ * VLAN id of the frame, source or destination MAC, capture interface, a prefix holding the
+ * country-side address, the ERSPAN session id or the VXLAN/GENEVE VNI of the mirror
+ * transport the frame came in), else `other`; with no rules at all every packet is on route
+ * `all`. Non-country packets are routed the same way for the control series, by the rule
+ * forms that can tell without a country side (all but prefix).
  *
  * The table is built from the option strings and then read-only; a reload builds a new one. */
 #ifndef BLACKOUT_ROUTE_H
@@ -29,11 +30,12 @@
 
 enum route_dir { DIR_IN = 0, DIR_OUT = 1 };
 
-enum route_match_kind { MATCH_VLAN, MATCH_MAC, MATCH_IFACE, MATCH_PREFIX };
+enum route_match_kind { MATCH_VLAN, MATCH_MAC, MATCH_IFACE, MATCH_PREFIX, MATCH_ERSPAN, MATCH_VNI };
 
 struct route_match {
     uint8_t kind; /* enum route_match_kind */
     uint16_t vlan;
+    uint32_t session; /* ERSPAN session id or VNI */
     uint8_t mac[6];
     int iface; /* index bound by route_bind_ifaces, -1 until then */
     char iface_name[32];
@@ -74,8 +76,8 @@ struct route_verdict {
 void route_init(struct route_table *t);
 
 /* Adds one "NAME=MATCH[,MATCH...]" rule (MATCH: vlan:ID, mac:AA:BB:CC:DD:EE:FF, iface:NAME,
- * prefix:CIDR). A repeated NAME adds alternatives to the same route. Returns 0, or -1 with
- * the problem in err. */
+ * prefix:CIDR, erspan:ID, vni:ID). A repeated NAME adds alternatives to the same route. Returns 0,
+ * or -1 with the problem in err. */
 int route_add(struct route_table *t, const char *spec, char *err, size_t errlen);
 
 /* Adds the fallback route (`other`, or `all` without rules); call after the last route_add.

@@ -81,8 +81,10 @@ struct sensor {
     struct report_row *rows; /* the names of the pairs, for report_bin */
     unsigned cap_rows;
     uint64_t packets;
+    unsigned decode_flags; /* DECODE_TUNNELS unless --tunnels off */
     uint64_t decode[DECODE_NSTATUS];
     uint64_t refused; /* country packets beyond the pair or country caps (counted as neither) */
+    uint64_t decap[DECODE_NENCAP]; /* layers opened, by enum decode_encap */
     unsigned naccounts;
     char account_names[SENSOR_ACCOUNTS_MAX][ROUTE_NAME_MAX];
     struct bin_counts totals[SENSOR_ACCOUNTS_MAX]; /* by route name: pairs summed, control series */

@@ -42,6 +42,14 @@ static int check_route(const char *val, char *err, size_t errlen)
     return route_add(&t, val, err, errlen);
 }
 
+static int check_on_off(const char *val, char *err, size_t errlen)
+{
+    if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)
+        return 0;
+    snprintf(err, errlen, "bad value '%.40s' (on or off)", val);
+    return -1;
+}
+
 /* The URL is checked here so a bad one is a usage error (exit 2); the message never
  * quotes it (it may hold a password). */
 static int check_redis_url(const char *val, char *err, size_t errlen)
@@ -129,8 +137,17 @@ static const struct optdef optdefs[] = {
      .off = O(routes),
      .check = check_route,
      .help = "route rule, repeatable, first match wins: vlan:ID, mac:MAC, iface:NAME, "
-             "prefix:CIDR, alternatives joined with ','; unmatched traffic is route 'other' "
-             "(no rules at all: 'all')"},
+             "prefix:CIDR, erspan:ID (ERSPAN session), vni:ID (VXLAN/GENEVE VNI), alternatives "
+             "joined with ','; unmatched traffic is route 'other' (no rules at all: 'all')"},
+    {.name = "tunnels",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "on|off",
+     .def = "on",
+     .off = O(tunnels),
+     .check = check_on_off,
+     .help = "open IP tunnels (IP in IP, 6in4, IP in GRE, GTP-U): the innermost IP packet is "
+             "counted; off: the outer one (mirror transports are always opened)"},
     {.name = "bin",
      .kind = OPT_UINT,
      .cmds = SENSING,
@@ -358,6 +375,12 @@ static const struct optdef optdefs[] = {
      .cmds = CMD_CAPTURE,
      .off = O(syslog),
      .help = "log to syslog (daemon facility) instead of stderr"},
+    {.name = "disable-offloads",
+     .kind = OPT_FLAG,
+     .cmds = CMD_CAPTURE,
+     .off = O(disable_offloads),
+     .help = "turn receive offloads (GRO, LRO) off on the interfaces while capturing, and "
+             "back on at exit (they merge packets: counts are low with them on)"},
     {.name = "from",
      .kind = OPT_STR,
      .cmds = CMD_EXPORT,

@@ -3,6 +3,8 @@
 
 #include "cursor.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #define ETH_VLAN    0x8100
@@ -13,6 +15,23 @@
 #define ETH_MPLS    0x8847
 #define ETH_MPLS_MC 0x8848
 #define ETH_PPPOE   0x8864
+#define ETH_TEB     0x6558 /* Transparent Ethernet Bridging */
+#define ETH_ERSPAN  0x88be /* ERSPAN type I and II */
+#define ETH_ERSPAN3 0x22eb /* ERSPAN type III */
+
+#define GRE_C       0x8000 /* checksum present */
+#define GRE_K       0x2000 /* key present */
+#define GRE_S       0x1000 /* sequence number present */
+#define GRE_MUSTBE0 0x4f00 /* routing, strict source route, recursion (RFC 2784) */
+#define GRE_VERSION 0x0007 /* 0; 1 is PPTP's enhanced GRE, not opened */
+
+#define UDP_GTPU        2152
+#define UDP_VXLAN       4789
+#define UDP_GENEVE      6081
+#define UDP_VXLAN_LINUX 8472
+
+#define GTPU_GPDU    0xff /* message type of a G-PDU: a user packet follows */
+#define GTPU_MAX_EXT 8    /* GTP-U extension headers walked before giving up */
 
 #define PPP_IPV4 0x0021
 #define PPP_IPV6 0x0057
@@ -20,10 +39,13 @@
 enum {
     IPP_HOPOPTS = 0,
     IPP_ICMP = 1,
+    IPP_IPIP = 4,
     IPP_TCP = 6,
     IPP_UDP = 17,
+    IPP_IPV6 = 41,
     IPP_ROUTING = 43,
     IPP_FRAGMENT = 44,
+    IPP_GRE = 47,
     IPP_ESP = 50,
     IPP_AH = 51,
     IPP_ICMPV6 = 58,
@@ -43,13 +65,271 @@ static const char *const status_names[DECODE_NSTATUS] = {
     [DECODE_NOT_IP] = "not_ip",
 };
 
+static const char *const encap_names[DECODE_NENCAP] = {
+    [DECODE_ENC_ERSPAN_I] = "erspan_i",
+    [DECODE_ENC_ERSPAN_II] = "erspan_ii",
+    [DECODE_ENC_ERSPAN_III] = "erspan_iii",
+    [DECODE_ENC_VXLAN] = "vxlan",
+    [DECODE_ENC_GENEVE] = "geneve",
+    [DECODE_ENC_GRE_TEB] = "gre_teb",
+    [DECODE_ENC_IPIP] = "ipip",
+    [DECODE_ENC_6IN4] = "6in4",
+    [DECODE_ENC_GRE_IP] = "gre_ip",
+    [DECODE_ENC_GTPU] = "gtp_u",
+};
+
 const char *decode_status_name(enum decode_status s)
 {
     return (unsigned)s < DECODE_NSTATUS ? status_names[s] : "invalid";
 }
 
+const char *decode_encap_name(enum decode_encap e)
+{
+    return (unsigned)e < DECODE_NENCAP ? encap_names[e] : "invalid";
+}
+
 static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, struct decoded *d,
                                            unsigned depth);
+static enum decode_status decode_eth(struct cursor *c, struct decoded *d, unsigned depth);
+static enum decode_status decode_ipv4(struct cursor *c, struct decoded *d);
+static enum decode_status decode_ipv6(struct cursor *c, struct decoded *d);
+static enum decode_status decode_ip_any(struct cursor *c, struct decoded *d);
+
+/* ---- mirror transports and tunnels ---- */
+
+/* A mirror transport's frame starts at the cursor and ends at `end` (an offset in the
+ * captured bytes, as the transport declares it): what was decoded so far is the delivery
+ * channel and is forgotten. `ip`: the frame is an IP packet (ERSPAN III frame type 2,
+ * GENEVE carrying IP), not Ethernet. `id`: the ERSPAN session or the VNI. */
+static enum decode_status open_frame(struct cursor *c, struct decoded *d, enum decode_encap kind,
+                                     size_t end, bool ip, uint32_t id)
+{
+    if (d->nencap >= DECODE_MAX_ENCAP)
+        return DECODE_UNSUPPORTED;
+    memset(d, 0, offsetof(struct decoded, status));
+    d->vlan = DECODE_NO_VLAN;
+    d->encap[d->nencap++] = (uint8_t)kind;
+    d->frame_off = (uint32_t)c->pos;
+    d->frame_end = (uint32_t)(end > c->pos ? end : c->pos);
+    d->tunnel_hdrs = 0;
+    if ((kind == DECODE_ENC_ERSPAN_II || kind == DECODE_ENC_ERSPAN_III) && !d->has_erspan) {
+        d->has_erspan = 1;
+        d->erspan_id = (uint16_t)id;
+    }
+    if ((kind == DECODE_ENC_VXLAN || kind == DECODE_ENC_GENEVE) && !d->has_vni) {
+        d->has_vni = 1;
+        d->vni = id;
+    }
+    return ip ? decode_ip_any(c, d) : decode_eth(c, d, 0);
+}
+
+/* A tunnel's inner IP packet (version 4, 6, or 0: by its first nibble) starts at the
+ * cursor. Its addresses replace the outer ones, unless its header cannot be read. */
+static enum decode_status open_tunnel(struct cursor *c, struct decoded *d, enum decode_encap kind,
+                                      unsigned version)
+{
+    if (d->nencap >= DECODE_MAX_ENCAP)
+        return DECODE_UNSUPPORTED;
+    const struct decoded outer = *d;
+    uint32_t hdrs = (uint32_t)(cur_ptr(c) - d->l3); /* outer IP and tunnel headers */
+    memset(d, 0, offsetof(struct decoded, has_src_mac));
+    d->encap[d->nencap++] = (uint8_t)kind;
+    d->tunnel_hdrs += hdrs;
+    enum decode_status st = version == 4   ? decode_ipv4(c, d)
+                            : version == 6 ? decode_ipv6(c, d)
+                                           : decode_ip_any(c, d);
+    if (!d->has_ip)
+        *d = outer; /* the outer packet is all there is to count */
+    return st;
+}
+
+/* ERSPAN type II: version 1, VLAN, COS, En, T, session id (10 bits), index. */
+static enum decode_status decap_erspan2(struct cursor *c, size_t end, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 8);
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    if (h[0] >> 4 != 1)
+        return DECODE_BAD_HEADER;
+    return open_frame(c, d, DECODE_ENC_ERSPAN_II, end, false, rd_be16(h + 2) & 0x3ff);
+}
+
+/* ERSPAN type III: version 2, VLAN, COS, BSO, T, session id, timestamp, SGT, P, frame type
+ * (0 Ethernet, 2 IP), hardware id, D, granularity, O (an 8-byte platform sub-header
+ * follows). */
+static enum decode_status decap_erspan3(struct cursor *c, size_t end, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 12);
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    if (h[0] >> 4 != 2)
+        return DECODE_BAD_HEADER;
+    unsigned ft = (unsigned)(h[10] >> 2) & 0x1f;
+    if ((h[11] & 1) && !cur_skip(c, 8))
+        return DECODE_TRUNCATED;
+    if (ft != 0 && ft != 2)
+        return DECODE_UNSUPPORTED;
+    return open_frame(c, d, DECODE_ENC_ERSPAN_III, end, ft == 2, rd_be16(h + 2) & 0x3ff);
+}
+
+static bool gre_opened(uint16_t type, const struct decoded *d)
+{
+    switch (type) {
+    case ETH_ERSPAN:
+    case ETH_ERSPAN3:
+    case ETH_TEB:
+        return true;
+    case ETH_IPV4:
+    case ETH_IPV6:
+        return (d->flags & DECODE_TUNNELS) != 0;
+    default:
+        return false;
+    }
+}
+
+/* GRE (RFC 2784, keys and sequence numbers of RFC 2890). Payloads not opened, and GRE
+ * version 1, leave the packet as it is. */
+static enum decode_status decap_gre(struct cursor *c, size_t end, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 4);
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    uint16_t flags = rd_be16(h), type = rd_be16(h + 2);
+    if ((flags & GRE_VERSION) != 0 || !gre_opened(type, d))
+        return DECODE_OK;
+    if (flags & GRE_MUSTBE0)
+        return DECODE_BAD_HEADER;
+    size_t opt =
+        ((flags & GRE_C) ? 4u : 0u) + ((flags & GRE_K) ? 4u : 0u) + ((flags & GRE_S) ? 4u : 0u);
+    if (!cur_skip(c, opt))
+        return DECODE_TRUNCATED;
+    switch (type) {
+    case ETH_ERSPAN: /* type I has no sequence number and no ERSPAN header */
+        if (!(flags & GRE_S))
+            return open_frame(c, d, DECODE_ENC_ERSPAN_I, end, false, 0);
+        return decap_erspan2(c, end, d);
+    case ETH_ERSPAN3:
+        return decap_erspan3(c, end, d);
+    case ETH_TEB:
+        return open_frame(c, d, DECODE_ENC_GRE_TEB, end, false, 0);
+    default:
+        return open_tunnel(c, d, DECODE_ENC_GRE_IP, type == ETH_IPV4 ? 4 : 6);
+    }
+}
+
+/* VXLAN (RFC 7348): flags (I: the VNI is valid), reserved, VNI, reserved. */
+static enum decode_status decap_vxlan(struct cursor *c, size_t end, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 8);
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    if (!(h[0] & 0x08))
+        return DECODE_BAD_HEADER;
+    return open_frame(c, d, DECODE_ENC_VXLAN, end, false, rd_be32(h + 4) >> 8);
+}
+
+/* GENEVE (RFC 8926): version, options length (4-byte words), flags, protocol type, VNI;
+ * the options are skipped. */
+static enum decode_status decap_geneve(struct cursor *c, size_t end, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 8);
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    if (h[0] >> 6 != 0)
+        return DECODE_BAD_HEADER;
+    if (!cur_skip(c, (size_t)(h[0] & 0x3f) * 4))
+        return DECODE_TRUNCATED;
+    uint16_t type = rd_be16(h + 2);
+    if (type != ETH_TEB && type != ETH_IPV4 && type != ETH_IPV6)
+        return DECODE_UNSUPPORTED;
+    return open_frame(c, d, DECODE_ENC_GENEVE, end, type != ETH_TEB, rd_be32(h + 4) >> 8);
+}
+
+/* GTP-U (3GPP TS 29.281): version 1, PT 1, E/S/PN; message type; length; TEID; with any
+ * of E/S/PN a sequence number, N-PDU number and the first extension header type; then
+ * the extension headers (length in 4-byte words, the next type in their last byte). Only
+ * a G-PDU carries a user packet; signalling is left as it is. */
+static enum decode_status decap_gtpu(struct cursor *c, struct decoded *d)
+{
+    const uint8_t *h = cur_take(c, 8);
+    uint8_t units = 0;
+
+    if (!h)
+        return DECODE_TRUNCATED;
+    if (h[0] >> 5 != 1 || !(h[0] & 0x10))
+        return DECODE_BAD_HEADER;
+    if (h[1] != GTPU_GPDU)
+        return DECODE_OK;
+    if (h[0] & 0x07) {
+        const uint8_t *o = cur_take(c, 4);
+        if (!o)
+            return DECODE_TRUNCATED;
+        for (unsigned i = 0, next = (h[0] & 0x04) ? o[3] : 0; next != 0; i++) {
+            if (i >= GTPU_MAX_EXT)
+                return DECODE_UNSUPPORTED;
+            if (!cur_peek_u8(c, 0, &units))
+                return DECODE_TRUNCATED;
+            if (units == 0)
+                return DECODE_BAD_HEADER;
+            const uint8_t *e = cur_take(c, (size_t)units * 4);
+            if (!e)
+                return DECODE_TRUNCATED;
+            next = e[(size_t)units * 4 - 1];
+        }
+    }
+    return open_tunnel(c, d, DECODE_ENC_GTPU, 0);
+}
+
+/* After a UDP header: the mirror transports and GTP-U, by destination port. `end`: where
+ * the datagram ends, as declared. Not inlined (nor decap_ip_proto): the transport decoder
+ * then reaches it by a jump, without saving registers for every bare packet. */
+__attribute__((noinline)) static enum decode_status decap_udp(struct cursor *c, size_t end,
+                                                              struct decoded *d)
+{
+    switch (d->dport) {
+    case UDP_VXLAN:
+    case UDP_VXLAN_LINUX:
+        return decap_vxlan(c, end, d);
+    case UDP_GENEVE:
+        return decap_geneve(c, end, d);
+    case UDP_GTPU:
+        return (d->flags & DECODE_TUNNELS) ? decap_gtpu(c, d) : DECODE_OK;
+    default:
+        return DECODE_OK;
+    }
+}
+
+/* After an IP header: GRE, and IP in IP. */
+__attribute__((noinline)) static enum decode_status decap_ip_proto(struct cursor *c, uint8_t proto,
+                                                                   size_t end, struct decoded *d)
+{
+    switch (proto) {
+    case IPP_GRE:
+        return decap_gre(c, end, d);
+    case IPP_IPIP:
+        return (d->flags & DECODE_TUNNELS) ? open_tunnel(c, d, DECODE_ENC_IPIP, 4) : DECODE_OK;
+    case IPP_IPV6:
+        return (d->flags & DECODE_TUNNELS) ? open_tunnel(c, d, DECODE_ENC_6IN4, 6) : DECODE_OK;
+    default:
+        return DECODE_OK;
+    }
+}
+
+uint32_t decode_bytes(const struct decoded *d, uint32_t wire_len)
+{
+    uint32_t n = wire_len;
+
+    if (d->frame_end) {
+        uint32_t end = d->frame_end < wire_len ? d->frame_end : wire_len;
+        n = end > d->frame_off ? end - d->frame_off : 0;
+    }
+    return n > d->tunnel_hdrs ? n - d->tunnel_hdrs : 0;
+}
 
 /* Transport header. `l4_len` is the transport length the IP header declares (it may exceed
  * what was captured when the snap length cut the packet). */
@@ -84,7 +364,7 @@ static enum decode_status decode_l4(struct cursor *c, uint8_t proto, uint32_t l4
         if (l4_len < 8)
             return DECODE_BAD_HEADER;
         d->payload_len = l4_len - 8;
-        return DECODE_OK;
+        return decap_udp(c, c->pos - 8 + l4_len, d);
     case IPP_SCTP:
         h = cur_take(c, 12);
         if (!h)
@@ -105,7 +385,7 @@ static enum decode_status decode_l4(struct cursor *c, uint8_t proto, uint32_t l4
         return DECODE_OK;
     default:
         d->payload_len = l4_len;
-        return DECODE_OK;
+        return decap_ip_proto(c, proto, c->pos + l4_len, d);
     }
 }
 
@@ -455,13 +735,14 @@ static enum decode_status decode_link(enum decode_link link, struct cursor *c, s
     return DECODE_UNSUPPORTED;
 }
 
-enum decode_status decode_packet(enum decode_link link, const uint8_t *buf, size_t caplen,
-                                 struct decoded *d)
+enum decode_status decode_packet(enum decode_link link, unsigned flags, const uint8_t *buf,
+                                 size_t caplen, struct decoded *d)
 {
     struct cursor c;
 
-    memset(d, 0, sizeof *d);
+    memset(d, 0, offsetof(struct decoded, src));
     d->vlan = DECODE_NO_VLAN;
+    d->flags = (uint8_t)flags;
     cur_init(&c, buf, caplen);
     d->status = (uint8_t)decode_link(link, &c, d);
     return (enum decode_status)d->status;

@@ -3,6 +3,7 @@
 
 #include "capture.h"
 #include "log.h"
+#include "offload.h"
 #include "proc.h"
 #include "reload.h"
 #include "sensor.h"
@@ -31,6 +32,7 @@ struct live_iface {
     struct capture_stats seen; /* counters when the last bin closed */
     uint64_t rest_until;       /* monotonic ms; 0 while polled */
     struct log_limit errors;
+    unsigned offloads_off; /* receive offloads turned off by --disable-offloads, to restore */
 };
 
 struct live {
@@ -303,6 +305,56 @@ static int open_ifaces(struct live *l, char *err, size_t errlen)
     return 0;
 }
 
+/* Receive offloads merge packets before the capture: a warning for each interface that has
+ * them on, or (--disable-offloads) they are turned off until the sensor exits. */
+static void check_offloads(struct live *l)
+{
+    char err[256], args[32];
+    unsigned on;
+
+    for (unsigned i = 0; i < l->n; i++) {
+        const char *ifn = l->names[i];
+        if (offload_get(ifn, &on, err, sizeof err) < 0) {
+            LOG(LOG_WARN, "%s", err);
+            continue;
+        }
+        if (!on)
+            continue;
+        offload_args(on, false, args, sizeof args);
+        if (!l->o->disable_offloads) {
+            LOG(LOG_WARN,
+                "%s: receive offloads are on: the kernel merges packets before the capture "
+                "and counts are low; turn them off with 'ethtool -K %s %s' or "
+                "--disable-offloads",
+                ifn, ifn, args);
+        } else if (offload_set(ifn, on, false, err, sizeof err) < 0) {
+            LOG(LOG_WARN, "%s; counts are low while it is on", err);
+        } else {
+            l->ifs[i].offloads_off = on;
+            LOG(LOG_NOTICE, "%s: receive offloads turned off (%s) until the sensor exits%s", ifn,
+                args, l->o->user ? "; after --user it cannot turn them on again" : "");
+        }
+    }
+}
+
+/* At exit: the offloads --disable-offloads turned off go back on. */
+static void restore_offloads(struct live *l)
+{
+    char err[256], args[32];
+
+    for (unsigned i = 0; i < l->n; i++) {
+        unsigned off = l->ifs[i].offloads_off;
+        if (!off)
+            continue;
+        offload_args(off, true, args, sizeof args);
+        if (offload_set(l->names[i], off, true, err, sizeof err) < 0)
+            LOG(LOG_WARN, "%s; they stay off until 'ethtool -K %s %s'", err, l->names[i], args);
+        else
+            LOG(LOG_NOTICE, "%s: receive offloads turned on again (%s)", l->names[i], args);
+        l->ifs[i].offloads_off = 0;
+    }
+}
+
 /* Everything before the loop. Returns 0, or the exit status with the error logged. */
 static int start(struct live *l, sigset_t *wait_mask)
 {
@@ -319,6 +371,7 @@ static int start(struct live *l, sigset_t *wait_mask)
         goto fail;
     if (open_ifaces(l, err, sizeof err) < 0)
         goto fail;
+    check_offloads(l);
     if (l->o->user && proc_drop_privileges(l->o->user, err, sizeof err) < 0)
         goto fail;
     if (sensor_start_sink(&l->s, err, sizeof err) < 0)
@@ -365,6 +418,7 @@ int live_run(const struct options *o, int argc, char **argv)
         summary_print(&l->s);
         rc = rc || l->s.rep.output_failed;
     }
+    restore_offloads(l);
     for (unsigned i = 0; i < l->n; i++)
         capture_close(l->ifs[i].cap);
     reload_free(l->staged);

@@ -55,6 +55,34 @@ static int parse_mac(const char *s, uint8_t mac[6])
     return *s == '\0' ? 0 : -1;
 }
 
+/* The mirror-session forms: "erspan:ID" (0 to 1023), "vni:ID" (0 to 16777215). */
+static int parse_session(const char *alt, size_t klen, const char *val, struct route_match *m,
+                         char *err, size_t errlen)
+{
+    uint64_t v;
+
+    if (klen == 6 && strncmp(alt, "erspan", 6) == 0) {
+        m->kind = MATCH_ERSPAN;
+        if (text_parse_u64(val, 0, 1023, &v) < 0) {
+            snprintf(err, errlen, "bad ERSPAN session id '%.32s' (0 to 1023)", val);
+            return -1;
+        }
+    } else if (klen == 3 && strncmp(alt, "vni", 3) == 0) {
+        m->kind = MATCH_VNI;
+        if (text_parse_u64(val, 0, 0xffffff, &v) < 0) {
+            snprintf(err, errlen, "bad VNI '%.32s' (0 to 16777215)", val);
+            return -1;
+        }
+    } else {
+        snprintf(err, errlen,
+                 "unknown match '%.*s' (use vlan:, mac:, iface:, prefix:, erspan: or vni:)",
+                 (int)(klen > 32 ? 32 : klen), alt);
+        return -1;
+    }
+    m->session = (uint32_t)v;
+    return 0;
+}
+
 /* Parses one "kind:value" alternative. */
 static int parse_match(const char *alt, struct route_match *m, char *err, size_t errlen)
 {
@@ -92,9 +120,7 @@ static int parse_match(const char *alt, struct route_match *m, char *err, size_t
             return -1;
         }
     } else {
-        snprintf(err, errlen, "unknown match '%.*s' (use vlan:, mac:, iface: or prefix:)",
-                 (int)(klen > 32 ? 32 : klen), alt);
-        return -1;
+        return parse_session(alt, klen, val, m, err, errlen);
     }
     return 0;
 }
@@ -219,6 +245,10 @@ static bool match_one(const struct route_match *m, const struct decoded *d, int 
                (d->has_dst_mac && memcmp(d->dst_mac, m->mac, 6) == 0);
     case MATCH_IFACE:
         return iface >= 0 && iface == m->iface;
+    case MATCH_ERSPAN:
+        return d->has_erspan && d->erspan_id == m->session;
+    case MATCH_VNI:
+        return d->has_vni && d->vni == m->session;
     case MATCH_PREFIX:
         if (!h)
             return false;

@@ -215,6 +215,7 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     memset(s, 0, sizeof *s);
     s->opt = o;
     report_init(&s->rep, o->sensor, o->json, o->quiet, o->flows);
+    s->decode_flags = strcmp(o->tunnels, "off") == 0 ? 0 : DECODE_TUNNELS;
     if (sensor_build_routes(&s->routes, o, err, errlen) < 0)
         return -1;
     for (unsigned r = 0; r < s->routes.nroutes; r++) {
@@ -493,7 +494,7 @@ static unsigned flow_dir(const struct sensor *s, const struct flow *f,
 /* The flow and classification stages of a country packet counted on pair[0] (and pair[1]
  * when it goes between two countries). */
 static void track_flow(struct sensor *s, const struct packet *p, const struct decoded *d,
-                       const struct route_verdict *v, const int *pair)
+                       const struct route_verdict *v, const int *pair, uint32_t bytes)
 {
     int64_t now_us = (p->ts_sec < 0 ? 0 : p->ts_sec) * 1000000 + p->ts_usec;
     bool created;
@@ -520,7 +521,7 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
         if (f->pair[1] != FLOW_NO_PAIR) /* the other country sees it the other way */
             bins_count_start(s->bins, f->pair[1], dir == DIR_IN ? DIR_OUT : DIR_IN);
     }
-    flow_count(s->flows, f, dir, p->len, d->tcp_flags, now_us, on_flow, s);
+    flow_count(s->flows, f, dir, bytes, d->tcp_flags, now_us, on_flow, s);
     classify_packet(s->cls, f, d, now_us);
 }
 
@@ -547,6 +548,12 @@ static int hit_pair(struct sensor *s, const struct route_hit *h)
     return p != SENSOR_NO_ID ? p : sensor_pair(s, c, h->route);
 }
 
+static void count_layers(struct sensor *s, const struct decoded *d)
+{
+    for (unsigned i = 0; i < d->nencap; i++)
+        s->decap[d->encap[i]]++;
+}
+
 void sensor_packet(struct sensor *s, const struct packet *p)
 {
     struct decoded d;
@@ -554,18 +561,21 @@ void sensor_packet(struct sensor *s, const struct packet *p)
     int pair[2] = {-1, -1};
 
     s->packets++;
-    decode_packet((enum decode_link)p->link, p->data, p->caplen, &d);
+    decode_packet((enum decode_link)p->link, s->decode_flags, p->data, p->caplen, &d);
     s->decode[d.status]++;
+    if (d.nencap) /* mirror transports and tunnels opened */
+        count_layers(s, &d);
     sensor_advance(s, p->ts_sec < 0 ? 0 : p->ts_sec);
     route_match(&s->routes, s->country, &d, p->iface, &v);
     if (!v.nhits) {
         bins_count_ctl(s->bins, v.route);
         return;
     }
+    uint32_t bytes = decode_bytes(&d, p->len);
     for (unsigned i = 0; i < v.nhits; i++) {
         pair[i] = hit_pair(s, &v.hit[i]);
         if (pair[i] >= 0)
-            bins_count(s->bins, (unsigned)pair[i], v.hit[i].dir, p->len, v.hit[i].chost);
+            bins_count(s->bins, (unsigned)pair[i], v.hit[i].dir, bytes, v.hit[i].chost);
     }
     if (pair[0] < 0) { /* the flow goes with a pair that exists */
         pair[0] = pair[1];
@@ -575,7 +585,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
         s->refused++;
         return;
     }
-    track_flow(s, p, &d, &v, pair);
+    track_flow(s, p, &d, &v, pair, bytes);
 }
 
 bool sensor_tick(struct sensor *s, int64_t ts)

@@ -185,6 +185,16 @@ static void summary_redis(struct sensor *s, struct json *j)
     json_obj_close(j);
 }
 
+/* The mirror transports and tunnels opened, one counter each (inside "decode"). */
+static void summary_decap(const struct sensor *s, struct json *j)
+{
+    json_key(j, "decapsulated");
+    json_obj_open(j);
+    for (int i = 0; i < DECODE_NENCAP; i++)
+        json_ku64(j, decode_encap_name((enum decode_encap)i), s->decap[i]);
+    json_obj_close(j);
+}
+
 static void summary_json(struct sensor *s)
 {
     struct json *j = &s->rep.json;
@@ -202,6 +212,7 @@ static void summary_json(struct sensor *s)
     json_obj_open(j);
     for (int i = 0; i < DECODE_NSTATUS; i++)
         json_ku64(j, decode_status_name((enum decode_status)i), s->decode[i]);
+    summary_decap(s, j);
     json_obj_close(j);
     summary_flows(s, j);
     summary_detector(s, j);
@@ -221,7 +232,14 @@ static void summary_text(struct sensor *s)
     for (int i = 0; i < DECODE_NSTATUS; i++)
         printf("%s%s %" PRIu64, i ? ", " : "", decode_status_name((enum decode_status)i),
                s->decode[i]);
-    printf("), %" PRIu64 " bins of %" PRIu64 " s\n\n", s->bins_emitted, s->opt->bin);
+    printf("), %" PRIu64 " bins of %" PRIu64 " s\n", s->bins_emitted, s->opt->bin);
+    int opened = 0; /* mirror transports and tunnels, when there were any */
+    for (int i = 0; i < DECODE_NENCAP; i++)
+        if (s->decap[i])
+            printf("%s%s %" PRIu64,
+                   opened++ ? ", " : "decapsulated: ", decode_encap_name((enum decode_encap)i),
+                   s->decap[i]);
+    printf(opened ? "\n\n" : "\n");
     printf("%-12s %12s %12s %14s %14s %10s %12s\n", "route", "pkts_in", "pkts_out", "bytes_in",
            "bytes_out", "flows", "ctl_pkts");
     for (unsigned r = 0; r < s->naccounts; r++) {

@@ -16,7 +16,7 @@ static const uint8_t V6B[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 
 
 static enum decode_status dec(const struct pkt *p, enum decode_link link, struct decoded *d)
 {
-    return decode_packet(link, p->b, p->n, d);
+    return decode_packet(link, DECODE_TUNNELS, p->b, p->n, d);
 }
 
 static void eth_ipv4_tcp(void **state)
@@ -210,12 +210,14 @@ static void truncations(void **state)
     pk_eth(&p, 0x0800);
     pk_ip4(&p, EXT, KP, 6, 20, 0, 0);
     pk_tcp(&p, 1, 2, 0x02, 0);
-    assert_int_equal(decode_packet(DECODE_LINK_ETH, p.b, 10, &d), DECODE_TRUNCATED);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, p.b, 10, &d), DECODE_TRUNCATED);
     assert_false(d.has_ip);
-    assert_int_equal(decode_packet(DECODE_LINK_ETH, p.b, 14 + 15, &d), DECODE_TRUNCATED);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, p.b, 14 + 15, &d),
+                     DECODE_TRUNCATED);
     assert_false(d.has_ip);
     /* transport header cut: addresses are still known */
-    assert_int_equal(decode_packet(DECODE_LINK_ETH, p.b, 14 + 20 + 10, &d), DECODE_TRUNCATED);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, p.b, 14 + 20 + 10, &d),
+                     DECODE_TRUNCATED);
     assert_true(d.has_ip);
     assert_int_equal(d.src4, EXT);
 }
@@ -243,7 +245,7 @@ static void every_prefix_is_safe(void **state)
     for (size_t n = 0; n <= p.n; n++) {
         unsigned char *copy = test_malloc(n ? n : 1);
         memcpy(copy, p.b, n);
-        enum decode_status s = decode_packet(DECODE_LINK_ETH, copy, n, &d);
+        enum decode_status s = decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, copy, n, &d);
         assert_true(s == (n == p.n ? DECODE_OK : DECODE_TRUNCATED));
         test_free(copy);
     }
@@ -464,6 +466,422 @@ static void status_names(void **state)
     assert_string_equal(decode_status_name(DECODE_NOT_IP), "not_ip");
 }
 
+/* ---- mirror transports and tunnels ---- */
+
+static const uint32_t MIRROR_SRC = IP4(192, 0, 2, 10);
+static const uint32_t MIRROR_DST = IP4(192, 0, 2, 20);
+static const uint8_t OUTER_MAC[6] = {0x02, 0, 0, 0, 0x0e, 0x01};
+
+/* The frame a mirror copies: VLAN 101, IPv4 from the country, TCP with 11 payload bytes. */
+static void inner_frame(struct pkt *f)
+{
+    f->n = 0;
+    pk_eth(f, 0x8100);
+    pk_vlan(f, 101, 0x0800);
+    pk_ip4(f, KP, EXT, 6, 20 + 11, 0, 0);
+    pk_tcp(f, 443, 40000, 0x18, 11);
+}
+
+/* Outer Ethernet (no VLAN) and IPv4 from the mirror source, protocol proto, carrying
+ * hdr then body. */
+static void outer_ip4(struct pkt *p, unsigned proto, const struct pkt *hdr, const struct pkt *body)
+{
+    p->n = 0;
+    pk_bytes(p, OUTER_MAC, 6);
+    pk_bytes(p, OUTER_MAC, 6);
+    pk_u16(p, 0x0800);
+    pk_ip4(p, MIRROR_SRC, MIRROR_DST, proto, hdr->n + body->n, 0, 0);
+    pk_bytes(p, hdr->b, hdr->n);
+    pk_bytes(p, body->b, body->n);
+}
+
+/* GRE header: flags (C, K, S), protocol, then checksum/offset, key, sequence as flagged. */
+static void pk_gre(struct pkt *h, unsigned flags, unsigned proto)
+{
+    pk_u16(h, flags);
+    pk_u16(h, proto);
+    if (flags & 0x8000)
+        pk_u32(h, 0);
+    if (flags & 0x2000)
+        pk_u32(h, 0xabcd);
+    if (flags & 0x1000)
+        pk_u32(h, 7);
+}
+
+/* UDP header to dport with room for len bytes after it. */
+static void pk_udp_hdr(struct pkt *h, unsigned dport, size_t len)
+{
+    pk_u16(h, 51000);
+    pk_u16(h, dport);
+    pk_u16(h, (unsigned)(8 + len));
+    pk_u16(h, 0);
+}
+
+/* What the inner frame of every mirror test must decode to. */
+static void assert_inner(const struct decoded *d, const struct pkt *f, uint32_t wire)
+{
+    assert_true(d->has_ip);
+    assert_int_equal(d->src4, KP);
+    assert_int_equal(d->dst4, EXT);
+    assert_int_equal(d->sport, 443);
+    assert_int_equal(d->payload_len, 11);
+    assert_int_equal(d->vlan, 101);
+    assert_memory_equal(d->dst_mac, PK_MAC_A, 6);
+    assert_memory_equal(d->src_mac, PK_MAC_B, 6);
+    assert_int_equal(decode_bytes(d, wire), f->n);
+}
+
+static void erspan_types(void **state)
+{
+    struct pkt f, h = {0}, p;
+    struct decoded d;
+
+    inner_frame(&f);
+    pk_gre(&h, 0, 0x88be); /* type I: no sequence number, no ERSPAN header */
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_inner(&d, &f, (uint32_t)p.n);
+    assert_int_equal(d.nencap, 1);
+    assert_int_equal(d.encap[0], DECODE_ENC_ERSPAN_I);
+    assert_false(d.has_erspan);
+
+    h.n = 0; /* type II: sequence number, version 1, session 300 */
+    pk_gre(&h, 0x1000, 0x88be);
+    pk_u16(&h, 0x1000 | 101);
+    pk_u16(&h, 0x0800 | 300);
+    pk_u32(&h, 42);
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_inner(&d, &f, (uint32_t)p.n);
+    assert_int_equal(d.encap[0], DECODE_ENC_ERSPAN_II);
+    assert_true(d.has_erspan);
+    assert_int_equal(d.erspan_id, 300);
+    h.b[8] = 0x20; /* version 2 in a type II header */
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    assert_int_equal(d.src4, MIRROR_SRC); /* what was read before it */
+    assert_int_equal(d.nencap, 0);
+}
+
+/* ERSPAN type III header: version 2, session, timestamp, frame type ft, O bit. */
+static void pk_erspan3(struct pkt *h, unsigned session, unsigned ft, int platform)
+{
+    pk_gre(h, 0x1000, 0x22eb);
+    pk_u16(h, 0x2000 | 101);
+    pk_u16(h, session);
+    pk_u32(h, 0x12345678);
+    pk_u16(h, 0);
+    pk_u8(h, ft << 2);
+    pk_u8(h, platform ? 1 : 0);
+    if (platform)
+        pk_u32(h, 0x04000000), pk_u32(h, 0);
+}
+
+static void erspan_type_iii(void **state)
+{
+    struct pkt f, h = {0}, p;
+    struct decoded d;
+
+    inner_frame(&f);
+    for (int platform = 0; platform < 2; platform++) {
+        h.n = 0;
+        pk_erspan3(&h, 77, 0, platform);
+        outer_ip4(&p, 47, &h, &f);
+        assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+        assert_inner(&d, &f, (uint32_t)p.n);
+        assert_int_equal(d.encap[0], DECODE_ENC_ERSPAN_III);
+        assert_int_equal(d.erspan_id, 77);
+    }
+    h.n = 0; /* frame type 2: an IP packet, no Ethernet header */
+    pk_erspan3(&h, 78, 2, 0);
+    struct pkt ip = {0};
+    pk_bytes(&ip, f.b + 18, f.n - 18);
+    outer_ip4(&p, 47, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, KP);
+    assert_false(d.has_dst_mac);
+    assert_int_equal(d.vlan, DECODE_NO_VLAN);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), ip.n);
+    h.n = 0; /* frame type 7: not a frame the decoder reads */
+    pk_erspan3(&h, 78, 7, 0);
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_UNSUPPORTED);
+    assert_int_equal(d.nencap, 0);
+}
+
+static void gre_bridging_and_others(void **state)
+{
+    static const unsigned flags[] = {0, 0x2000, 0x1000, 0x3000, 0xb000};
+    struct pkt f, h, p;
+    struct decoded d;
+
+    inner_frame(&f);
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        h.n = 0;
+        pk_gre(&h, flags[i], 0x6558);
+        outer_ip4(&p, 47, &h, &f);
+        assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+        assert_inner(&d, &f, (uint32_t)p.n);
+        assert_int_equal(d.encap[0], DECODE_ENC_GRE_TEB);
+    }
+    h.n = 0; /* routing present (RFC 1701): refused, not read past */
+    pk_gre(&h, 0x4000, 0x6558);
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    h.n = 0; /* PPTP's GRE version 1, and a payload not opened: the packet as it is */
+    pk_gre(&h, 0x2001, 0x880b);
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.nencap, 0);
+    assert_int_equal(d.l4_proto, 47);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), p.n);
+    h.n = 0;
+    pk_gre(&h, 0, 0x8909);
+    outer_ip4(&p, 47, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    outer_ip4(&p, 47, &(struct pkt){.n = 0}, &(struct pkt){.b = {0x10, 0}, .n = 2});
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_TRUNCATED); /* GRE header cut */
+}
+
+static void vxlan_and_geneve(void **state)
+{
+    static const unsigned ports[] = {4789, 8472};
+    struct pkt f, h, p;
+    struct decoded d;
+
+    inner_frame(&f);
+    for (int i = 0; i < 2; i++) {
+        h.n = 0;
+        pk_udp_hdr(&h, ports[i], 8 + f.n);
+        pk_u32(&h, 0x08000000);
+        pk_u32(&h, 5001u << 8);
+        outer_ip4(&p, 17, &h, &f);
+        assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+        assert_inner(&d, &f, (uint32_t)p.n);
+        assert_int_equal(d.encap[0], DECODE_ENC_VXLAN);
+        assert_true(d.has_vni);
+        assert_int_equal(d.vni, 5001);
+    }
+    h.b[8] = 0; /* no I flag */
+    outer_ip4(&p, 17, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    assert_false(d.has_vni);
+
+    h.n = 0; /* GENEVE with 8 bytes of options */
+    pk_udp_hdr(&h, 6081, 16 + f.n);
+    pk_u16(&h, 0x0200);
+    pk_u16(&h, 0x6558);
+    pk_u32(&h, 0xabcdefu << 8);
+    pk_u32(&h, 0x01020304);
+    pk_u32(&h, 0x05060708);
+    outer_ip4(&p, 17, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_inner(&d, &f, (uint32_t)p.n);
+    assert_int_equal(d.encap[0], DECODE_ENC_GENEVE);
+    assert_int_equal(d.vni, 0xabcdef);
+    h.b[8] = 0x42; /* version 1 */
+    outer_ip4(&p, 17, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    h.b[8] = 0x3f; /* 252 bytes of options: more than there is */
+    outer_ip4(&p, 17, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_TRUNCATED);
+    h.b[8] = 0x02;
+    h.b[11] = 0x00; /* protocol 0x6500 */
+    outer_ip4(&p, 17, &h, &f);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_UNSUPPORTED);
+}
+
+/* The IP packet of an IP tunnel: IPv4 from the country, UDP with 5 payload bytes. */
+static void inner_ip4(struct pkt *ip)
+{
+    ip->n = 0;
+    pk_ip4(ip, KP, EXT, 17, 8 + 5, 0, 0);
+    pk_udp(ip, 53, 33000, 5);
+}
+
+static void ip_tunnels(void **state)
+{
+    struct pkt ip, ip6 = {0}, h = {0}, p;
+    struct decoded d;
+
+    inner_ip4(&ip);
+    pk_ip6(&ip6, V6A, V6B, 17, 8);
+    pk_udp(&ip6, 53, 33000, 0);
+    outer_ip4(&p, 4, &h, &ip); /* IPv4 in IPv4 */
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, KP);
+    assert_int_equal(d.dport, 33000);
+    assert_int_equal(d.encap[0], DECODE_ENC_IPIP);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), 14 + ip.n); /* less the outer header */
+    assert_memory_equal(d.src_mac, OUTER_MAC, 6);                 /* the link is the frame's */
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, 0, p.b, p.n, &d), DECODE_OK);
+    assert_int_equal(d.src4, MIRROR_SRC); /* tunnels off: the outer packet */
+    assert_int_equal(d.nencap, 0);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), p.n);
+
+    outer_ip4(&p, 41, &h, &ip6); /* 6in4 */
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.ip_version, 6);
+    assert_memory_equal(d.src, V6A, 16);
+    assert_int_equal(d.encap[0], DECODE_ENC_6IN4);
+
+    pk_gre(&h, 0x2000, 0x86dd); /* IPv6 in GRE with a key */
+    outer_ip4(&p, 47, &h, &ip6);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_memory_equal(d.dst, V6B, 16);
+    assert_int_equal(d.encap[0], DECODE_ENC_GRE_IP);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), 14 + ip6.n);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, 0, p.b, p.n, &d), DECODE_OK);
+    assert_int_equal(d.l4_proto, 47);
+
+    outer_ip4(&p, 4, &(struct pkt){.n = 0}, &ip); /* the inner header cut: the outer packet */
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, p.b, 14 + 20 + 12, &d),
+                     DECODE_TRUNCATED);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    assert_int_equal(d.nencap, 0);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), p.n);
+}
+
+static void gtp_user_plane(void **state)
+{
+    struct pkt ip, h = {0}, p;
+    struct decoded d;
+
+    inner_ip4(&ip);
+    pk_udp_hdr(&h, 2152, 8 + ip.n);
+    pk_u8(&h, 0x30); /* version 1, PT 1 */
+    pk_u8(&h, 0xff); /* G-PDU */
+    pk_u16(&h, (unsigned)ip.n);
+    pk_u32(&h, 0x1000);
+    outer_ip4(&p, 17, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, KP);
+    assert_int_equal(d.encap[0], DECODE_ENC_GTPU);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), 14 + ip.n);
+
+    h.n = 0; /* sequence number and one extension header (PDU session container) */
+    pk_udp_hdr(&h, 2152, 16 + 4 + ip.n);
+    pk_u8(&h, 0x36);
+    pk_u8(&h, 0xff);
+    pk_u16(&h, (unsigned)(8 + 4 + ip.n));
+    pk_u32(&h, 0x1000);
+    pk_u16(&h, 9);
+    pk_u8(&h, 0);
+    pk_u8(&h, 0x85);
+    pk_u32(&h, 0x01000900); /* 1 word, next type 0 */
+    outer_ip4(&p, 17, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, KP);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), 14 + ip.n);
+    h.b[20] = 0; /* an extension header of length 0 */
+    outer_ip4(&p, 17, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    h.b[9] = 1; /* echo request: signalling, the packet as it is */
+    outer_ip4(&p, 17, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.src4, MIRROR_SRC);
+    h.b[8] = 0x20; /* GTP' (PT 0) */
+    outer_ip4(&p, 17, &h, &ip);
+    assert_int_equal(dec(&p, DECODE_LINK_ETH, &d), DECODE_BAD_HEADER);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, 0, p.b, p.n, &d), DECODE_OK);
+}
+
+/* VXLAN header around `in` (VNI vni) into out, as a whole outer frame. */
+static void wrap_vxlan(struct pkt *out, const struct pkt *in, uint32_t vni)
+{
+    struct pkt h = {0};
+
+    pk_udp_hdr(&h, 4789, 8 + in->n);
+    pk_u32(&h, 0x08000000);
+    pk_u32(&h, vni << 8);
+    outer_ip4(out, 17, &h, in);
+}
+
+static void nesting_is_bounded(void **state)
+{
+    struct pkt a, b;
+    struct decoded d;
+
+    inner_frame(&a);
+    for (unsigned i = 0; i < DECODE_MAX_ENCAP; i++) {
+        wrap_vxlan(&b, &a, 10 + i);
+        a = b;
+    }
+    assert_int_equal(dec(&a, DECODE_LINK_ETH, &d), DECODE_OK);
+    assert_int_equal(d.nencap, DECODE_MAX_ENCAP);
+    assert_int_equal(d.vni, 10 + DECODE_MAX_ENCAP - 1); /* the outermost */
+    assert_int_equal(d.src4, KP);
+    wrap_vxlan(&b, &a, 99);
+    assert_int_equal(dec(&b, DECODE_LINK_ETH, &d), DECODE_UNSUPPORTED);
+    assert_int_equal(d.nencap, DECODE_MAX_ENCAP);
+    assert_int_equal(d.src4, MIRROR_SRC);
+}
+
+/* A frame cut anywhere in a nested packet (ERSPAN II, VXLAN, GRE-IP, inner UDP): nothing
+ * read past the end (ASan), truncated until the last header is whole (the 5 payload bytes
+ * are not a header). */
+static void every_prefix_of_nested_is_safe(void **state)
+{
+    struct pkt ip, h = {0}, l2, vx, p;
+    struct decoded d;
+
+    inner_ip4(&ip);
+    pk_gre(&h, 0x3000, 0x0800);
+    outer_ip4(&l2, 47, &h, &ip);
+    wrap_vxlan(&vx, &l2, 7);
+    h.n = 0;
+    pk_gre(&h, 0x1000, 0x88be);
+    pk_u16(&h, 0x1000);
+    pk_u16(&h, 5);
+    pk_u32(&h, 0);
+    outer_ip4(&p, 47, &h, &vx);
+    for (size_t n = 0; n <= p.n; n++) {
+        unsigned char *copy = test_malloc(n ? n : 1);
+        memcpy(copy, p.b, n);
+        enum decode_status s = decode_packet(DECODE_LINK_ETH, DECODE_TUNNELS, copy, n, &d);
+        assert_true(s == (n >= p.n - 5 ? DECODE_OK : DECODE_TRUNCATED));
+        assert_true(decode_bytes(&d, (uint32_t)p.n) <= p.n);
+        test_free(copy);
+    }
+    assert_int_equal(d.nencap, 3);
+    assert_int_equal(d.encap[0], DECODE_ENC_ERSPAN_II);
+    assert_int_equal(d.encap[1], DECODE_ENC_VXLAN);
+    assert_int_equal(d.encap[2], DECODE_ENC_GRE_IP);
+    assert_int_equal(d.erspan_id, 5);
+    assert_int_equal(d.vni, 7);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), 14 + ip.n);
+}
+
+/* Bytes of a mirrored frame cut by the snap length: its length as the transport declares
+ * it; a declared length past the wire length is capped. */
+static void mirrored_bytes_beyond_capture(void **state)
+{
+    struct pkt f, h = {0}, p;
+    struct decoded d;
+
+    inner_frame(&f);
+    pk_gre(&h, 0, 0x6558);
+    outer_ip4(&p, 47, &h, &f);
+    size_t hdr = p.n - f.n;
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, 0, p.b, hdr + 40, &d), DECODE_TRUNCATED);
+    assert_int_equal(decode_bytes(&d, (uint32_t)p.n), f.n);
+    assert_int_equal(decode_bytes(&d, (uint32_t)(hdr + 20)), 20);
+    assert_int_equal(decode_bytes(&d, 3), 0);
+}
+
+static void encap_names(void **state)
+{
+    assert_string_equal(decode_encap_name(DECODE_ENC_ERSPAN_I), "erspan_i");
+    assert_string_equal(decode_encap_name(DECODE_ENC_GTPU), "gtp_u");
+    assert_string_equal(decode_encap_name(DECODE_NENCAP), "invalid");
+    for (int i = 0; i < DECODE_NENCAP; i++)
+        assert_non_null(decode_encap_name((enum decode_encap)i));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +907,16 @@ int main(void)
         cmocka_unit_test(raw_and_loopback_links),
         cmocka_unit_test(icmp_and_zero_total_length),
         cmocka_unit_test(status_names),
+        cmocka_unit_test(erspan_types),
+        cmocka_unit_test(erspan_type_iii),
+        cmocka_unit_test(gre_bridging_and_others),
+        cmocka_unit_test(vxlan_and_geneve),
+        cmocka_unit_test(ip_tunnels),
+        cmocka_unit_test(gtp_user_plane),
+        cmocka_unit_test(nesting_is_bounded),
+        cmocka_unit_test(every_prefix_of_nested_is_safe),
+        cmocka_unit_test(mirrored_bytes_beyond_capture),
+        cmocka_unit_test(encap_names),
     };
     return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

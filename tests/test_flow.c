@@ -269,7 +269,8 @@ static void fragment_of_expired_flow(void **state)
     struct decoded d;
     bool created;
 
-    assert_int_equal(decode_packet(DECODE_LINK_RAW, first, sizeof first, &d), DECODE_OK);
+    assert_int_equal(decode_packet(DECODE_LINK_RAW, DECODE_TUNNELS, first, sizeof first, &d),
+                     DECODE_OK);
     assert_true(d.is_fragment && !d.later_frag);
     struct flow *f = flow_get(t, &d, 1 * SEC, &created);
     flow_count(t, f, 0, sizeof first, d.tcp_flags, 1 * SEC, on_export, &e);
@@ -278,7 +279,8 @@ static void fragment_of_expired_flow(void **state)
     assert_int_equal(e.why[0], FLOW_END_FIN);
     assert_int_equal(flow_stats(t)->active, 0);
 
-    assert_int_equal(decode_packet(DECODE_LINK_RAW, later, sizeof later, &d), DECODE_OK);
+    assert_int_equal(decode_packet(DECODE_LINK_RAW, DECODE_TUNNELS, later, sizeof later, &d),
+                     DECODE_OK);
     assert_true(d.later_frag);
     struct flow *g = flow_get(t, &d, 16 * SEC, &created);
     assert_non_null(g);

@@ -193,6 +193,11 @@ static void bad_rules(void **state)
         {"cn=iface:", "bad interface name"},
         {"cn=vlan:1,", "unknown match ''"},
         {"other=vlan:1", "reserved"},
+        {"cn=erspan:1024", "bad ERSPAN session id '1024'"},
+        {"cn=erspan:x", "bad ERSPAN session id"},
+        {"cn=vni:16777216", "bad VNI '16777216'"},
+        {"cn=vni:", "bad VNI ''"},
+        {"cn=vxlan:5", "use vlan:, mac:, iface:, prefix:, erspan: or vni:"},
         {"all=vlan:1", "reserved"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -201,6 +206,78 @@ static void bad_rules(void **state)
         if (!strstr(errbuf, bad[i].msg))
             fail_msg("%s: got '%s', want '%s'", bad[i].spec, errbuf, bad[i].msg);
     }
+}
+
+/* Mirror sessions: erspan:ID and vni:ID, alone or joined with other forms; a frame's VLAN
+ * rule still decides first; control packets are routed by their session too. */
+static void mirror_sessions(void **state)
+{
+    struct route_table t;
+    struct route_verdict v;
+    const char *const specs[] = {"cn=erspan:100,vlan:100", "ru=vni:5001", "tap=erspan:0", NULL};
+    table(&t, specs);
+
+    struct decoded d = pkt4(EXT, KP_A, DECODE_NO_VLAN, NULL);
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, t.fallback); /* no session at all */
+    d.has_erspan = 1;
+    d.erspan_id = 100;
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, 0);
+    d.erspan_id = 0;
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, 2);
+    d.vlan = 100; /* the inner frame's VLAN, an earlier rule */
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, 0);
+    d = pkt4(EXT, KP_A, DECODE_NO_VLAN, NULL);
+    d.vni = 5001; /* not valid without has_vni */
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, t.fallback);
+    d.has_vni = 1;
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.route, 1);
+    d = pkt4(EXT, IP4(8, 8, 8, 8), DECODE_NO_VLAN, NULL); /* control traffic */
+    d.has_vni = 1;
+    d.vni = 5001;
+    route_match(&t, kp, &d, -1, &v);
+    assert_int_equal(v.nhits, 0);
+    assert_int_equal(v.route, 1);
+}
+
+/* A packet between two watched countries counts for both: out for the one it leaves, in for
+ * the one it enters, each hit routed by its own country-side address. */
+static void between_two_countries(void **state)
+{
+    struct prefix_set *two = prefix_new();
+    struct cidr c;
+    struct route_table t;
+    struct route_verdict v;
+    const char *const specs[] = {"kcna=prefix:175.45.176.0/24", NULL};
+
+    assert_int_equal(prefix_load_builtin(two, "KP", errbuf, sizeof errbuf), 0);
+    assert_int_equal(prefix_parse_cidr("5.22.0.0/16", &c, errbuf, sizeof errbuf), 0);
+    assert_int_equal(prefix_add_cidr(two, &c, "IR", errbuf, sizeof errbuf), 1);
+    assert_int_equal(prefix_finish(two, "KP,IR", errbuf, sizeof errbuf), 0);
+    table(&t, specs);
+    unsigned kp_i = prefix_country_find(two, "KP"), ir_i = prefix_country_find(two, "IR");
+    assert_true(kp_i && ir_i && kp_i != ir_i);
+    struct decoded d = pkt4(KP_A, IP4(5, 22, 1, 1), DECODE_NO_VLAN, NULL);
+    route_match(&t, two, &d, -1, &v);
+    assert_int_equal(v.nhits, 2);
+    assert_int_equal(v.hit[0].country, kp_i);
+    assert_int_equal(v.hit[0].dir, DIR_OUT);
+    assert_ptr_equal(v.hit[0].chost, d.src);
+    assert_int_equal(v.hit[0].route, 0); /* 175.45.176.9: kcna */
+    assert_int_equal(v.hit[1].country, ir_i);
+    assert_int_equal(v.hit[1].dir, DIR_IN);
+    assert_ptr_equal(v.hit[1].chost, d.dst);
+    assert_int_equal(v.hit[1].route, t.fallback); /* the Iranian side is not in kcna */
+    d = pkt4(KP_A, KP_B, DECODE_NO_VLAN, NULL);   /* inside one country: one hit, out */
+    route_match(&t, two, &d, -1, &v);
+    assert_int_equal(v.nhits, 1);
+    assert_int_equal(v.hit[0].dir, DIR_OUT);
+    prefix_free(two);
 }
 
 static void too_many_routes(void **state)
@@ -227,6 +304,8 @@ int main(void)
         cmocka_unit_test(control_packets_by_link_marks),
         cmocka_unit_test(repeated_names_and_ifaces),
         cmocka_unit_test(bad_rules),
+        cmocka_unit_test(mirror_sessions),
+        cmocka_unit_test(between_two_countries),
         cmocka_unit_test(too_many_routes),
     };
     return cmocka_run_group_tests_name("route", tests, setup, teardown);

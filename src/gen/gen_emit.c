@@ -54,20 +54,48 @@ static void emit_encap(struct gen_emit *em, struct gen_pkt *p)
         p->df = 0;
 }
 
-static int emit_write(struct gen_emit *em, const struct gen_pkt *p, const uint8_t *ip, size_t iplen,
-                      const struct gen_acct *a, uint64_t t, char *err, size_t errlen)
+/* The frame of datagram ip (in the --wrap tunnel, if any) into em->frame; *wire: its
+ * length, *counted: its bare twin's. Returns 0, or -1 with err filled. */
+static int emit_frame(struct gen_emit *em, const struct gen_pkt *p, const uint8_t *ip, size_t iplen,
+                      size_t *wire, size_t *counted, char *err, size_t errlen)
 {
-    size_t n = gen_frame_link(&em->fcfg, p, ip, iplen, em->frame, sizeof(em->frame));
+    struct gen_pkt q = *p;
+    size_t n = iplen;
 
-    if (n == 0) {
+    if (gen_wrap_is_tunnel(em->o->wrap)) {
+        n = gen_wrap_tunnel(em->o->wrap, em->wrapped, p->from_router, ip, iplen, em->tunnel,
+                            sizeof(em->tunnel));
+        q.wrap_hdrs = (uint16_t)(n - iplen);
+        ip = em->tunnel;
+    }
+    *wire = n == 0 ? 0 : gen_frame_link(&em->fcfg, &q, ip, n, em->frame, GEN_FRAME_MAX);
+    if (*wire == 0) {
         snprintf(err, errlen, "internal error: frame too large");
         return -1;
     }
-    if (gen_pcap_write(em->out, t, em->frame, (uint32_t)n) < 0) {
+    *counted = *wire - q.wrap_hdrs;
+    return 0;
+}
+
+static int emit_write(struct gen_emit *em, const struct gen_pkt *p, const uint8_t *ip, size_t iplen,
+                      const struct gen_acct *a, uint64_t t, char *err, size_t errlen)
+{
+    const uint8_t *out = em->frame;
+    size_t n, counted;
+
+    if (emit_frame(em, p, ip, iplen, &n, &counted, err, errlen) < 0)
+        return -1;
+    if (em->o->wrap != GEN_WRAP_NONE && !gen_wrap_is_tunnel(em->o->wrap)) {
+        n = gen_wrap_mirror(em->o->wrap, em->wrapped, p->route, em->frame, n, em->mirror,
+                            sizeof(em->mirror));
+        out = em->mirror;
+    }
+    em->wrapped++;
+    if (gen_pcap_write(em->out, t, out, (uint32_t)n) < 0) {
         snprintf(err, errlen, "writing the capture: %s", gen_pcap_strerror(em->out));
         return -1;
     }
-    if (gen_expect_frame(em->exp, a, t, (uint32_t)n) < 0) {
+    if (gen_expect_frame(em->exp, a, t, (uint32_t)counted) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

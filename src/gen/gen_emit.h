@@ -1,8 +1,9 @@
 /* gen_emit — the last stage of blackout-gen: one packet becomes frames in
  * the capture. Chooses the extra encapsulation of a country packet
  * (--encap-mix), builds the datagram, fragments it when asked, wraps it in
- * the link header, writes each frame and counts it in the expect truth.
- * Stops writing once the --packets cap is reached. */
+ * the link header (and in the --wrap tunnel or mirror transport), writes
+ * each frame and counts it in the expect truth as its bare twin. Stops
+ * writing once the --packets cap is reached. */
 #ifndef GEN_EMIT_H
 #define GEN_EMIT_H
 
@@ -14,6 +15,7 @@
 #include "gen_opt.h"
 #include "gen_pcap.h"
 #include "gen_rng.h"
+#include "gen_wrap.h"
 
 struct gen_emit {
     const struct gen_opt *o;
@@ -23,7 +25,9 @@ struct gen_emit {
     struct gen_rng rng;     /* encapsulation choices */
     uint64_t last_t;        /* time of the last frame written */
     int full;               /* the packet cap is reached */
+    uint64_t wrapped;       /* frames wrapped so far (--wrap takes turns through variants) */
     uint8_t ip[GEN_FRAME_MAX], frag[GEN_FRAME_MAX], frame[GEN_FRAME_MAX];
+    uint8_t tunnel[GEN_FRAME_MAX + GEN_WRAP_MAX], mirror[GEN_FRAME_MAX + GEN_WRAP_MAX];
 };
 
 /* Set up em to write to out and count into exp. */

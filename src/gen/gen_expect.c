@@ -193,12 +193,12 @@ static void exp_header(FILE *f, const struct gen_expect *e, const struct gen_opt
     exp_str(f, o->scenario);
     fprintf(f,
             ",\"seed\":%llu,\"start\":%llu,\"end\":%llu,\"bin\":%u,\"link\":\"%s\","
-            "\"mark\":\"%s\",\"pcapng\":%s,\"snaplen\":%u,\"encap_mix\":%s,\"rate\":%.10g,"
-            "\"bg\":%.10g,\n",
+            "\"mark\":\"%s\",\"pcapng\":%s,\"snaplen\":%u,\"encap_mix\":%s,\"wrap\":\"%s\","
+            "\"rate\":%.10g,\"bg\":%.10g,\n",
             (unsigned long long)o->seed, (unsigned long long)o->start, (unsigned long long)end,
             e->binlen, gen_opt_link_name(o->link), gen_opt_mark_name(gen_opt_effective_mark(o)),
-            o->pcapng ? "true" : "false", o->snaplen, o->encap_mix ? "true" : "false", o->rate,
-            o->bg);
+            o->pcapng ? "true" : "false", o->snaplen, o->encap_mix ? "true" : "false",
+            gen_wrap_name(o->wrap), o->rate, o->bg);
 }
 
 static void exp_route(FILE *f, const struct gen_expect *e, const struct gen_opt *o, int i)

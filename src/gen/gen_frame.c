@@ -5,18 +5,6 @@
 
 static const uint8_t frame_observer_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p + 2, v & 0xffff);
-}
-
 /* Sum of the pseudo-header of p for an L4 length of n. */
 static uint32_t frame_pseudo(const struct gen_pkt *p, size_t n)
 {
@@ -26,7 +14,7 @@ static uint32_t frame_pseudo(const struct gen_pkt *p, size_t n)
 
     sum = gen_net_csum_add(sum, p->src->b, alen);
     sum = gen_net_csum_add(sum, p->dst->b, alen);
-    put32(tail, (uint32_t)n);
+    gen_net_put32(tail, (uint32_t)n);
     tail[7] = p->l4;
     return gen_net_csum_add(sum, tail, 8);
 }
@@ -42,14 +30,14 @@ static size_t frame_tcp(const struct gen_pkt *p, uint8_t *l4, size_t cap)
         return 0;
     if (p->src->v6)
         opt[3] = 0xa0; /* MSS 1440 */
-    put16(l4, p->sport);
-    put16(l4 + 2, p->dport);
-    put32(l4 + 4, p->seq);
-    put32(l4 + 8, p->ack);
+    gen_net_put16(l4, p->sport);
+    gen_net_put16(l4 + 2, p->dport);
+    gen_net_put32(l4 + 4, p->seq);
+    gen_net_put32(l4 + 8, p->ack);
     l4[12] = (uint8_t)((hl / 4) << 4);
     l4[13] = p->flags;
-    put16(l4 + 14, p->win);
-    put32(l4 + 16, 0); /* checksum, urgent pointer */
+    gen_net_put16(l4 + 14, p->win);
+    gen_net_put32(l4 + 16, 0); /* checksum, urgent pointer */
     memcpy(l4 + 20, opt, optlen);
     if (p->len > 0)
         memcpy(l4 + hl, p->payload, p->len);
@@ -69,10 +57,10 @@ static size_t frame_l4(const struct gen_pkt *p, uint8_t *l4, size_t cap)
         n = 8 + (size_t)p->len;
         if (n > cap)
             return 0;
-        put16(l4, p->sport);
-        put16(l4 + 2, p->dport);
-        put16(l4 + 4, (uint32_t)n);
-        put16(l4 + 6, 0);
+        gen_net_put16(l4, p->sport);
+        gen_net_put16(l4 + 2, p->dport);
+        gen_net_put16(l4 + 4, (uint32_t)n);
+        gen_net_put16(l4 + 6, 0);
         memcpy(l4 + 8, p->payload, p->len);
         ck = 6;
     } else {
@@ -80,7 +68,7 @@ static size_t frame_l4(const struct gen_pkt *p, uint8_t *l4, size_t cap)
         if (n > cap || n < 4)
             return 0;
         memcpy(l4, p->payload, n);
-        put16(l4 + 2, 0);
+        gen_net_put16(l4 + 2, 0);
         ck = 2;
     }
     if (n > 0) {
@@ -88,7 +76,7 @@ static size_t frame_l4(const struct gen_pkt *p, uint8_t *l4, size_t cap)
         uint16_t c = gen_net_csum_fold(gen_net_csum_add(sum, l4, n));
         if (p->l4 == 17 && c == 0)
             c = 0xffff;
-        put16(l4 + ck, c);
+        gen_net_put16(l4 + ck, c);
     }
     return n;
 }
@@ -109,15 +97,15 @@ static void frame_ipv4_header(const struct gen_pkt *p, uint8_t *ip, size_t hl, s
 {
     ip[0] = (uint8_t)(0x40 | (hl / 4));
     ip[1] = 0;
-    put16(ip + 2, (uint32_t)total);
-    put16(ip + 4, p->ip_id);
-    put16(ip + 6, p->df ? 0x4000 : 0);
+    gen_net_put16(ip + 2, (uint32_t)total);
+    gen_net_put16(ip + 4, p->ip_id);
+    gen_net_put16(ip + 6, p->df ? 0x4000 : 0);
     ip[8] = p->ttl;
     ip[9] = p->l4;
-    put16(ip + 10, 0);
+    gen_net_put16(ip + 10, 0);
     memcpy(ip + 12, p->src->b, 4);
     memcpy(ip + 16, p->dst->b, 4);
-    put16(ip + 10, gen_net_csum_fold(gen_net_csum_add(0, ip, hl)));
+    gen_net_put16(ip + 10, gen_net_csum_fold(gen_net_csum_add(0, ip, hl)));
 }
 
 size_t gen_frame_ip(const struct gen_pkt *p, uint8_t *ip, size_t cap)
@@ -131,8 +119,8 @@ size_t gen_frame_ip(const struct gen_pkt *p, uint8_t *ip, size_t cap)
         n = frame_l4(p, ip + hl, cap - hl);
         if (n == 0)
             return 0;
-        put32(ip, 0x60000000u | (p->flowlabel & 0xfffff));
-        put16(ip + 4, (uint32_t)n);
+        gen_net_put32(ip, 0x60000000u | (p->flowlabel & 0xfffff));
+        gen_net_put16(ip + 4, (uint32_t)n);
         ip[6] = p->l4;
         ip[7] = p->ttl;
         memcpy(ip + 8, p->src->b, 16);
@@ -171,10 +159,10 @@ size_t gen_frame_frag(const uint8_t *ip, size_t iplen, uint16_t frag_data, int k
         return 0;
     memcpy(out, ip, hl);
     memcpy(out + hl, ip + hl + off, n);
-    put16(out + 2, (uint32_t)(hl + n));
-    put16(out + 6, (uint32_t)((off / 8) | (off + n < iplen - hl ? 0x2000 : 0)));
-    put16(out + 10, 0);
-    put16(out + 10, gen_net_csum_fold(gen_net_csum_add(0, out, hl)));
+    gen_net_put16(out + 2, (uint32_t)(hl + n));
+    gen_net_put16(out + 6, (uint32_t)((off / 8) | (off + n < iplen - hl ? 0x2000 : 0)));
+    gen_net_put16(out + 10, 0);
+    gen_net_put16(out + 10, gen_net_csum_fold(gen_net_csum_add(0, out, hl)));
     return hl + n;
 }
 
@@ -189,10 +177,16 @@ void gen_frame_router_mac(const struct gen_frame_cfg *cfg, int route, uint8_t ma
     }
 }
 
+/* The datagram under the link header is IPv6 (a tunnel's outer header is IPv4). */
+static int frame_v6(const struct gen_pkt *p)
+{
+    return p->src->v6 && p->wrap_hdrs == 0;
+}
+
 static size_t frame_tag(uint8_t *f, uint32_t tpid, uint32_t vid)
 {
-    put16(f, tpid);
-    put16(f + 2, vid & 0x0fff);
+    gen_net_put16(f, tpid);
+    gen_net_put16(f + 2, vid & 0x0fff);
     return 4;
 }
 
@@ -212,35 +206,35 @@ static size_t frame_eth(const struct gen_frame_cfg *cfg, const struct gen_pkt *p
             n += frame_tag(f + n, 0x8100, p->inner_vlan);
     }
     if (p->encap == GEN_ENC_MPLS) {
-        put16(f + n, 0x8847);
-        put32(f + n + 2, (p->mpls[0] & 0xfffff) << 12 | 64);
-        put32(f + n + 6, (p->mpls[1] & 0xfffff) << 12 | 1u << 8 | 64);
+        gen_net_put16(f + n, 0x8847);
+        gen_net_put32(f + n + 2, (p->mpls[0] & 0xfffff) << 12 | 64);
+        gen_net_put32(f + n + 6, (p->mpls[1] & 0xfffff) << 12 | 1u << 8 | 64);
         return n + 10;
     }
-    put16(f + n, p->src->v6 ? 0x86dd : 0x0800);
+    gen_net_put16(f + n, frame_v6(p) ? 0x86dd : 0x0800);
     return n + 2;
 }
 
 /* Linux cooked header v1 (16 bytes) or v2 (20 bytes). */
 static size_t frame_sll(const struct gen_frame_cfg *cfg, const struct gen_pkt *p, uint8_t *f)
 {
-    uint32_t proto = p->src->v6 ? 0x86dd : 0x0800;
+    uint32_t proto = frame_v6(p) ? 0x86dd : 0x0800;
     uint8_t pkttype = p->from_router ? 0 : 4; /* PACKET_HOST : PACKET_OUTGOING */
     uint8_t addr[8] = {0};
 
     gen_frame_router_mac(cfg, p->route, addr);
     if (cfg->link == GEN_LINK_SLL) {
-        put16(f, pkttype);
-        put16(f + 2, 1); /* ARPHRD_ETHER */
-        put16(f + 4, 6);
+        gen_net_put16(f, pkttype);
+        gen_net_put16(f + 2, 1); /* ARPHRD_ETHER */
+        gen_net_put16(f + 4, 6);
         memcpy(f + 6, addr, 8);
-        put16(f + 14, proto);
+        gen_net_put16(f + 14, proto);
         return 16;
     }
-    put16(f, proto);
-    put16(f + 2, 0);
-    put32(f + 4, 1u + p->route); /* interface index */
-    put16(f + 8, 1);
+    gen_net_put16(f, proto);
+    gen_net_put16(f + 2, 0);
+    gen_net_put32(f + 4, 1u + p->route); /* interface index */
+    gen_net_put16(f + 8, 1);
     f[10] = pkttype;
     f[11] = 6;
     memcpy(f + 12, addr, 8);
@@ -249,7 +243,7 @@ static size_t frame_sll(const struct gen_frame_cfg *cfg, const struct gen_pkt *p
 
 static size_t frame_header(const struct gen_frame_cfg *cfg, const struct gen_pkt *p, uint8_t *f)
 {
-    uint32_t af = p->src->v6 ? 24 : 2; /* BSD AF_INET, AF_INET6 (NetBSD/OpenBSD value) */
+    uint32_t af = frame_v6(p) ? 24 : 2; /* BSD AF_INET, AF_INET6 (NetBSD/OpenBSD value) */
 
     switch (cfg->link) {
     case GEN_LINK_ETH:
@@ -262,7 +256,7 @@ static size_t frame_header(const struct gen_frame_cfg *cfg, const struct gen_pkt
         f[1] = f[2] = f[3] = 0;
         return 4;
     case GEN_LINK_LOOP:
-        put32(f, af);
+        gen_net_put32(f, af);
         return 4;
     case GEN_LINK_RAW:
         return 0;
@@ -280,9 +274,10 @@ size_t gen_frame_link(const struct gen_frame_cfg *cfg, const struct gen_pkt *p, 
     n = frame_header(cfg, p, frame);
     memcpy(frame + n, ip, iplen);
     n += iplen;
-    if (p->encap == GEN_ENC_PAD && cfg->link == GEN_LINK_ETH && n < 60) {
-        memset(frame + n, 0, 60 - n);
-        n = 60;
+    /* padded as the bare frame was: a tunnel's headers come on top */
+    if (p->encap == GEN_ENC_PAD && cfg->link == GEN_LINK_ETH && n < 60u + p->wrap_hdrs) {
+        memset(frame + n, 0, 60u + p->wrap_hdrs - n);
+        n = 60u + p->wrap_hdrs;
     }
     return n;
 }

@@ -55,6 +55,7 @@ struct gen_pkt {
     uint16_t inner_vlan;
     uint32_t mpls[2];
     uint16_t frag_data; /* data bytes per fragment (multiple of 8) */
+    uint16_t wrap_hdrs; /* the datagram is in a tunnel (IPv4) with this many header bytes */
 };
 
 /* Link-layer settings shared by every frame. */

@@ -175,6 +175,18 @@ void gen_net_format(const struct gen_addr *a, char *buf, size_t len)
         snprintf(buf, len, "?");
 }
 
+void gen_net_put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+void gen_net_put32(uint8_t *p, uint32_t v)
+{
+    gen_net_put16(p, v >> 16);
+    gen_net_put16(p + 2, v & 0xffff);
+}
+
 uint32_t gen_net_csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
     uint64_t acc = sum;

@@ -60,6 +60,10 @@ int gen_net_is_kp_v4(uint32_t a);
 /* Text form into buf (inet_ntop). */
 void gen_net_format(const struct gen_addr *a, char *buf, size_t len);
 
+/* Big-endian stores of 16 and 32 bits. */
+void gen_net_put16(uint8_t *p, uint32_t v);
+void gen_net_put32(uint8_t *p, uint32_t v);
+
 /* Internet checksum: accumulate, then fold and complement. */
 uint32_t gen_net_csum_add(uint32_t sum, const uint8_t *p, size_t n);
 uint16_t gen_net_csum_fold(uint32_t sum);

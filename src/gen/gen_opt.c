@@ -22,6 +22,7 @@ enum opt_id {
     OPT_SNAPLEN,
     OPT_ENCAP,
     OPT_NO_ENCAP,
+    OPT_WRAP,
     OPT_V6,
     OPT_BIN,
     OPT_NO_BINS,
@@ -62,6 +63,7 @@ static const struct opt_def opt_defs[] = {
     {"--snaplen", "N", OPT_SNAPLEN, 16, 262144, "store at most N bytes per frame; len keeps the wire length"},
     {"--encap-mix", NULL, OPT_ENCAP, 0, 0, "~5% of country packets: QinQ, MPLS, IP options, frags, padding"},
     {"--no-encap-mix", NULL, OPT_NO_ENCAP, 0, 0, "plain encapsulation only"},
+    {"--wrap", "KIND", OPT_WRAP, 0, 0, "deliver every frame in a mirror transport (erspan1|erspan2|erspan3|vxlan|geneve|gre-teb: --link eth) or its datagram in a tunnel (ipip|gre-ip|gtpu); counts as the bare twin"},
     {"--v6", "PREFIX", OPT_V6, 0, 0, "1 conversation in 5 over IPv6, country hosts inside PREFIX"},
     {"--bin", "N", OPT_BIN, 1, 86400, "bin length in seconds for the expected bins (default 10)"},
     {"--no-bins", NULL, OPT_NO_BINS, 0, 0, "leave the per-bin counters out of the expect file"},
@@ -375,6 +377,12 @@ static int opt_set(struct gen_opt *o, const struct opt_def *d, const char *v,
         return 0;
     if (d->id == OPT_V6)
         return gen_net_parse_v6prefix(v, &o->v6, err, errlen);
+    if (d->id == OPT_WRAP) {
+        if (gen_wrap_parse(v, &o->wrap) == 0)
+            return 0;
+        snprintf(err, errlen, "%s '%s': expected %s", d->name, v, gen_wrap_names());
+        return -1;
+    }
     if (d->id == OPT_LINK || d->id == OPT_MARK || d->id == OPT_PROFILE || d->id == OPT_MIX) {
         if (opt_set_word(o, d->id, v) == 0)
             return 0;
@@ -512,6 +520,11 @@ static int opt_check(const struct gen_opt *o, char *err, size_t errlen)
     }
     if (o->expect != NULL && strcmp(o->expect, "-") == 0) {
         snprintf(err, errlen, "--expect needs a file name");
+        return -1;
+    }
+    if (o->wrap != GEN_WRAP_NONE && !gen_wrap_is_tunnel(o->wrap) && o->link != GEN_LINK_ETH) {
+        snprintf(err, errlen, "--wrap %s carries Ethernet frames: not with --link %s",
+                 gen_wrap_name(o->wrap), gen_opt_link_name(o->link));
         return -1;
     }
     return 0;

@@ -12,6 +12,7 @@
 
 #include "gen_net.h"
 #include "gen_window.h"
+#include "gen_wrap.h"
 
 enum gen_link {
     GEN_LINK_ETH,
@@ -46,6 +47,7 @@ struct gen_opt {
     int pcapng;
     uint32_t snaplen; /* 0 = keep whole frames */
     int encap_mix;
+    enum gen_wrap wrap; /* mirror transport or tunnel around every frame (--wrap) */
     struct gen_v6prefix v6;
     uint32_t bin;
     int no_bins;

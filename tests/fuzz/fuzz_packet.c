@@ -1,13 +1,13 @@
 /* fuzz_packet — captured frames through the per-packet path: decode, country match and
  * route, the flow table and nDPI classification, then each flow record's JSON.
  *
- * Input: byte 0 picks the link type (low 3 bits: enum decode_link) and the capture
- * interface (bits 4-5: none, eth0, eth1). Then up to MAX_FRAMES frames, each as one byte of
- * seconds since the previous frame, two bytes of length (big-endian) and the frame (cut to
- * what is left of the input). Each frame goes through the path twice at the same time, so
- * that its flow is found as well as made. Every input gets a fresh flow table, flushed at
- * the end (every nDPI flow goes back to the pool): inputs do not depend on each other and
- * memory stays bounded. nDPI, the country set and the route table are built once. */
+ * Input: byte 0 picks the link type (low 3 bits: enum decode_link), the capture interface
+ * (bits 4-5: none, eth0, eth1) and whether IP tunnels stay closed (bit 6: --tunnels off). Then up
+ * to MAX_FRAMES frames, each as one byte of seconds since the previous frame, two bytes of length
+ * (big-endian) and the frame (cut to what is left of the input). Each frame goes through the path
+ * twice at the same time, so that its flow is found as well as made. Every input gets a fresh flow
+ * table, flushed at the end (every nDPI flow goes back to the pool): inputs do not depend on each
+ * other and memory stays bounded. nDPI, the country set and the route table are built once. */
 
 #include "classify.h"
 #include "decode.h"
@@ -39,6 +39,7 @@ static const char *const rules[] = {
     "ru=vlan:101,mac:02:00:00:00:01:01",
     "lan=iface:eth1",
     "pfx=prefix:175.45.176.0/24,prefix:2001:db8::/32",
+    "tap=erspan:100,vni:100,erspan:0",
 };
 static const char *const ifaces[] = {"eth0", "eth1"};
 
@@ -92,15 +93,20 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
 }
 
 /* The stages of sensor_packet after decode, less the bins. */
-static void one_packet(enum decode_link link, int iface, const uint8_t *buf, size_t len,
-                       int64_t now_us)
+static void one_packet(enum decode_link link, unsigned flags, int iface, const uint8_t *buf,
+                       size_t len, int64_t now_us)
 {
     struct decoded d;
     struct route_verdict v;
     bool created;
 
-    decode_packet(link, buf, len, &d);
+    decode_packet(link, flags, buf, len, &d);
     (void)decode_status_name((enum decode_status)d.status);
+    for (unsigned i = 0; i < d.nencap; i++)
+        (void)decode_encap_name((enum decode_encap)d.encap[i]);
+    uint32_t bytes = decode_bytes(&d, (uint32_t)len + 100); /* wire longer than captured */
+    if (bytes > len + 100)
+        abort();
     route_match(&routes, country, &d, iface, &v);
     if (!v.nhits)
         return;
@@ -110,7 +116,7 @@ static void one_packet(enum decode_link link, int iface, const uint8_t *buf, siz
     if (created)
         f->pair[0] = (uint16_t)v.hit[0].route;
     (void)flow_from_src(f, &d);
-    flow_count(flows, f, v.hit[0].dir, len, d.tcp_flags, now_us, on_flow, NULL);
+    flow_count(flows, f, v.hit[0].dir, bytes, d.tcp_flags, now_us, on_flow, NULL);
     classify_packet(cls, f, &d, now_us);
 }
 
@@ -120,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     enum decode_link link = (enum decode_link)(data[0] & 7);
     int iface = (int)((data[0] >> 4) & 3) - 1; /* -1: a file, no interface */
+    unsigned flags = (data[0] & 0x40) ? 0 : DECODE_TUNNELS;
     int64_t now_us = START_US;
 
     if (iface > 1)
@@ -137,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         now_us += gap_us;
         if (gap_us > 0) /* the sensor expires flows when the packet second changes */
             flow_expire(flows, now_us, on_flow, NULL);
-        one_packet(link, iface, data + off, len, now_us);
-        one_packet(link, iface, data + off, len, now_us);
+        one_packet(link, flags, iface, data + off, len, now_us);
+        one_packet(link, flags, iface, data + off, len, now_us);
         off += len;
     }
     flow_flush(flows, on_flow, NULL);
