@@ -17,7 +17,20 @@
  * LOADING, ...) are logged and the unit is retried, never dropped silently.
  *
  * Bound: at most max_units units (queued plus being written) and about max_bytes; when a
- * new unit does not fit, the oldest queued units are dropped, counted, logged once. */
+ * new unit does not fit, the oldest queued units are dropped, counted, logged once.
+ *
+ * Threads and locks: two threads touch a backlog, the caller's (backlog_push, _drain,
+ * _stats, _failed, _free) and the writer. One mutex, `mu`, guards the queue (ring, head, n),
+ * the batch being written (the inflight array and its count: the writer moves units into
+ * it and retires them from it, both under mu, and reads it without mu while writing, which
+ * is safe because only the writer changes it), the byte count, the flags stop, tried, fatal
+ * (with its message), warned_drop and said_down, the statistics, the time of the last
+ * progress, the retry time, the backoff attempt and the time the outage began. The writer
+ * alone, without the lock, owns the connection, the script hash, the last sequence known to
+ * be applied and the test hook's counters. A unit's fields other than the `prev` and `first`
+ * arguments (which the writer fills while writing) do not change once it is pushed. The
+ * caller waits on `progress` (the writer broadcasts it after every round trip and when it
+ * stops); the writer waits on `wake` (a push, a drain, a stop). */
 #ifndef BLACKOUT_BACKLOG_H
 #define BLACKOUT_BACKLOG_H
 
@@ -46,6 +59,8 @@ struct backlog_config {
     unsigned max_units; /* >= 2 */
     size_t max_bytes;
     bool wait_when_full; /* replay: wait for a connected writer instead of dropping */
+    unsigned stall_ms;   /* wait_when_full: a writer this long without progress is stuck and
+                            the oldest units go after all (0: 10 s) */
     const char *script;  /* the flush script's text */
 };
 

@@ -14,7 +14,7 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_CAP_MS  5000u
 #define ERRLEN          400
-#define STALL_MS        10000u /* wait_when_full: a writer this long without progress is stuck */
+#define STALL_MS        10000u /* default of stall_ms */
 #define LOST_LOG_MS     10000u /* at most one "connection lost" line per this */
 
 struct backlog {
@@ -35,12 +35,13 @@ struct backlog {
     bool said_down; /* the outage was logged: say when it ends */
     char fatal_err[ERRLEN];
     struct backlog_stats st;
-    /* writer thread only */
+    uint64_t progress_ms; /* the last time a unit was confirmed or a connection made */
+    uint64_t retry_at;    /* the writer's next attempt (monotonic ms) */
+    unsigned attempt;     /* consecutive failures, for the backoff */
+    uint64_t down_since;  /* when the outage began, 0 when connected */
+    /* writer thread only, without the lock (see backlog.h) */
     char sha[48];
-    uint64_t known; /* last sequence known to be applied */
-    unsigned attempt;
-    uint64_t retry_at, down_since;
-    uint64_t progress_ms; /* (mu) the last time a unit was confirmed or a connection made */
+    uint64_t known;                    /* last sequence known to be applied */
     unsigned lose_every, sent_batches; /* test hook: BLACKOUT_TEST_LOSE_REPLY=N */
     struct log_limit lim_err, lim_lost;
 };
@@ -75,6 +76,8 @@ struct backlog *backlog_new(struct redis *conn, const struct backlog_config *cfg
     pthread_condattr_destroy(&ca);
     if (hook && text_parse_u64(hook, 1, 1000000, &v) == 0)
         b->lose_every = (unsigned)v;
+    if (!b->cfg.stall_ms)
+        b->cfg.stall_ms = STALL_MS;
     b->lim_err.interval_ms = 60000;
     b->lim_lost.interval_ms = LOST_LOG_MS;
     return b;
@@ -116,7 +119,7 @@ void backlog_push(struct backlog *b, struct backlog_unit *u)
     pthread_mutex_lock(&b->mu);
     if (b->cfg.wait_when_full)
         while (over(b, u) && b->st.connected && !b->stop && !b->fatal &&
-               log_now_ms() - b->progress_ms < STALL_MS)
+               log_now_ms() - b->progress_ms < b->cfg.stall_ms)
             wait_until(&b->progress, &b->mu, log_now_ms() + 100);
     while (over(b, u) && b->n > 0)
         drop_oldest(b);
