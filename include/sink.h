@@ -30,6 +30,13 @@
  *   Pstate             hash  "S/R", and "S/" + "*" for the country -> learning up down
  *                            unknown blind
  *
+ * Redis Cluster: a script may only touch keys of its own slot, so the keys every sensor
+ * shares are split per sensor, in the sensor's slot (sink_shared_key): Palerts becomes
+ * P{S}:alerts, Pstate P{S}:states (same fields), Psensors P{S}:sensors (the sensor's own id);
+ * the index Psensors lists the sensors and is written by the writer after each connection
+ * (SADD, outside the script: it is idempotent). Readers take the sensors from Psensors and
+ * read each one's keys. Pevents stays: PUBLISH reaches every node's subscribers.
+ *
  * Records added with sink_proto, sink_flow, sink_event and sink_route_state go out with
  * the next sink_bin, with sink_send, or with sink_close. */
 #ifndef BLACKOUT_SINK_H
@@ -59,6 +66,7 @@ struct sink_config {
     uint64_t retention;  /* seconds */
     uint64_t stream_maxlen, alerts_maxlen;
     uint64_t heartbeat_ttl; /* seconds */
+    unsigned min_replicas;  /* WAIT for this many replicas per round trip (backlog.h) */
 };
 
 struct sink;
@@ -114,6 +122,14 @@ const char *sink_where(const struct sink *s, char *buf, size_t size);
  * does not fit. */
 int sink_key(char *buf, size_t size, const char *prefix, const char *sensor, const char *kind,
              const char *route);
+
+/* The keys every sensor shares, laid out for the mode (see above). */
+enum sink_shared { SINK_ALERTS, SINK_STATE, SINK_SENSORS };
+
+/* "Palerts" (one server, Sentinel) or "P{S}:alerts" (cluster), and so on. Returns its length,
+ * or -1 when it does not fit. */
+int sink_shared_key(char *buf, size_t size, const char *prefix, const char *sensor,
+                    enum sink_shared which, bool cluster);
 
 /* The flush script (Lua, with a #!lua shebang so Redis refuses it whole under OOM). */
 extern const char sink_script[];

@@ -596,8 +596,9 @@ static int start_sink(struct multi *m)
         .alerts_maxlen = o->stream_maxlen / 10 > 1000 ? o->stream_maxlen / 10 : 1000,
         .heartbeat_ttl = 3 * o->poll > 60 ? 3 * o->poll : 60,
     };
-    if (redis_url_parse(o->redis, &c.url, m->err, sizeof m->err) < 0)
+    if (config_redis_url(o, &c.url, m->err, sizeof m->err) < 0)
         return -1;
+    c.min_replicas = config_min_replicas(o, &c.url);
     m->sink = sink_new(&c, m->err, sizeof m->err);
     memset(&c.url, 0, sizeof c.url);
     return m->sink ? 0 : -1;

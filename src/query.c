@@ -84,7 +84,7 @@ struct redis *query_open(const struct options *o, const char *client, char *err,
 {
     struct redis_url u;
 
-    if (redis_url_parse(o->redis, &u, err, errlen) < 0)
+    if (config_redis_url(o, &u, err, errlen) < 0)
         return NULL;
     struct redis *r = redis_new(&u, (unsigned)o->redis_timeout, client);
     memset(&u, 0, sizeof u);

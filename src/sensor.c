@@ -227,8 +227,9 @@ int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
         return 0;
     for (unsigned r = 0; r < s->routes.nroutes; r++)
         s->route_names[r] = s->routes.names[r];
-    if (redis_url_parse(o->redis, &c.url, err, errlen) < 0)
+    if (config_redis_url(o, &c.url, err, errlen) < 0)
         return -1;
+    c.min_replicas = config_min_replicas(o, &c.url);
     s->sink = sink_new(&c, err, errlen);
     memset(&c.url, 0, sizeof c.url);
     return s->sink ? 0 : -1;

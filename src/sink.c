@@ -120,6 +120,8 @@ struct proto_acc {
 struct sink {
     struct sink_config cfg;
     char prefix[128], sensor[RECORD_SENSOR_MAX], run[40];
+    char index_key[160];          /* cluster: Psensors, which the writer adds the sensor to */
+    const char *register_argv[3]; /* SADD Psensors S */
     struct backlog *backlog;
     sink_commit_fn commit;
     void *commit_ctx;
@@ -282,19 +284,39 @@ static void header_args(struct sink *s, struct argbuf *h, uint64_t seq)
     arg_u64(h, s->nstates);
 }
 
+int sink_shared_key(char *buf, size_t size, const char *prefix, const char *sensor,
+                    enum sink_shared which, bool cluster)
+{
+    static const char *const flat[] = {"alerts", "state", "sensors"};
+    static const char *const split[] = {"alerts", "states", "sensors"};
+
+    if ((unsigned)which > SINK_SENSORS)
+        return -1;
+    if (cluster)
+        return sink_key(buf, size, prefix, sensor, split[which], NULL);
+    int n = snprintf(buf, size, "%s%s", prefix, flat[which]);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+static void shared_key(struct argbuf *a, const struct sink *s, enum sink_shared which)
+{
+    char k[512];
+    int n = sink_shared_key(k, sizeof k, s->prefix, s->sensor, which,
+                            s->cfg.url.mode == BO_REDIS_CLUSTER);
+    if (n < 0)
+        a->failed = true;
+    else
+        arg_add(a, k, (size_t)n);
+}
+
 static void fixed_keys(struct sink *s, struct argbuf *k)
 {
-    char key[256];
-
     arg_key(k, s, "run", s->run);
     arg_key(k, s, "heartbeat", NULL);
     arg_key(k, s, "flows", NULL);
-    snprintf(key, sizeof key, "%salerts", s->prefix);
-    arg_str(k, key);
-    snprintf(key, sizeof key, "%sstate", s->prefix);
-    arg_str(k, key);
-    snprintf(key, sizeof key, "%ssensors", s->prefix);
-    arg_str(k, key);
+    shared_key(k, s, SINK_ALERTS);
+    shared_key(k, s, SINK_STATE);
+    shared_key(k, s, SINK_SENSORS);
     arg_key(k, s, "routes", NULL);
 }
 
@@ -605,24 +627,43 @@ struct sink *sink_new_offline(const struct sink_config *c, sink_commit_fn fn, vo
     return s;
 }
 
+/* Cluster: the writer keeps the sensor in the index Psensors (see sink.h). */
+static void cluster_register(struct sink *s, struct backlog_config *bc)
+{
+    if (s->cfg.url.mode != BO_REDIS_CLUSTER ||
+        sink_shared_key(s->index_key, sizeof s->index_key, s->prefix, s->sensor, SINK_SENSORS,
+                        false) < 0)
+        return;
+    s->register_argv[0] = "SADD";
+    s->register_argv[1] = s->index_key;
+    s->register_argv[2] = s->sensor;
+    bc->register_argc = 3;
+    bc->register_argv = s->register_argv;
+}
+
 struct sink *sink_new(const struct sink_config *c, char *err, size_t errlen)
 {
-    char name[160];
+    char name[160], home[512];
     struct backlog_config bc = {
         .max_units = c->backlog,
         .max_bytes = c->backlog_bytes,
         .wait_when_full = c->wait_when_full,
         .script = sink_script,
+        .min_replicas = c->min_replicas,
+        .wait_ms = c->timeout_ms / 2 ? c->timeout_ms / 2 : 1,
     };
 
     snprintf(err, errlen, "out of memory for the Redis sink");
     struct sink *s = sink_alloc(c);
     if (!s)
         goto err;
+    cluster_register(s, &bc);
     snprintf(name, sizeof name, "blackout-%s", c->sensor);
     struct redis *conn = redis_new(&c->url, c->timeout_ms, name);
     if (!conn)
         goto err;
+    if (sink_key(home, sizeof home, s->prefix, s->sensor, "heartbeat", NULL) >= 0)
+        redis_set_home(conn, home); /* every key of the sensor is in this slot */
     s->backlog = backlog_new(conn, &bc);
     if (!s->backlog || backlog_start(s->backlog, err, errlen) < 0)
         goto err;

@@ -52,6 +52,8 @@ struct fake {
     unsigned noscript; /* this many EVALSHA get NOSCRIPT */
     long long acks;    /* the WAIT reply */
     unsigned waits;    /* WAIT commands seen */
+    unsigned redirect; /* this many flushes get READONLY */
+    unsigned sadds;    /* SADD commands seen (the registration) */
     /* connection state (server thread only) */
     char *in, *out;
     size_t nin, nout;
@@ -146,10 +148,18 @@ static bool answer(struct fake *f, const struct arg *argv, int argc, unsigned *r
     else if (arg_is(&argv[0], "WAIT")) {
         f->waits++;
         out_add(f, ":%lld\r\n", f->acks);
+    } else if (arg_is(&argv[0], "SADD")) {
+        f->sadds++;
+        out_add(f, ":1\r\n");
     } else if (arg_is(&argv[0], "EVALSHA") || arg_is(&argv[0], "EVAL")) {
         f->flushes++;
         if (f->hang)
             return true;
+        if (f->redirect > 0) {
+            f->redirect--;
+            out_add(f, "-READONLY You can't write against a read only replica.\r\n");
+            return true;
+        }
         if (f->flush_error) {
             out_add(f, "-%s\r\n", f->flush_error);
             return true;
@@ -343,7 +353,10 @@ static struct backlog_unit *make_unit(uint64_t seq, int64_t bin)
     return u;
 }
 
-static struct backlog *backlog_at(struct fake *f, unsigned max_units, bool wait_when_full)
+static const char *const register_argv[] = {"SADD", "index", "s1"};
+
+static struct backlog *backlog_with(struct fake *f, unsigned max_units, bool wait_when_full,
+                                    unsigned min_replicas)
 {
     char url[160], err[256];
     struct redis_url u;
@@ -351,13 +364,30 @@ static struct backlog *backlog_at(struct fake *f, unsigned max_units, bool wait_
                                .max_bytes = (size_t)1 << 30,
                                .wait_when_full = wait_when_full,
                                .stall_ms = 300,
-                               .script = "return 1"};
+                               .script = "return 1",
+                               .min_replicas = min_replicas,
+                               .wait_ms = 50,
+                               .register_argc = min_replicas ? 3 : 0,
+                               .register_argv = register_argv};
 
     snprintf(url, sizeof url, "unix://%s", f->path);
     assert_int_equal(redis_url_parse(url, &u, err, sizeof err), 0);
     struct backlog *b = backlog_new(redis_new(&u, TIMEOUT_MS, "test"), &c);
     assert_non_null(b);
     return b;
+}
+
+static struct backlog *backlog_at(struct fake *f, unsigned max_units, bool wait_when_full)
+{
+    return backlog_with(f, max_units, wait_when_full, 0);
+}
+
+static void fake_set(struct fake *f, uint64_t marker, long long acks)
+{
+    pthread_mutex_lock(&f->mu);
+    f->marker = marker;
+    f->acks = acks;
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void push_range(struct backlog *b, uint64_t from, uint64_t to)
@@ -601,14 +631,137 @@ static void marker_lost(void **state)
     fake_free(f);
 }
 
+/* --min-replicas 1: a round trip ends with WAIT; while the replicas lag (WAIT answers 0)
+ * the units stay, applied once by the master and found applied when sent again. */
+static void wait_for_replicas(void **state)
+{
+    char err[256];
+    struct fake *f = fake_new();
+    f->acks = 0;
+    fake_start(f);
+    struct backlog *b = backlog_with(f, 64, false, 1);
+
+    /* the registration waits for its replica too: no connection without one */
+    assert_int_equal(backlog_start(b, err, sizeof err), 0);
+    assert_false(stats(b).connected);
+    assert_non_null(strstr(stats(b).last_error, "sensor index"));
+    backlog_free(b);
+    fake_set(f, 0, 1);
+    b = backlog_with(f, 64, false, 1);
+    assert_int_equal(backlog_start(b, err, sizeof err), 0);
+    assert_true(stats(b).connected);
+    fake_set(f, 0, 0);
+    push_range(b, 1, 5);
+    assert_int_equal(backlog_drain(b, 300), 5);
+    struct backlog_stats st = stats(b);
+    assert_true(st.replica_waits >= 1);
+    assert_int_equal(st.errors, 0);
+    assert_non_null(strstr(st.last_error, "0 of 1 replicas"));
+    fake_set(f, 5, 1);
+    assert_int_equal(backlog_drain(b, 10000), 0);
+    assert_applied_in_order(f, 5);
+    st = stats(b);
+    assert_true(st.duplicates >= 5);
+    assert_int_equal(st.resent, 0);
+    assert_int_equal(st.data_lost, 0);
+    pthread_mutex_lock(&f->mu);
+    assert_true(f->sadds >= 1);
+    assert_true(f->waits >= 3);
+    pthread_mutex_unlock(&f->mu);
+    backlog_free(b);
+    fake_free(f);
+}
+
+/* A failover: the old master applied units 1..5 but no replica confirmed them; the new
+ * master's marker is at 3 (it got 1..3 by replication). 4 and 5 are sent again from the
+ * backlog and counted as resent; nothing is lost. */
+static void failover_resends(void **state)
+{
+    char err[256];
+    struct fake *f = fake_new();
+    fake_start(f);
+    struct backlog *b = backlog_with(f, 64, false, 1);
+
+    assert_int_equal(backlog_start(b, err, sizeof err), 0);
+    fake_set(f, 0, 0);
+    push_range(b, 1, 5);
+    assert_int_equal(backlog_drain(b, 300), 5);
+    fake_set(f, 3, 1); /* the promoted replica */
+    assert_int_equal(backlog_drain(b, 10000), 0);
+    struct backlog_stats st = stats(b);
+    assert_int_equal(st.resent, 2);
+    assert_int_equal(st.data_lost, 0);
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->marker, 5);
+    assert_int_equal(f->applied[f->napplied - 2], 4); /* applied again, in order */
+    assert_int_equal(f->applied[f->napplied - 1], 5);
+    pthread_mutex_unlock(&f->mu);
+    backlog_free(b);
+    fake_free(f);
+}
+
+/* A new master lacks units the replicas had confirmed (more replicas lost than WAIT asked
+ * for): the backlog no longer holds them, so that is data lost, said once. */
+static void failover_beyond_backlog(void **state)
+{
+    char err[256];
+    struct fake *f = fake_new();
+    fake_start(f);
+    struct backlog *b = backlog_with(f, 64, false, 1);
+
+    assert_int_equal(backlog_start(b, err, sizeof err), 0);
+    push_range(b, 1, 5);
+    assert_int_equal(backlog_drain(b, 10000), 0);
+    fake_set(f, 2, 1);
+    push_range(b, 6, 7);
+    assert_int_equal(backlog_drain(b, 10000), 0);
+    struct backlog_stats st = stats(b);
+    assert_int_equal(st.data_lost, 1);
+    assert_int_equal(st.resent, 0);
+    assert_int_equal(st.flushes, 7);
+    backlog_free(b);
+    fake_free(f);
+}
+
+/* READONLY (the master became a replica): a redirect, not an error; the writer connects
+ * again and the units go through. */
+static void redirect_reconnects(void **state)
+{
+    char err[256];
+    struct fake *f = fake_new();
+    f->redirect = 2;
+    fake_start(f);
+    struct backlog *b = backlog_at(f, 64, false);
+
+    assert_int_equal(backlog_start(b, err, sizeof err), 0);
+    push_range(b, 1, 3);
+    assert_int_equal(backlog_drain(b, 10000), 0);
+    assert_applied_in_order(f, 3);
+    struct backlog_stats st = stats(b);
+    assert_int_equal(st.redirects, 2);
+    assert_int_equal(st.errors, 0);
+    assert_true(st.reconnects >= 1);
+    assert_true(st.backlog_peak >= 1 && st.backlog_peak <= 3);
+    backlog_free(b);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(confirmation_order), cmocka_unit_test(reply_cut_mid_batch),
-        cmocka_unit_test(overflow),           cmocka_unit_test(full_waits_for_progress),
-        cmocka_unit_test(stall_detection),    cmocka_unit_test(shutdown_pending),
-        cmocka_unit_test(refused_at_start),   cmocka_unit_test(noscript_falls_back_to_eval),
+        cmocka_unit_test(confirmation_order),
+        cmocka_unit_test(reply_cut_mid_batch),
+        cmocka_unit_test(overflow),
+        cmocka_unit_test(full_waits_for_progress),
+        cmocka_unit_test(stall_detection),
+        cmocka_unit_test(shutdown_pending),
+        cmocka_unit_test(refused_at_start),
+        cmocka_unit_test(noscript_falls_back_to_eval),
         cmocka_unit_test(marker_lost),
+        cmocka_unit_test(wait_for_replicas),
+        cmocka_unit_test(failover_resends),
+        cmocka_unit_test(failover_beyond_backlog),
+        cmocka_unit_test(redirect_reconnects),
     };
     log_threshold = LOG_ERR - 1; /* the writer's warnings are expected here */
     return cmocka_run_group_tests(tests, NULL, NULL);
