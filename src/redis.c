@@ -719,8 +719,8 @@ static int setup_call(struct redis *r, struct node *n, const char *what, const c
     return rc;
 }
 
-static int auth(struct redis *r, struct node *n, const char *user, const char *pass, char *err,
-                size_t errlen)
+static int auth(struct redis *r, struct node *n, const char *what, const char *user,
+                const char *pass, char *err, size_t errlen)
 {
     const char *argv[3];
     size_t lens[3];
@@ -730,7 +730,7 @@ static int auth(struct redis *r, struct node *n, const char *user, const char *p
     if (user[0])
         argv[k] = user, lens[k] = strlen(user), k++;
     argv[k] = pass, lens[k] = strlen(pass), k++;
-    return setup_call(r, n, "authentication refused", pass, k, argv, lens, err, errlen);
+    return setup_call(r, n, what, pass, k, argv, lens, err, errlen);
 }
 
 /* AUTH, SELECT (not in a cluster), CLIENT SETNAME. */
@@ -743,7 +743,7 @@ static int handshake(struct redis *r, struct node *n, char *err, size_t errlen)
     int rc = BO_REDIS_OK;
 
     if (r->url.has_pass)
-        rc = auth(r, n, r->url.user, r->url.pass, err, errlen);
+        rc = auth(r, n, "authentication refused", r->url.user, r->url.pass, err, errlen);
     if (rc == BO_REDIS_OK && r->url.mode != BO_REDIS_CLUSTER) {
         snprintf(db, sizeof db, "%u", r->url.db);
         argv[0] = "SELECT", lens[0] = 6;
@@ -812,7 +812,8 @@ static int sentinel_ask(struct redis *r, const struct redis_host *h, struct node
         return BO_REDIS_EIO;
     }
     if (r->url.sentinel_pass[0]) {
-        rc = auth(r, &s, "", r->url.sentinel_pass, err, errlen);
+        rc = auth(r, &s, "the sentinel refused --sentinel-password", "", r->url.sentinel_pass, err,
+                  errlen);
         if (rc != BO_REDIS_OK)
             return rc; /* closed */
     }
@@ -873,8 +874,7 @@ static int sentinel_connect(struct redis *r, char *err, size_t errlen)
         struct node m = {0};
         int rc = sentinel_ask(r, &r->url.hosts[k], &m, last, sizeof last);
         if (rc == BO_REDIS_EFATAL) {
-            snprintf(err, errlen, "Redis at %s: %s", redis_url_where(&r->url, where, sizeof where),
-                     last);
+            snprintf(err, errlen, "%s", last);
             return rc;
         }
         answered += rc != BO_REDIS_EIO;
