@@ -166,8 +166,10 @@ int redis_wait_readable(struct redis *r, unsigned ms);
 
 /* One command, one reply; in a cluster MOVED, ASK and TRYAGAIN are followed, and through
  * sentinels a READONLY master is looked up again, once. An error reply gives BO_REDIS_EREPLY
- * with its text in err (made printable, at most 200 bytes; no reply). Returns BO_REDIS_OK with
- * *out set (may be NULL to discard), or BO_REDIS_EIO. */
+ * with its text in err (made printable, at most 200 bytes; no reply), except a redirection
+ * that could not be followed (redis_reply_redirect): then the connection is dropped and
+ * BO_REDIS_EIO returned (connect again, try again). Returns BO_REDIS_OK with *out set (may be
+ * NULL to discard), or BO_REDIS_EIO. */
 int redis_call(struct redis *r, int argc, const char **argv, const size_t *lens,
                struct redis_reply **out, char *err, size_t errlen);
 

@@ -122,8 +122,9 @@ static int add_feed(struct multi *m, const char *name)
         snprintf(m->err, sizeof m->err, "out of memory");
         return -1;
     }
-    if (f->nroutes == 0)
-        LOG(LOG_WARN, "sensor %s has no routes in Redis: nothing to read", name);
+    if (f->nroutes == 0) /* a writer of events only (another detect, in a cluster's index) */
+        LOG(m->o->sensors.n ? LOG_WARN : LOG_INFO,
+            "sensor %s has no routes in Redis: nothing to read", name);
     m->nfeeds++;
     return 0;
 }
@@ -228,45 +229,31 @@ static void enqueue(struct feed *f, const struct row *rows, size_t n, int64_t up
 /* Every route of the sensor in one MULTI/EXEC: ZRANGEBYSCORE from f->next, CHUNK each. */
 static int read_routes(struct multi *m, struct feed *f, struct redis_reply **exec)
 {
-    char from[32], to[32], key[600];
-    const char *argv[8] = {"ZRANGEBYSCORE", key, from, to, "LIMIT", "0", CHUNK_TEXT};
-    size_t lens[8];
-    struct redis_reply *x;
-    int rc = BO_REDIS_OK;
+    char from[32], to[32], keys[DETECT_ROUTES_MAX][400];
+    const char *argv[DETECT_ROUTES_MAX][7];
+    size_t lens[DETECT_ROUTES_MAX][7];
+    struct redis_cmd cmds[DETECT_ROUTES_MAX];
+    char why[300];
 
     snprintf(from, sizeof from, "%" PRId64, f->next);
     if (m->to == INT64_MAX)
         snprintf(to, sizeof to, "+inf");
     else
         snprintf(to, sizeof to, "(%" PRId64, m->to);
-    const char *multi[] = {"MULTI"}, *exec_cmd[] = {"EXEC"};
-    size_t one[] = {5}, four[] = {4};
-    redis_append(m->r, 1, multi, one);
     for (unsigned r = 0; r < f->nroutes; r++) {
-        sink_key(key, sizeof key, m->o->redis_prefix, f->name, "bins", f->routes[r]);
-        for (int i = 0; i < 7; i++)
-            lens[i] = strlen(argv[i]);
-        redis_append(m->r, 7, argv, lens);
-    }
-    rc = redis_append(m->r, 1, exec_cmd, four);
-    for (unsigned i = 0; rc == BO_REDIS_OK && i < f->nroutes + 1; i++) { /* OK, QUEUED... */
-        rc = redis_read(m->r, &x, m->err, sizeof m->err);
-        if (rc == BO_REDIS_OK && redis_reply_type(x) == BO_REDIS_R_ERROR) {
-            size_t n;
-            const char *s = redis_reply_str(x, &n);
-            snprintf(m->err, sizeof m->err, "Redis refused reading %s: %.*s", f->name,
-                     (int)(n > 200 ? 200 : n), s);
-            rc = BO_REDIS_EREPLY;
+        sink_key(keys[r], sizeof keys[r], m->o->redis_prefix, f->name, "bins", f->routes[r]);
+        const char *a[7] = {"ZRANGEBYSCORE", keys[r], from, to, "LIMIT", "0", CHUNK_TEXT};
+        for (int i = 0; i < 7; i++) {
+            argv[r][i] = a[i];
+            lens[r][i] = strlen(a[i]);
         }
-        redis_reply_free(x);
+        cmds[r] = (struct redis_cmd){.argc = 7, .argv = argv[r], .lens = lens[r]};
     }
-    if (rc == BO_REDIS_OK)
-        rc = redis_read(m->r, exec, m->err, sizeof m->err);
-    if (rc == BO_REDIS_OK && redis_reply_len(*exec) != f->nroutes) {
-        snprintf(m->err, sizeof m->err, "Redis did not run the reads of %s", f->name);
-        redis_reply_free(*exec);
-        rc = BO_REDIS_EREPLY;
-    }
+    int rc = redis_transaction(m->r, f->nroutes, cmds, exec, why, sizeof why);
+    if (rc == BO_REDIS_EREPLY)
+        snprintf(m->err, sizeof m->err, "Redis refused reading %s: %s", f->name, why);
+    else if (rc != BO_REDIS_OK)
+        snprintf(m->err, sizeof m->err, "%s", why);
     return rc;
 }
 

@@ -1444,9 +1444,17 @@ int redis_call_wait(struct redis *r, int argc, const char **argv, const size_t *
             return BO_REDIS_EIO;
     }
     if (x->type == REDIS_REPLY_ERROR) {
-        redis_printable(x->str, x->len, err, errlen < 201 ? errlen : 201);
+        char text[201], where[300];
+        redis_printable(x->str, x->len, text, sizeof text);
+        bool moved = redirect_text(x->str);
         freeReplyObject(x);
-        return BO_REDIS_EREPLY;
+        if (!moved) {
+            snprintf(err, errlen, "%s", text);
+            return BO_REDIS_EREPLY;
+        }
+        snprintf(err, errlen, "Redis at %s: %s", redis_where(r, where, sizeof where), text);
+        redis_disconnect(r); /* connect again: the data lives elsewhere now */
+        return BO_REDIS_EIO;
     }
     if (out)
         *out = (struct redis_reply *)x;
