@@ -1026,6 +1026,10 @@ static int cluster_refresh(struct redis *r, char *err, size_t errlen)
             return BO_REDIS_OK;
         }
     }
+    char last[400], where[300];
+    snprintf(last, sizeof last, "%s", err);
+    snprintf(err, errlen, "Redis at %s: no node gave a slot map (the last: %s)",
+             redis_url_where(&r->url, where, sizeof where), last);
     return BO_REDIS_EIO;
 }
 

@@ -110,6 +110,7 @@ cluster_start() {
     local i addrs=()
     for i in 1 2 3 4 5 6; do
         ha_server "node$i" "cluster-enabled yes" "cluster-config-file nodes.conf" \
+            "cluster-port $(redis_free_port)" \
             "cluster-node-timeout 1000" "cluster-replica-validity-factor 0" \
             "repl-diskless-sync yes" "repl-diskless-sync-delay 0" || return 1
         addrs+=("127.0.0.1:$HA_PORT")

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Redis Cluster: six nodes (three masters, three replicas) made with redis-cli --cluster
+# create. Three sensors replay slowly at once, each in its own slot on its own master, while
+# (b) 300 slots, one sensor's among them, are moved with redis-cli --cluster reshard and (a)
+# another sensor's master is SIGKILLed (its replica takes over; the killed node is restarted
+# and rejoins as a replica). Every sensor's totals and bins must be exact, `status` must list
+# all three, every alert must be in its sensor's stream once, and a consumer group following
+# the cluster must get every alert once. Bad input: no seed answering, slots not covered, a
+# seed that is no cluster node, a database other than 0.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ha.sh"
+need_gen
+command -v redis-server >/dev/null || {
+    skip "no redis-server (scripts/install-deps)"
+    done_testing
+}
+
+"$GEN" blackout --duration 1800 --outage 900:1200 --rate 2 --snaplen 96 -o "$T/o.pcap" \
+    >/dev/null || not_ok "generator"
+ROUTES=(--route cn=vlan:100 --route ru=vlan:101)
+SIZE=$(stat -c %s "$T/o.pcap")
+CHUNK=$((SIZE / 160 + 1)) # about 16 s at 0.1 s a chunk
+BIN=$BO
+[ -x "$ASAN" ] && BIN=$ASAN
+
+cluster_start || {
+    not_ok "cluster set-up: $(tail -3 "$T/cluster-create.log" 2>/dev/null)"
+    done_testing
+}
+ok "six nodes, three masters with a replica each ($CLUSTER_URL)"
+
+# sensor_in FROM TO: a sensor name whose hash tag falls in slots FROM..TO.
+sensor_in() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+def crc16(b):
+    c = 0
+    for x in b:
+        c ^= x << 8
+        for _ in range(8):
+            c = ((c << 1) ^ 0x1021) if c & 0x8000 else c << 1
+            c &= 0xFFFF
+    return c
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+i = 0
+while not lo <= crc16(b"s%d" % i) % 16384 <= hi:
+    i += 1
+print("s%d" % i)
+PY
+}
+SA=$(sensor_in 0 5460)         # on the master that is killed
+SB=$(sensor_in 5461 5760)      # in the slots that are moved
+SC=$(sensor_in 10923 16383)    # on the master that receives them
+NA=$(cluster_node_of "{$SA}")
+NB=$(cluster_node_of "{$SB}")
+NC=$(cluster_node_of "{$SC}")
+echo "# sensors $SA on $NA (killed), $SB on $NB (its slot moved to $NC), $SC on $NC"
+P1=$(ha_port node1)
+REDIS_CLI_AUTH=(-c) # rcli and redis_compare follow MOVED
+REDIS_PORT=$P1
+
+since() { python3 -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$1"; }
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+summary() { tail -1 "$T/$1.json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["redis"]))'; }
+
+# ---- a consumer group follows the cluster ----
+"$BO" alerts --redis "$CLUSTER_URL" --group g --consumer c1 --follow --json \
+    >"$T/consumer.out" 2>"$T/consumer.err" &
+CONSUMER=$!
+at_exit "kill $CONSUMER 2>/dev/null"
+
+# ---- three sensors at once; the slots move, a master dies ----
+declare -A FEED
+for s in "$SA" "$SB" "$SC"; do
+    pace "$T/o.pcap" "$CHUNK" 0.1 | "$BIN" replay --json --warmup 600 --redis "$CLUSTER_URL" \
+        --sensor "$s" --redis-timeout 1000 --flush-timeout 60 "${ROUTES[@]}" - \
+        >"$T/$s.json" 2>"$T/$s.err" &
+    FEED[$s]=$!
+done
+wait_match "$T/$SB.json" '"type":"bin"' 20 30 || not_ok "$SB did not start writing"
+
+T0=$(date +%s.%N)
+if redis-cli --cluster reshard "127.0.0.1:$P1" --cluster-from "$(redis-cli -p "$(ha_port "$NB")" CLUSTER MYID)" \
+    --cluster-to "$(redis-cli -p "$(ha_port "$NC")" CLUSTER MYID)" --cluster-slots 300 --cluster-yes \
+    >"$T/reshard.log" 2>&1; then
+    ok "redis-cli --cluster reshard moved 300 slots from $NB to $NC in $(since "$T0") s"
+else
+    not_ok "reshard: $(tail -3 "$T/reshard.log")"
+fi
+[ "$(cluster_node_of "{$SB}")" = "$NC" ] && ok "$SB's slot is on $NC now" ||
+    not_ok "$SB's slot is on $(cluster_node_of "{$SB}")"
+
+ha_kill "$NA"
+KILLED=$(date +%s.%N)
+promoted() {
+    NEW=$(cluster_node_of "{$SA}")
+    [ -n "$NEW" ] && [ "$NEW" != "$NA" ]
+}
+wait_for 30 promoted || not_ok "no failover after the kill of $NA"
+PROMOTED=$(since "$KILLED")
+ha_restart "$NA" # it rejoins as a replica of $NEW: WAIT 1 can be met again
+wait_for 60 sh -c "redis-cli -p $(ha_port "$NEW") CLIENT LIST | grep -q 'name=blackout-$SA '"
+CONNECTED=$(since "$KILLED")
+echo "# failover: $NEW serves $SA's slot after $PROMOTED s; $SA was on it after $CONNECTED s"
+
+for s in "$SA" "$SB" "$SC"; do
+    wait "${FEED[$s]}"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok "$s: replay exits 0" || not_ok "$s: exit $rc: $(tail -3 "$T/$s.err")"
+    if out=$(redis_compare "$T/o.expect.json" "$T/$s.json" "$s" blackout:); then
+        ok "$s: totals and bins in the cluster equal the exact counters"
+    else
+        not_ok "$s: $out"
+    fi
+    grep '"type":"event"' "$T/$s.json" >"$T/$s.events"
+    rcli --raw XRANGE "blackout:{$s}:alerts" - + | python3 -c '
+import sys
+lines = sys.stdin.read().split("\n")
+got = [lines[i + 1] for i, l in enumerate(lines) if l == "json"]
+want = [l.strip() for l in open(sys.argv[1])]
+assert len(want) == 2 and got == want, (got, want)
+' "$T/$s.events" && ok "$s: every alert once in blackout:{$s}:alerts" || not_ok "$s: alerts in its stream"
+    S=$(summary "$s")
+    echo "# $s: $S"
+    [ "$(field "$S" data_lost)" -eq 0 ] || not_ok "$s: data_lost"
+done
+S=$(summary "$SA")
+echo "# $SA through the failover: backlog peak $(field "$S" backlog_peak) units, resent $(field "$S" resent), replica waits $(field "$S" replica_waits), master changes $(field "$S" master_changes)"
+[ "$(field "$S" master_changes)" -ge 1 ] && ok "$SA followed its slot to $NEW" || not_ok "$SA: $S"
+S=$(summary "$SB")
+echo "# $SB through the reshard: redirects $(field "$S" redirects), master changes $(field "$S" master_changes)"
+[ "$(field "$S" master_changes)" -ge 1 ] && ok "$SB followed its slot to $NC" || not_ok "$SB: $S"
+
+# ---- readers across the nodes ----
+"$BO" status --redis "$CLUSTER_URL" --json >"$T/status.json" 2>"$T/status.err" || not_ok "status: $(cat "$T/status.err")"
+python3 - "$T/status.json" "$SA" "$SB" "$SC" <<'PY' && ok "status lists the three sensors, their country up" || not_ok "status: $(cat "$T/status.json")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for s in sys.argv[2:]:
+    mine = {r["route"]: r for r in rows if r["sensor"] == s}
+    assert mine["*"]["state"] == "up" and "cn" in mine and "ru" in mine, (s, mine)
+PY
+"$BO" export --redis "$CLUSTER_URL" --from 1749254400 --to 1749256200 >"$T/export.csv" ||
+    not_ok "export"
+[ "$(grep -c "^$SB,cn," "$T/export.csv")" -eq 180 ] && ok "export reads every sensor's bins" ||
+    not_ok "export: $(grep -c "^$SB,cn," "$T/export.csv") rows of $SB cn"
+
+wait_for 20 sh -c "[ \$(wc -l <$T/consumer.out) -ge 6 ]"
+sleep 1
+python3 - "$T/consumer.out" "$T/$SA.events" "$T/$SB.events" "$T/$SC.events" <<'PY' && ok "the group consumer got every alert once" || not_ok "consumer: $(wc -l <"$T/consumer.out") lines; $(tail -2 "$T/consumer.err")"
+import sys
+got = sorted(l.strip() for l in open(sys.argv[1]) if l.strip())
+want = sorted(l.strip() for f in sys.argv[2:] for l in open(f))
+assert len(want) == 6 and got == want, (got, want)
+PY
+kill "$CONSUMER"
+wait "$CONSUMER" 2>/dev/null
+for s in "$SA" "$SB" "$SC"; do
+    [ "$(rcli XPENDING "blackout:{$s}:alerts" g | head -1)" = 0 ] || not_ok "$s: entries left pending"
+done
+"$BO" detect --redis "$CLUSTER_URL" --warmup 600 --json >"$T/detect.json" 2>"$T/detect.err" ||
+    not_ok "detect: $(tail -2 "$T/detect.err")"
+[ "$(grep -c country_ "$T/detect.json")" -eq 2 ] && ok "detect over the three sensors across the nodes" ||
+    not_ok "detect: $(cat "$T/detect.json")"
+
+# ---- bad input ----
+expect_exit 1 "no seed answers" "$BO" status --redis "redis-cluster://127.0.0.1:1,127.0.0.1:2"
+ha_server lone "cluster-enabled yes" "cluster-config-file nodes.conf" "cluster-port $(redis_free_port)"
+LONE=$HA_PORT
+expect_exit 1 "a cluster with slots not covered" "$BO" status --redis "redis-cluster://127.0.0.1:$LONE"
+case $LAST_ERR in *"not covered"*) ok "it says so" ;; *) not_ok "message: $LAST_ERR" ;; esac
+expect_exit 1 "a sensor on a cluster with its slot not covered" "$BO" replay -q --redis \
+    "redis-cluster://127.0.0.1:$LONE" "$T/o.pcap"
+ha_server plain
+expect_exit 1 "a seed that is no cluster node" "$BO" status --redis "redis-cluster://127.0.0.1:$HA_PORT"
+expect_exit 2 "a cluster URL with database 1" "$BO" status --redis "redis-cluster://127.0.0.1:$P1/1"
+done_testing
