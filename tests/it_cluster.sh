@@ -59,7 +59,6 @@ P1=$(ha_port node1)
 REDIS_CLI_AUTH=(-c) # rcli and redis_compare follow MOVED
 REDIS_PORT=$P1
 
-since() { python3 -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$1"; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 summary() { tail -1 "$T/$1.json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["redis"]))'; }
 
@@ -99,9 +98,9 @@ promoted() {
 wait_for 30 promoted || not_ok "no failover after the kill of $NA"
 PROMOTED=$(since "$KILLED")
 ha_restart "$NA" # it rejoins as a replica of $NEW: WAIT 1 can be met again
-wait_for 60 sh -c "redis-cli -p $(ha_port "$NEW") CLIENT LIST | grep -q 'name=blackout-$SA '"
-CONNECTED=$(since "$KILLED")
-echo "# failover: $NEW serves $SA's slot after $PROMOTED s; $SA was on it after $CONNECTED s"
+CONNECTED=$(connected_again "$SA" "$(ha_port "$NEW")")
+AGAIN=$(writes_again "$SA" "$(ha_port "$NEW")")
+echo "# failover: $NEW serves $SA's slot after $PROMOTED s; $SA was on it after $CONNECTED s and its flushes flowed again after $AGAIN s"
 
 for s in "$SA" "$SB" "$SC"; do
     wait "${FEED[$s]}"

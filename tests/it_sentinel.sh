@@ -38,34 +38,6 @@ feed() {
     FEED=$!
 }
 
-# marker SENSOR PORT: the sensor run's flush marker on the server at PORT.
-marker() {
-    local k
-    k=$(redis-cli -p "$2" --scan --pattern "blackout:{$1}:run:*" | head -1)
-    [ -n "$k" ] && redis-cli -p "$2" GET "$k" || echo 0
-}
-
-since() { python3 -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$1"; }
-
-# connected_again SENSOR NEW_PORT: waits until the sensor's connection is on the server at
-# NEW_PORT (CLIENT SETNAME blackout-SENSOR); prints the seconds since $KILLED.
-connected_again() {
-    wait_for 60 sh -c "redis-cli -p $2 CLIENT LIST | grep -q 'name=blackout-$1 '"
-    since "$KILLED"
-}
-
-# writes_again SENSOR NEW_PORT: waits until the sensor's flushes are applied on the server
-# at NEW_PORT (its marker moves on); prints the seconds since $KILLED.
-writes_again() {
-    local m0 i
-    m0=$(marker "$1" "$2")
-    for i in $(seq 600); do
-        [ "$(marker "$1" "$2")" != "$m0" ] && break
-        sleep 0.05
-    done
-    since "$KILLED"
-}
-
 # verify SENSOR PORT WHAT: exit status, exact counters on PORT, every event once there.
 verify() {
     local sensor=$1 port=$2 what=$3 rc out
@@ -159,8 +131,10 @@ feed s2
 wait_match "$T/s2.json" '"type":"bin"' 20 60 || not_ok "s2 did not start writing"
 kill -STOP "${HA_PID[master]}"
 redis-cli -p "$R" CLIENT KILL TYPE replica >/dev/null
-sleep 0.6
-ha_kill replica # the master of the moment
+M0=$(marker s2 "$R")
+wait_for 3 sh -c "[ \"\$(redis-cli -p $R GET \"\$(redis-cli -p $R --scan --pattern 'blackout:{s2}:run:*' | head -1)\")\" != $M0 ]" ||
+    not_ok "no flush applied on the master after its replica was cut off"
+ha_kill replica # the master of the moment, with flushes its replica never got
 KILLED=$(date +%s.%N)
 kill -CONT "${HA_PID[master]}"
 wait_for 30 sh -c "[ \"\$(redis-cli -p $(ha_port sentinel1) SENTINEL get-master-addr-by-name mymaster | tail -1)\" = $M ]" ||

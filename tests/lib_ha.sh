@@ -68,6 +68,36 @@ ha_stop_all() {
 }
 at_exit ha_stop_all
 
+# ---- failover timing (KILLED: the time of the kill, date +%s.%N) ----
+
+# marker SENSOR PORT: the sensor run's flush marker on the server at PORT.
+marker() {
+    local k
+    k=$(redis-cli -p "$2" --scan --pattern "blackout:{$1}:run:*" | head -1)
+    [ -n "$k" ] && redis-cli -p "$2" GET "$k" || echo 0
+}
+
+since() { python3 -c 'import sys, time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$1"; }
+
+# connected_again SENSOR NEW_PORT: waits until the sensor's connection is on the server at
+# NEW_PORT (CLIENT SETNAME blackout-SENSOR); prints the seconds since $KILLED.
+connected_again() {
+    wait_for 60 sh -c "redis-cli -p $2 CLIENT LIST | grep -q 'name=blackout-$1 '"
+    since "$KILLED"
+}
+
+# writes_again SENSOR NEW_PORT: waits until the sensor's flushes are applied on the server
+# at NEW_PORT (its marker moves on); prints the seconds since $KILLED.
+writes_again() {
+    local m0 i
+    m0=$(marker "$1" "$2")
+    for i in $(seq 600); do
+        [ "$(marker "$1" "$2")" != "$m0" ] && break
+        sleep 0.05
+    done
+    since "$KILLED"
+}
+
 # ---- Sentinel: one master, one replica, three sentinels watching "mymaster" ----
 
 # sentinel_start: sets M (master), R (replica) names, SENTINEL_URL, SENTINEL_PORTS.
