@@ -68,6 +68,62 @@ ha_stop_all() {
 }
 at_exit ha_stop_all
 
+# ---- the sensors' side ----
+
+# ha_prepare SECONDS: skips the test without redis-server or the generator; makes $T/o.pcap
+# (30 min, a 5 min country outage: two alerts) and CHUNK, the pace of a replay of about
+# SECONDS (0.1 s a chunk); BIN is the sanitizer build when there is one.
+ha_prepare() {
+    need_gen
+    if ! command -v redis-server >/dev/null; then
+        skip "no redis-server (scripts/install-deps)"
+        done_testing
+    fi
+    "$GEN" blackout --duration 1800 --outage 900:1200 --rate 2 --snaplen 96 -o "$T/o.pcap" \
+        >/dev/null || not_ok "generator"
+    ROUTES=(--route cn=vlan:100 --route ru=vlan:101)
+    CHUNK=$(($(stat -c %s "$T/o.pcap") / ($1 * 10) + 1))
+    BIN=$BO
+    [ -x "$ASAN" ] && BIN=$ASAN
+}
+
+# ha_feed SENSOR URL: the slow replay in the background, its pid in FEED[SENSOR].
+declare -A FEED
+ha_feed() {
+    pace "$T/o.pcap" "$CHUNK" 0.1 | "$BIN" replay --json --warmup 600 --redis "$2" --sensor "$1" \
+        --redis-timeout 1000 --flush-timeout 60 "${ROUTES[@]}" - >"$T/$1.json" 2>"$T/$1.err" &
+    FEED[$1]=$!
+}
+
+# ha_verify SENSOR STREAM WHAT: the replay's exit status, its exact counters in Redis and
+# every event it raised once in STREAM (read with rcli: REDIS_PORT and REDIS_CLI_AUTH say
+# where); SUMMARY is then its summary's redis object.
+ha_verify() {
+    local s=$1 rc out
+    wait "${FEED[$s]}"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok "$3: replay exits 0" || not_ok "$3: exit $rc: $(tail -3 "$T/$s.err")"
+    if out=$(redis_compare "$T/o.expect.json" "$T/$s.json" "$s" blackout:); then
+        ok "$3: the totals and bins in Redis equal the exact counters"
+    else
+        not_ok "$3: $out"
+    fi
+    grep '"type":"event"' "$T/$s.json" >"$T/$s.events"
+    rcli --raw XRANGE "$2" - + | python3 -c '
+import json, sys
+lines = sys.stdin.read().split("\n")
+got = [lines[i + 1] for i, l in enumerate(lines) if l == "json"]
+want = [l.strip() for l in open(sys.argv[1])]
+mine = [g for g in got if json.loads(g)["sensor"] == sys.argv[2]]
+assert len(want) == 2 and mine == want, (mine, want)
+' "$T/$s.events" "$s" && ok "$3: every alert once in $2" || not_ok "$3: the alerts in $2"
+    SUMMARY=$(tail -1 "$T/$s.json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["redis"]))')
+    echo "# $3: $SUMMARY"
+    [ "$(field data_lost)" -eq 0 ] || not_ok "$3: data_lost $(field data_lost)"
+}
+
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$SUMMARY" "$1"; }
+
 # ---- failover timing (KILLED: the time of the kill, date +%s.%N) ----
 
 # marker SENSOR PORT: the sensor run's flush marker on the server at PORT.
