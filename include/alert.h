@@ -17,6 +17,11 @@
  * stderr per failure, at most one every 10 s). Delivery is at least once: BLACKOUT_ID lets
  * a command recognise an entry it has seen.
  *
+ * In a Redis Cluster the alerts are one stream per sensor (P{S}:alerts, sink.h): the
+ * consumer reads the stream of every sensor in Psensors (listed again every 10 s), with its
+ * group, cursor and pending entries per stream, polling them every 250 ms when idle instead
+ * of blocking on one; the alerts come stream by stream.
+ *
  * --exec CMD runs /bin/sh -c CMD per alert with the event's JSON line on stdin and
  * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_ROUTE, BLACKOUT_SENSOR, BLACKOUT_SINCE,
  * BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a process group

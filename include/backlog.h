@@ -77,8 +77,9 @@ struct backlog_config {
     const char *script;    /* the flush script's text */
     unsigned min_replicas; /* WAIT for this many replicas after each round trip (0: none) */
     unsigned wait_ms;      /* WAIT's timeout, below the connection's command timeout */
-    /* A command run after each connection, and WAITed for like the units (a cluster sensor
-     * adding itself to the sensor index); argc 0: none. The strings must outlive the backlog. */
+    /* An idempotent command run after each connection and every 10 minutes (a cluster
+     * sensor adding itself to the sensor index); a failure is logged and tried again 10 s
+     * later, the flushes go on. argc 0: none. The strings must outlive the backlog. */
     int register_argc;
     const char *const *register_argv;
 };

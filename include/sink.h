@@ -34,8 +34,9 @@
  * shares are split per sensor, in the sensor's slot (sink_shared_key): Palerts becomes
  * P{S}:alerts, Pstate P{S}:states (same fields), Psensors P{S}:sensors (the sensor's own id);
  * the index Psensors lists the sensors and is written by the writer after each connection
- * (SADD, outside the script: it is idempotent). Readers take the sensors from Psensors and
- * read each one's keys. Pevents stays: PUBLISH reaches every node's subscribers.
+ * and every 10 minutes (SADD, outside the script: it is idempotent; backlog.h). Readers take
+ * the sensors from Psensors and read each one's keys. Pevents stays: PUBLISH reaches every
+ * node's subscribers.
  *
  * Records added with sink_proto, sink_flow, sink_event and sink_route_state go out with
  * the next sink_bin, with sink_send, or with sink_close. */

@@ -14,9 +14,10 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_CAP_MS  5000u
 #define ERRLEN          400
-#define STALL_MS        10000u /* default of stall_ms */
-#define WAIT_MS         1000u  /* default of wait_ms */
-#define LOST_LOG_MS     10000u /* at most one "connection lost" line per this */
+#define STALL_MS        10000u  /* default of stall_ms */
+#define WAIT_MS         1000u   /* default of wait_ms */
+#define REGISTER_MS     600000u /* the registration command is repeated this often */
+#define LOST_LOG_MS     10000u  /* at most one "connection lost" line per this */
 
 struct backlog {
     struct redis *conn;
@@ -44,6 +45,7 @@ struct backlog {
     char sha[48];
     uint64_t known;               /* last sequence known to be applied (and replicated) */
     char where[300];              /* the node written to, for "master moved" */
+    uint64_t register_due;        /* when to run the registration command again */
     char wait_n[16], wait_ms[16]; /* WAIT min_replicas wait_ms */
     const char *wait_argv[3];
     size_t wait_lens[3];
@@ -186,45 +188,30 @@ static void count_sent(struct backlog *b, uint64_t cmds, uint64_t bytes)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* WAIT for min_replicas, for what this connection wrote. Returns BO_REDIS_OK, or BO_REDIS_EIO
- * with err (too few replicas answered, or no answer). */
-static int wait_replicas(struct backlog *b, const char *what, char *err, size_t errlen)
+/* The registration command, when due (after each connection, then every REGISTER_MS): an
+ * idempotent write beside the flushes, so a failure is logged and tried again later, and
+ * never holds the flushes up. */
+static void writer_register(struct backlog *b)
 {
-    struct redis_reply *x;
-
-    int rc = redis_call(b->conn, 3, b->wait_argv, b->wait_lens, &x, err, errlen);
-    count_sent(b, 1, redis_command_bytes(3, b->wait_lens));
-    if (rc != BO_REDIS_OK)
-        return BO_REDIS_EIO;
-    long long acks = redis_reply_int(x);
-    redis_reply_free(x);
-    if (acks >= b->cfg.min_replicas)
-        return BO_REDIS_OK;
-    snprintf(err, errlen, "%s: %lld of %u replicas answered WAIT within %u ms (--min-replicas)",
-             what, acks, b->cfg.min_replicas, b->cfg.wait_ms);
-    return BO_REDIS_EIO;
-}
-
-/* The registration command (and its WAIT). */
-static int writer_register(struct backlog *b, char *err, size_t errlen)
-{
+    char err[ERRLEN];
     size_t lens[8];
     int argc = b->cfg.register_argc;
+    uint64_t now = log_now_ms();
 
-    if (argc <= 0 || argc > 8)
-        return BO_REDIS_OK;
+    if (argc <= 0 || argc > 8 || now < b->register_due || !redis_connected(b->conn))
+        return;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(b->cfg.register_argv[i]);
     int rc =
-        redis_call(b->conn, argc, (const char **)b->cfg.register_argv, lens, NULL, err, errlen);
+        redis_call(b->conn, argc, (const char **)b->cfg.register_argv, lens, NULL, err, sizeof err);
     count_sent(b, 1, redis_command_bytes(argc, lens));
-    if (rc == BO_REDIS_OK && b->cfg.min_replicas)
-        rc = wait_replicas(b, "the sensor index", err, errlen);
-    return rc == BO_REDIS_OK ? rc : BO_REDIS_EIO;
+    b->register_due = now + (rc == BO_REDIS_OK ? REGISTER_MS : LOST_LOG_MS);
+    if (rc != BO_REDIS_OK)
+        log_limited(&b->lim_err, LOG_WARN, "Redis: %s %s failed (tried again in %u s): %s",
+                    b->cfg.register_argv[0], b->cfg.register_argv[1], LOST_LOG_MS / 1000, err);
 }
 
-/* Connects, loads the script, registers. Returns BO_REDIS_OK, BO_REDIS_EIO or
- * BO_REDIS_EFATAL. */
+/* Connects and loads the script. Returns BO_REDIS_OK, BO_REDIS_EIO or BO_REDIS_EFATAL. */
 static int writer_connect(struct backlog *b, char *err, size_t errlen)
 {
     const char *argv[3] = {"SCRIPT", "LOAD", b->cfg.script};
@@ -254,10 +241,8 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
     const char *s = redis_reply_str(x, &n);
     snprintf(b->sha, sizeof b->sha, "%.*s", (int)n, s);
     redis_reply_free(x);
-    rc = writer_register(b, err, errlen);
-    if (rc != BO_REDIS_OK)
-        redis_disconnect(b->conn);
-    return rc;
+    b->register_due = 0; /* a new connection, maybe a new node: register now */
+    return BO_REDIS_OK;
 }
 
 static void fill_unit(struct backlog *b, struct backlog_unit *u, uint64_t prev, bool first)
@@ -555,6 +540,8 @@ static void writer_step(struct backlog *b)
         rc = writer_connect(b, err, sizeof err);
     if (connect && rc == BO_REDIS_OK)
         note_node(b);
+    if (rc == BO_REDIS_OK)
+        writer_register(b);
     if (rc == BO_REDIS_OK && count > 0) {
         confirmed = write_batch(b, count, &retry, err, sizeof err);
         lost_conn = !redis_connected(b->conn);

@@ -403,7 +403,8 @@ static const struct optdef optdefs[] = {
      .kind = OPT_FLAG,
      .cmds = CMD_ALERTS,
      .off = O(follow),
-     .help = "wait for new alerts (XREAD BLOCK) until SIGINT or SIGTERM"},
+     .help = "wait for new alerts (XREAD BLOCK; in a cluster every sensor's stream, polled) "
+             "until SIGINT or SIGTERM"},
     {.name = "poll",
      .kind = OPT_UINT,
      .cmds = CMD_DETECT,
