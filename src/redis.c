@@ -1224,6 +1224,11 @@ static int pipe_ready(struct redis *r, char *err, size_t errlen)
 
     if (r->pipe >= 0)
         return BO_REDIS_OK;
+    if (r->ocount == 0) { /* nothing appended */
+        snprintf(err, errlen, "Redis at %s: %s", redis_where(r, where, sizeof where),
+                 redis_connected(r) ? "no reply to wait for" : "not connected");
+        return BO_REDIS_EIO;
+    }
     unsigned n = default_node(r);
     if (n == NO_NODE) {
         snprintf(err, errlen, "Redis at %s: no node known",
@@ -1313,6 +1318,8 @@ int redis_send(struct redis *r, char *err, size_t errlen)
 {
     int done = 0;
 
+    if (r->pipe < 0 && r->ocount == 0 && redis_connected(r))
+        return BO_REDIS_OK; /* nothing to send */
     if (pipe_ready(r, err, errlen) != BO_REDIS_OK)
         return BO_REDIS_EIO;
     struct node *n = &r->nodes[r->pipe];
