@@ -21,6 +21,11 @@
  * with a group acknowledged as handled (not this consumer's), so each filter needs a group of
  * its own.
  *
+ * In a Redis Cluster the alerts are one stream per sensor (P{S}:alerts, sink.h): the
+ * consumer reads the stream of every sensor in Psensors (listed again every 10 s), with its
+ * group, cursor and pending entries per stream, polling them every 250 ms when idle instead
+ * of blocking on one; the alerts come stream by stream.
+ *
  * --exec CMD runs /bin/sh -c CMD per alert with the event's JSON line on stdin and
  * BLACKOUT_ID, BLACKOUT_EVENT, BLACKOUT_COUNTRY, BLACKOUT_ROUTE, BLACKOUT_SENSOR,
  * BLACKOUT_SINCE, BLACKOUT_DETECTED and (country_down) BLACKOUT_CAUSE in its environment, in a

@@ -16,8 +16,33 @@
  * stays queued until a reply confirms it (applied or already applied); error replies (OOM,
  * LOADING, ...) are logged and the unit is retried, never dropped silently.
  *
+ * Replicas (min_replicas > 0, for Sentinel and Cluster): replication is asynchronous, so a
+ * unit a master confirmed is lost if that master dies before a replica has it. The round trip
+ * then ends with WAIT min_replicas wait_ms, and its units leave the backlog only when WAIT
+ * says enough replicas have them; otherwise they stay (counted, logged every 10 s) and are
+ * sent again. `prev` of the first unit is the last unit known to be on the replicas too, so a
+ * new master whose marker is behind gets the units it lacks again (counted as resent), one
+ * that has them answers "already applied", and only one that lacks units the backlog no
+ * longer holds reports data lost. Answers that say the data lives elsewhere (MOVED, ASK,
+ * TRYAGAIN, CLUSTERDOWN, READONLY) are counted as redirects, not errors: the writer connects
+ * again (through the sentinels, or a fresh slot map) and retries.
+ *
  * Bound: at most max_units units (queued plus being written) and about max_bytes; when a
- * new unit does not fit, the oldest queued units are dropped, counted, logged once. */
+ * new unit does not fit, the oldest queued units are dropped, counted, logged once.
+ *
+ * Threads and locks: two threads touch a backlog, the caller's (backlog_push, _drain,
+ * _stats, _failed, _free) and the writer. One mutex, `mu`, guards the queue (ring, head, n),
+ * the batch being written (the inflight array and its count: the writer moves units into
+ * it and retires them from it, both under mu, and reads it without mu while writing, which
+ * is safe because only the writer changes it), the byte count, the flags stop, tried, fatal
+ * (with its message), warned_drop and said_down, the statistics, the time of the last
+ * progress, the retry time, the backoff attempt and the time the outage began. The writer
+ * alone, without the lock, owns the connection, the script hash, the last sequence known to
+ * be applied, the node it writes to and the test hook's counters. A unit's fields other than
+ * the `prev` and `first` arguments and `applied` (which the writer sets while writing) do not
+ * change once it is pushed. The
+ * caller waits on `progress` (the writer broadcasts it after every round trip and when it
+ * stops); the writer waits on `wake` (a push, a drain, a stop). */
 #ifndef BLACKOUT_BACKLOG_H
 #define BLACKOUT_BACKLOG_H
 
@@ -34,6 +59,7 @@ struct backlog_unit {
     int64_t bin_start; /* start of the unit's bin, INT64_MIN when it holds records only */
     unsigned nbins, nflows, nevents;
     bool use_eval; /* the server did not know the script: send its text */
+    bool applied;  /* a master applied it, its replicas may not have it (writer) */
     size_t bytes;  /* memory held */
     int argc;
     const char **argv;
@@ -45,8 +71,17 @@ struct backlog_unit {
 struct backlog_config {
     unsigned max_units; /* >= 2 */
     size_t max_bytes;
-    bool wait_when_full; /* replay: wait for a connected writer instead of dropping */
-    const char *script;  /* the flush script's text */
+    bool wait_when_full;   /* replay: wait for a connected writer instead of dropping */
+    unsigned stall_ms;     /* wait_when_full: a writer this long without progress is stuck and
+                              the oldest units go after all (0: 10 s) */
+    const char *script;    /* the flush script's text */
+    unsigned min_replicas; /* WAIT for this many replicas after each round trip (0: none) */
+    unsigned wait_ms;      /* WAIT's timeout, below the connection's command timeout */
+    /* An idempotent command run after each connection and every 10 minutes (a cluster
+     * sensor adding itself to the sensor index); a failure is logged and tried again 10 s
+     * later, the flushes go on. argc 0: none. The strings must outlive the backlog. */
+    int register_argc;
+    const char *const *register_argv;
 };
 
 struct backlog_stats {
@@ -59,6 +94,11 @@ struct backlog_stats {
     uint64_t pending_units, pending_bins, pending_flows, pending_events;
     int64_t pending_first_bin, pending_last_bin; /* INT64_MIN when none */
     uint64_t reconnects, errors, data_lost;
+    uint64_t resent;         /* units a master had applied, sent again to one that lacked them */
+    uint64_t backlog_peak;   /* most units held at once */
+    uint64_t replica_waits;  /* round trips kept because WAIT saw too few replicas */
+    uint64_t redirects;      /* flushes answered MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY */
+    uint64_t master_changes; /* connections that found the master (the slot's node) moved */
     bool connected;
     char last_error[400]; /* the last failure seen, "" when none */
 };

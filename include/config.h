@@ -62,7 +62,9 @@ struct options {
     bool no_redis;
     bool progress, no_progress; /* replay: the progress line on stderr */
     /* Redis */
-    const char *redis; /* URL: may hold a password, never print it */
+    const char *redis;             /* URL: may hold a password, never print it */
+    const char *sentinel_password; /* never print it */
+    const char *min_replicas;      /* "auto" or a number: use config_min_replicas */
     const char *redis_prefix;
     uint64_t redis_timeout; /* milliseconds */
     uint64_t backlog;       /* bins */
@@ -113,6 +115,14 @@ void config_free(struct options *o);
 
 /* True when --sensor was given (on the command line or in the config file). */
 bool config_sensor_given(const struct options *o);
+
+/* --redis parsed, with --sentinel-password in it. Returns 0, or -1 with one line in err. */
+struct redis_url;
+int config_redis_url(const struct options *o, struct redis_url *u, char *err, size_t errlen);
+
+/* --min-replicas for a URL: the number given, or "auto": 1 through sentinels or a cluster, 0
+ * for one server. */
+unsigned config_min_replicas(const struct options *o, const struct redis_url *u);
 
 /* Prints the option reference as a Markdown table (for the README). */
 void config_print_markdown(void);

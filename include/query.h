@@ -5,7 +5,8 @@
  * the JSON lines of the README. `blackout status [--json]` prints, per sensor and
  * route, the detector state (Pstate), its baseline, the current packets/s (the last full
  * bin; for the country row "*", the sum of its routes') and since when, as a table whose
- * columns fit their longest entry. Both use plain synchronous commands: they run once and
+ * columns fit their longest entry (in a Redis Cluster the states come from each sensor's
+ * share, P{S}:states: sink.h). Both use plain synchronous commands: they run once and
  * exit. */
 #ifndef BLACKOUT_QUERY_H
 #define BLACKOUT_QUERY_H

@@ -33,6 +33,14 @@
  *   Pstate             hash  "S/CC/R"; "S/CC/" + "*" for a country; "S/" + "*" for the sensor:
  *                            learning up down unknown blind
  *
+ * Redis Cluster: a script may only touch keys of its own slot, so the keys every sensor
+ * shares are split per sensor, in the sensor's slot (sink_shared_key): Palerts becomes
+ * P{S}:alerts, Pstate P{S}:states (same fields), Psensors P{S}:sensors (the sensor's own id);
+ * the index Psensors lists the sensors and is written by the writer after each connection
+ * and every 10 minutes (SADD, outside the script: it is idempotent; backlog.h). Readers take
+ * the sensors from Psensors and read each one's keys. Pevents stays: PUBLISH reaches every
+ * node's subscribers.
+ *
  * Pairs are registered with sink_pair (numbered as the rows of the bins the sink is given).
  * Records added with sink_proto, sink_flow, sink_event and sink_route_state go out with
  * the next sink_bin, with sink_send, or with sink_close. */
@@ -62,6 +70,7 @@ struct sink_config {
     uint64_t retention;  /* seconds */
     uint64_t stream_maxlen, alerts_maxlen;
     uint64_t heartbeat_ttl; /* seconds */
+    unsigned min_replicas;  /* WAIT for this many replicas per round trip (backlog.h) */
 };
 
 struct sink;
@@ -129,6 +138,14 @@ int sink_pair_key(char *buf, size_t size, const char *prefix, const char *sensor
  * "S/CC/" followed by "*") or for the sensor itself (cc "*": "S/" and "*"). Returns its
  * length, or -1 when it does not fit. */
 int sink_state_field(char *buf, size_t size, const char *sensor, const char *cc, const char *route);
+
+/* The keys every sensor shares, laid out for the mode (see above). */
+enum sink_shared { SINK_ALERTS, SINK_STATE, SINK_SENSORS };
+
+/* "Palerts" (one server, Sentinel) or "P{S}:alerts" (cluster), and so on. Returns its length,
+ * or -1 when it does not fit. */
+int sink_shared_key(char *buf, size_t size, const char *prefix, const char *sensor,
+                    enum sink_shared which, bool cluster);
 
 /* The flush script (Lua, with a #!lua shebang so Redis refuses it whole under OOM). */
 extern const char sink_script[];

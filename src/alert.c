@@ -5,6 +5,7 @@
 #include "query.h"
 #include "records.h"
 #include "redis.h"
+#include "sink.h"
 #include "stop.h"
 #include "text.h"
 
@@ -28,6 +29,9 @@ extern char **environ;
 #define RETRY_CAP_MS  60000u /* longest wait between retries */
 #define NOGROUP_TRIES 3      /* without a group or --follow: attempts of a failing --exec */
 #define FIELD_MAX     128
+#define POLL_MS       250u   /* a cluster: the streams are polled this often when idle */
+#define LIST_MS       10000u /* a cluster: the sensor index is read again this often */
+#define STREAMS_MAX   4096
 
 /* One stream entry, its fields copied out of the reply (json points into it). */
 struct alert_entry {
@@ -39,15 +43,25 @@ struct alert_entry {
         since[FIELD_MAX], detected[FIELD_MAX], cause[FIELD_MAX];
 };
 
-struct consumer {
-    const struct options *o;
-    struct redis *r;
+/* One alerts stream: Palerts, or in a cluster one per sensor (sink.h). */
+struct stream {
     char key[300];
-    bool group;
+    bool ready;                /* its group made, or its cursor resolved */
     char cursor[ALERT_ID_MAX]; /* no group: the last entry read */
     uint64_t pending_due;      /* group: when to try the pending entries again (0: never) */
     unsigned attempt;          /* consecutive failed tries of the pending entries */
-    uint64_t unhandled;        /* without --follow: alerts left for another run */
+};
+
+struct consumer {
+    const struct options *o;
+    struct redis *r;
+    bool group;
+    bool split;          /* a cluster: the streams of the sensors in Psensors, polled */
+    struct stream *strm; /* [STREAMS_MAX], nstreams used */
+    size_t nstreams;
+    struct stream *s; /* the stream being read */
+    uint64_t listed_ms;
+    uint64_t unhandled; /* without --follow: alerts left for another run */
     struct log_limit fail_log, io_log;
     char err[600];
 };
@@ -346,7 +360,8 @@ static enum handled handle(struct consumer *c, const struct alert_entry *e)
     if (!query_country_wanted(c->o, e->country))
         return DONE; /* another country's: not this consumer's (with a group, acknowledged) */
     if (e->gone) {
-        LOG(LOG_WARN, "alert %s was trimmed from %s before it was handled: skipped", e->id, c->key);
+        LOG(LOG_WARN, "alert %s was trimmed from %s before it was handled: skipped", e->id,
+            c->s->key);
         return DONE;
     }
     if (!c->o->exec)
@@ -367,45 +382,28 @@ static enum step call(struct consumer *c, int argc, const char *const *argv, uin
                       struct redis_reply **out)
 {
     size_t lens[QUERY_ARGS_MAX];
-    uint64_t end = log_now_ms() + block_ms + c->o->redis_timeout;
+    char why[300];
 
     *out = NULL;
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    if (redis_append(c->r, argc, (const char **)argv, lens) != BO_REDIS_OK ||
-        redis_send(c->r, c->err, sizeof c->err) != BO_REDIS_OK) {
-        snprintf(c->err, sizeof c->err, "lost the connection to Redis");
-        return ST_IO;
-    }
-    for (;;) {
-        int w = redis_wait_readable(c->r, 200);
-        if (w > 0)
-            break;
-        if (stop_requested())
-            return ST_STOP;
-        if ((w < 0 && errno != EINTR) || log_now_ms() > end) {
-            snprintf(c->err, sizeof c->err, "Redis did not answer %s", argv[0]);
-            redis_disconnect(c->r);
-            return ST_IO;
-        }
-    }
-    if (redis_read(c->r, out, c->err, sizeof c->err) != BO_REDIS_OK)
-        return ST_IO;
-    if (redis_reply_type(*out) == BO_REDIS_R_ERROR) {
-        size_t n;
-        const char *s = redis_reply_str(*out, &n);
-        snprintf(c->err, sizeof c->err, "Redis refused %s on %s: %.*s", argv[0], c->key,
-                 (int)(n > 300 ? 300 : n), s);
-        redis_reply_free(*out);
-        *out = NULL;
+    int rc = redis_call_wait(c->r, argc, (const char **)argv, lens, block_ms, stop_requested, out,
+                             why, sizeof why);
+    if (rc == BO_REDIS_OK)
+        return ST_OK;
+    if (rc == BO_REDIS_ESTOP)
+        return ST_STOP;
+    if (rc == BO_REDIS_EREPLY) {
+        snprintf(c->err, sizeof c->err, "Redis refused %s on %.200s: %s", argv[0], c->s->key, why);
         return ST_ERR;
     }
-    return ST_OK;
+    snprintf(c->err, sizeof c->err, "%s", why);
+    return ST_IO;
 }
 
 static enum step ack(struct consumer *c, const char *id)
 {
-    const char *argv[] = {"XACK", c->key, c->o->group, id};
+    const char *argv[] = {"XACK", c->s->key, c->o->group, id};
     struct redis_reply *x;
     enum step st = call(c, 4, argv, 0, &x);
     redis_reply_free(x);
@@ -418,13 +416,13 @@ static enum step make_group(struct consumer *c)
     struct redis_reply *x;
 
     alert_start_id(c->o->since, start, sizeof start);
-    const char *argv[] = {"XGROUP", "CREATE", c->key, c->o->group, start, "MKSTREAM"};
+    const char *argv[] = {"XGROUP", "CREATE", c->s->key, c->o->group, start, "MKSTREAM"};
     enum step st = call(c, 6, argv, 0, &x);
     redis_reply_free(x);
     if (st == ST_ERR && strstr(c->err, "BUSYGROUP"))
         return ST_OK; /* it exists: it keeps its own position */
     if (st == ST_OK)
-        LOG(LOG_INFO, "created consumer group %s on %s after %s", c->o->group, c->key, start);
+        LOG(LOG_INFO, "created consumer group %s on %s after %s", c->o->group, c->s->key, start);
     return st;
 }
 
@@ -433,14 +431,14 @@ static enum step resolve_cursor(struct consumer *c)
 {
     struct redis_reply *x;
 
-    alert_start_id(c->o->since, c->cursor, sizeof c->cursor);
-    if (strcmp(c->cursor, "$") != 0)
+    alert_start_id(c->o->since, c->s->cursor, sizeof c->s->cursor);
+    if (strcmp(c->s->cursor, "$") != 0)
         return ST_OK;
-    const char *argv[] = {"XREVRANGE", c->key, "+", "-", "COUNT", "1"};
+    const char *argv[] = {"XREVRANGE", c->s->key, "+", "-", "COUNT", "1"};
     enum step st = call(c, 6, argv, 0, &x);
-    snprintf(c->cursor, sizeof c->cursor, "0-0");
+    snprintf(c->s->cursor, sizeof c->s->cursor, "0-0");
     if (st == ST_OK && redis_reply_len(x) > 0)
-        field_copy(redis_reply_at(redis_reply_at(x, 0), 0), c->cursor, sizeof c->cursor);
+        field_copy(redis_reply_at(redis_reply_at(x, 0), 0), c->s->cursor, sizeof c->s->cursor);
     redis_reply_free(x);
     return st;
 }
@@ -449,7 +447,7 @@ static enum step resolve_cursor(struct consumer *c)
 
 static uint64_t retry_ms(const struct consumer *c)
 {
-    return redis_backoff_ms(c->attempt, RETRY_BASE_MS, RETRY_CAP_MS);
+    return redis_backoff_ms(c->s->attempt, RETRY_BASE_MS, RETRY_CAP_MS);
 }
 
 static void note_failure(struct consumer *c, const struct alert_entry *e, uint64_t wait_ms)
@@ -492,14 +490,16 @@ static enum step group_entries(struct consumer *c, const struct redis_reply *lis
 /* A failed entry stays pending; the pending entries are tried again after a backoff. */
 static void schedule_retry(struct consumer *c, unsigned failed, bool scan_done)
 {
+    struct stream *s = c->s;
+
     if (!c->o->follow) {
         c->unhandled += failed;
-        c->pending_due = 0;
+        s->pending_due = 0;
     } else if (scan_done) {
-        c->pending_due = failed ? log_now_ms() + retry_ms(c) : 0;
-        c->attempt = failed ? c->attempt + 1 : 0;
-    } else if (failed && !c->pending_due) {
-        c->pending_due = log_now_ms() + retry_ms(c);
+        s->pending_due = failed ? log_now_ms() + retry_ms(c) : 0;
+        s->attempt = failed ? s->attempt + 1 : 0;
+    } else if (failed && !s->pending_due) {
+        s->pending_due = log_now_ms() + retry_ms(c);
     }
 }
 
@@ -512,7 +512,7 @@ static enum step group_pending(struct consumer *c)
 
     do {
         const char *argv[] = {"XREADGROUP", "GROUP",   c->o->group, c->o->consumer, "COUNT",
-                              BATCH,        "STREAMS", c->key,      cursor};
+                              BATCH,        "STREAMS", c->s->key,   cursor};
         struct redis_reply *x;
         enum step st = call(c, 9, argv, 0, &x);
         if (st != ST_OK)
@@ -528,24 +528,24 @@ static enum step group_pending(struct consumer *c)
     return ST_OK;
 }
 
-/* New entries; when following, blocks until one comes or the pending entries are due. */
-static enum step group_new(struct consumer *c, size_t *got)
+/* New entries; blocks up to block_ms until one comes or the pending entries are due. */
+static enum step group_new(struct consumer *c, uint64_t block_ms, size_t *got)
 {
     char block[24], last[ALERT_ID_MAX];
-    uint64_t wait = BLOCK_MS, now = log_now_ms();
+    uint64_t wait = block_ms, now = log_now_ms(), due = c->s->pending_due;
     unsigned failed = 0;
     struct redis_reply *x;
 
-    if (c->pending_due && c->pending_due < now + wait)
-        wait = c->pending_due > now ? c->pending_due - now : 1;
+    if (wait && due && due < now + wait)
+        wait = due > now ? due - now : 1;
     snprintf(block, sizeof block, "%" PRIu64, wait);
     /* one at a time: consumers of a group share new alerts, and a consumer that dies holds
      * at most one unacknowledged */
     const char *argv[] = {"XREADGROUP", "GROUP", c->o->group, c->o->consumer, "COUNT", "1",
-                          "BLOCK",      block,   "STREAMS",   c->key,         ">"};
-    const char *once[] = {"XREADGROUP", "GROUP", c->o->group, c->o->consumer, "COUNT", "1",
-                          "STREAMS",    c->key,  ">"};
-    enum step st = c->o->follow ? call(c, 11, argv, wait, &x) : call(c, 9, once, 0, &x);
+                          "BLOCK",      block,   "STREAMS",   c->s->key,      ">"};
+    const char *once[] = {"XREADGROUP", "GROUP",   c->o->group, c->o->consumer, "COUNT", "1",
+                          "STREAMS",    c->s->key, ">"};
+    enum step st = wait ? call(c, 11, argv, wait, &x) : call(c, 9, once, 0, &x);
     *got = 0;
     if (st != ST_OK)
         return st;
@@ -557,21 +557,21 @@ static enum step group_new(struct consumer *c, size_t *got)
     return st;
 }
 
-static enum step group_loop(struct consumer *c)
+/* One step on the current stream: its group made (then its own pending entries first: a
+ * restart gets them), the pending entries when due, then new ones. */
+static enum step group_step(struct consumer *c, uint64_t block_ms, size_t *got)
 {
-    enum step st = make_group(c);
+    enum step st = ST_OK;
 
-    c->pending_due = log_now_ms(); /* our own pending entries first: a restart gets them */
-    while (st == ST_OK) {
-        size_t got = 0;
-        if (c->pending_due && log_now_ms() >= c->pending_due)
-            st = group_pending(c);
-        if (st == ST_OK)
-            st = group_new(c, &got);
-        if (st == ST_OK && !c->o->follow && got == 0)
-            break;
+    *got = 0;
+    if (!c->s->ready) {
+        st = make_group(c);
+        c->s->ready = st == ST_OK;
+        c->s->pending_due = log_now_ms();
     }
-    return st;
+    if (st == ST_OK && c->s->pending_due && log_now_ms() >= c->s->pending_due)
+        st = group_pending(c);
+    return st == ST_OK ? group_new(c, block_ms, got) : st;
 }
 
 /* ---- without a group ---- */
@@ -596,33 +596,106 @@ static enum step plain_entry(struct consumer *c, const struct alert_entry *e)
     }
 }
 
-static enum step plain_loop(struct consumer *c)
+/* One XREAD of the current stream (blocking up to block_ms), its entries handled. */
+static enum step plain_step(struct consumer *c, uint64_t block_ms, size_t *got)
 {
     char block[24];
-    enum step st = c->cursor[0] ? ST_OK : resolve_cursor(c);
+    enum step st = c->s->ready ? ST_OK : resolve_cursor(c);
+    struct redis_reply *x;
+    struct alert_entry e;
 
-    snprintf(block, sizeof block, "%u", BLOCK_MS);
-    while (st == ST_OK) {
-        const char *argv[] = {"XREAD", "COUNT",   BATCH,  "BLOCK",
-                              block,   "STREAMS", c->key, c->cursor};
-        const char *once[] = {"XREAD", "COUNT", BATCH, "STREAMS", c->key, c->cursor};
-        struct redis_reply *x;
-        struct alert_entry e;
-        st = c->o->follow ? call(c, 8, argv, BLOCK_MS, &x) : call(c, 6, once, 0, &x);
-        if (st != ST_OK)
-            break;
-        const struct redis_reply *list = entries_of(x, false);
-        size_t n = list ? redis_reply_len(list) : 0;
-        for (size_t i = 0; i < n && st == ST_OK; i++) {
-            if (parse_entry(redis_reply_at(list, i), &e) < 0)
-                continue;
-            st = plain_entry(c, &e);
-            if (st == ST_OK)
-                snprintf(c->cursor, sizeof c->cursor, "%s", e.id);
+    *got = 0;
+    c->s->ready = st == ST_OK;
+    if (st != ST_OK)
+        return st;
+    snprintf(block, sizeof block, "%" PRIu64, block_ms);
+    const char *argv[] = {"XREAD", "COUNT",   BATCH,     "BLOCK",
+                          block,   "STREAMS", c->s->key, c->s->cursor};
+    const char *once[] = {"XREAD", "COUNT", BATCH, "STREAMS", c->s->key, c->s->cursor};
+    st = block_ms ? call(c, 8, argv, block_ms, &x) : call(c, 6, once, 0, &x);
+    if (st != ST_OK)
+        return st;
+    const struct redis_reply *list = entries_of(x, false);
+    size_t n = list ? redis_reply_len(list) : 0;
+    for (size_t i = 0; i < n && st == ST_OK; i++) {
+        if (parse_entry(redis_reply_at(list, i), &e) < 0)
+            continue;
+        st = plain_entry(c, &e);
+        if (st == ST_OK)
+            snprintf(c->s->cursor, sizeof c->s->cursor, "%s", e.id);
+    }
+    redis_reply_free(x);
+    *got = n;
+    return st;
+}
+
+/* ---- the streams ---- */
+
+/* A cluster: adds the stream of every sensor in the index not read yet (every LIST_MS). */
+static enum step list_streams(struct consumer *c)
+{
+    char key[300];
+    struct query_names names;
+
+    if (!c->split || (c->listed_ms && log_now_ms() - c->listed_ms < LIST_MS))
+        return ST_OK;
+    sink_shared_key(key, sizeof key, c->o->redis_prefix, "", SINK_SENSORS, false);
+    if (query_set_members(c->r, key, &names, c->err, sizeof c->err) < 0)
+        return redis_connected(c->r) ? ST_ERR : ST_IO;
+    c->listed_ms = log_now_ms();
+    for (size_t i = 0; i < names.n && c->nstreams < STREAMS_MAX; i++) {
+        if (sink_shared_key(key, sizeof key, c->o->redis_prefix, names.v[i], SINK_ALERTS, true) < 0)
+            continue;
+        size_t k;
+        for (k = 0; k < c->nstreams && strcmp(c->strm[k].key, key) != 0; k++)
+            ;
+        if (k == c->nstreams) {
+            memset(&c->strm[k], 0, sizeof c->strm[k]);
+            text_copy(c->strm[k].key, sizeof c->strm[k].key, key);
+            c->nstreams++;
         }
-        redis_reply_free(x);
-        if (st == ST_OK && !c->o->follow && n == 0)
+    }
+    free(names.v);
+    return ST_OK;
+}
+
+/* One step on every stream, without blocking; *got: the entries read. */
+static enum step step_all(struct consumer *c, size_t *got)
+{
+    *got = 0;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        size_t n;
+        c->s = &c->strm[i];
+        enum step st = c->group ? group_step(c, 0, &n) : plain_step(c, 0, &n);
+        if (st != ST_OK)
+            return st;
+        *got += n;
+    }
+    return ST_OK;
+}
+
+/* Until done (without --follow: nothing new), stopped or failed. One stream: blocking reads;
+ * the streams of a cluster: polled. */
+static enum step run_loop(struct consumer *c)
+{
+    enum step st = ST_OK;
+
+    while (st == ST_OK) {
+        size_t got = 0;
+        st = list_streams(c);
+        if (st == ST_OK && !c->split) {
+            c->s = &c->strm[0];
+            uint64_t block = c->o->follow ? BLOCK_MS : 0;
+            st = c->group ? group_step(c, block, &got) : plain_step(c, block, &got);
+        } else if (st == ST_OK) {
+            st = step_all(c, &got);
+        }
+        if (st == ST_OK && !c->o->follow && got == 0)
             break;
+        if (st == ST_OK && c->split && got == 0) {
+            stop_sleep_ms(POLL_MS);
+            st = stop_requested() ? ST_STOP : ST_OK;
+        }
     }
     return st;
 }
@@ -686,18 +759,25 @@ int alert_run(const struct options *o)
         log_write(LOG_ERR, "%s", c.err);
         return 2;
     }
-    snprintf(c.key, sizeof c.key, "%salerts", o->redis_prefix);
     if (stop_install() < 0) {
         log_write(LOG_ERR, "cannot install signal handlers: %s", strerror(errno));
         return 1;
     }
-    c.r = query_open(o, "blackout-alerts", c.err, sizeof c.err);
+    c.strm = calloc(STREAMS_MAX, sizeof *c.strm);
+    c.r = c.strm ? query_open(o, "blackout-alerts", c.err, sizeof c.err) : NULL;
     if (!c.r) {
-        log_write(LOG_ERR, "%s", c.err);
+        log_write(LOG_ERR, "%s", c.strm ? c.err : "out of memory");
+        free(c.strm);
         return 1;
     }
+    c.split = redis_mode(c.r) == BO_REDIS_CLUSTER;
+    c.s = &c.strm[0];
+    if (!c.split) { /* one stream, Palerts */
+        sink_shared_key(c.s->key, sizeof c.s->key, o->redis_prefix, "", SINK_ALERTS, false);
+        c.nstreams = 1;
+    }
     for (;;) {
-        st = c.group ? group_loop(&c) : plain_loop(&c);
+        st = run_loop(&c);
         if (st != ST_IO || !o->follow)
             break;
         int rc = query_reconnect(c.r, &c.io_log, c.err, sizeof c.err);
@@ -707,5 +787,6 @@ int alert_run(const struct options *o)
         }
     }
     redis_free(c.r);
+    free(c.strm);
     return exit_status(&c, st);
 }

@@ -14,8 +14,10 @@
 #define BACKOFF_BASE_MS 100u
 #define BACKOFF_CAP_MS  5000u
 #define ERRLEN          400
-#define STALL_MS        10000u /* wait_when_full: a writer this long without progress is stuck */
-#define LOST_LOG_MS     10000u /* at most one "connection lost" line per this */
+#define STALL_MS        10000u  /* default of stall_ms */
+#define WAIT_MS         1000u   /* default of wait_ms */
+#define REGISTER_MS     600000u /* the registration command is repeated this often */
+#define LOST_LOG_MS     10000u  /* at most one "connection lost" line per this */
 
 struct backlog {
     struct redis *conn;
@@ -35,14 +37,20 @@ struct backlog {
     bool said_down; /* the outage was logged: say when it ends */
     char fatal_err[ERRLEN];
     struct backlog_stats st;
-    /* writer thread only */
+    uint64_t progress_ms; /* the last time a unit was confirmed or a connection made */
+    uint64_t retry_at;    /* the writer's next attempt (monotonic ms) */
+    unsigned attempt;     /* consecutive failures, for the backoff */
+    uint64_t down_since;  /* when the outage began, 0 when connected */
+    /* writer thread only, without the lock (see backlog.h) */
     char sha[48];
-    uint64_t known; /* last sequence known to be applied */
-    unsigned attempt;
-    uint64_t retry_at, down_since;
-    uint64_t progress_ms; /* (mu) the last time a unit was confirmed or a connection made */
+    uint64_t known;               /* last sequence known to be applied (and replicated) */
+    char where[300];              /* the node written to, for "master moved" */
+    uint64_t register_due;        /* when to run the registration command again */
+    char wait_n[16], wait_ms[16]; /* WAIT min_replicas wait_ms */
+    const char *wait_argv[3];
+    size_t wait_lens[3];
     unsigned lose_every, sent_batches; /* test hook: BLACKOUT_TEST_LOSE_REPLY=N */
-    struct log_limit lim_err, lim_lost;
+    struct log_limit lim_err, lim_lost, lim_wait;
 };
 
 unsigned backlog_batch_max(unsigned max_units)
@@ -75,8 +83,20 @@ struct backlog *backlog_new(struct redis *conn, const struct backlog_config *cfg
     pthread_condattr_destroy(&ca);
     if (hook && text_parse_u64(hook, 1, 1000000, &v) == 0)
         b->lose_every = (unsigned)v;
+    if (!b->cfg.stall_ms)
+        b->cfg.stall_ms = STALL_MS;
+    if (!b->cfg.wait_ms)
+        b->cfg.wait_ms = WAIT_MS;
+    snprintf(b->wait_n, sizeof b->wait_n, "%u", b->cfg.min_replicas);
+    snprintf(b->wait_ms, sizeof b->wait_ms, "%u", b->cfg.wait_ms);
+    b->wait_argv[0] = "WAIT";
+    b->wait_argv[1] = b->wait_n;
+    b->wait_argv[2] = b->wait_ms;
+    for (int i = 0; i < 3; i++)
+        b->wait_lens[i] = strlen(b->wait_argv[i]);
     b->lim_err.interval_ms = 60000;
     b->lim_lost.interval_ms = LOST_LOG_MS;
+    b->lim_wait.interval_ms = LOST_LOG_MS;
     return b;
 }
 
@@ -116,7 +136,7 @@ void backlog_push(struct backlog *b, struct backlog_unit *u)
     pthread_mutex_lock(&b->mu);
     if (b->cfg.wait_when_full)
         while (over(b, u) && b->st.connected && !b->stop && !b->fatal &&
-               log_now_ms() - b->progress_ms < STALL_MS)
+               log_now_ms() - b->progress_ms < b->cfg.stall_ms)
             wait_until(&b->progress, &b->mu, log_now_ms() + 100);
     while (over(b, u) && b->n > 0)
         drop_oldest(b);
@@ -128,6 +148,8 @@ void backlog_push(struct backlog *b, struct backlog_unit *u)
         b->ring[(b->head + b->n) % b->cfg.max_units] = u;
         b->n++;
         b->bytes += u->bytes;
+        if (b->n + b->ninflight > b->st.backlog_peak)
+            b->st.backlog_peak = b->n + b->ninflight;
     }
     pthread_cond_signal(&b->wake);
     pthread_mutex_unlock(&b->mu);
@@ -158,6 +180,37 @@ static bool script_hash(const struct redis_reply *x)
     return true;
 }
 
+static void count_sent(struct backlog *b, uint64_t cmds, uint64_t bytes)
+{
+    pthread_mutex_lock(&b->mu);
+    b->st.commands += cmds;
+    b->st.bytes += bytes;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* The registration command, when due (after each connection, then every REGISTER_MS): an
+ * idempotent write beside the flushes, so a failure is logged and tried again later, and
+ * never holds the flushes up. */
+static void writer_register(struct backlog *b)
+{
+    char err[ERRLEN];
+    size_t lens[8];
+    int argc = b->cfg.register_argc;
+    uint64_t now = log_now_ms();
+
+    if (argc <= 0 || argc > 8 || now < b->register_due || !redis_connected(b->conn))
+        return;
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(b->cfg.register_argv[i]);
+    int rc =
+        redis_call(b->conn, argc, (const char **)b->cfg.register_argv, lens, NULL, err, sizeof err);
+    count_sent(b, 1, redis_command_bytes(argc, lens));
+    b->register_due = now + (rc == BO_REDIS_OK ? REGISTER_MS : LOST_LOG_MS);
+    if (rc != BO_REDIS_OK)
+        log_limited(&b->lim_err, LOG_WARN, "Redis: %s %s failed (tried again in %u s): %s",
+                    b->cfg.register_argv[0], b->cfg.register_argv[1], LOST_LOG_MS / 1000, err);
+}
+
 /* Connects and loads the script. Returns BO_REDIS_OK, BO_REDIS_EIO or BO_REDIS_EFATAL. */
 static int writer_connect(struct backlog *b, char *err, size_t errlen)
 {
@@ -170,8 +223,7 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
     if (rc != BO_REDIS_OK)
         return rc;
     rc = redis_call(b->conn, 3, argv, lens, &x, err, errlen);
-    b->st.commands++;
-    b->st.bytes += redis_command_bytes(3, lens);
+    count_sent(b, 1, redis_command_bytes(3, lens));
     if (rc == BO_REDIS_EREPLY) {
         redis_disconnect(b->conn);
         return strncmp(err, "NOPERM", 6) == 0 ? BO_REDIS_EFATAL : BO_REDIS_EIO;
@@ -189,6 +241,7 @@ static int writer_connect(struct backlog *b, char *err, size_t errlen)
     const char *s = redis_reply_str(x, &n);
     snprintf(b->sha, sizeof b->sha, "%.*s", (int)n, s);
     redis_reply_free(x);
+    b->register_due = 0; /* a new connection, maybe a new node: register now */
     return BO_REDIS_OK;
 }
 
@@ -224,20 +277,29 @@ static bool script_reply(const struct redis_reply *x)
     return status >= 0 && status <= 2 && cmds >= 0 && (lost == 0 || lost == 1);
 }
 
+/* What one round trip gave. */
+struct trip {
+    uint64_t cmds, bytes, script_cmds;
+    unsigned applied, dups, resent, errors, redirects;
+    bool lost, retry, broken, wait_sent, short_wait;
+};
+
 static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redis_reply *x,
-                          uint64_t *script_cmds, bool *lost, bool *refused, char *err,
-                          size_t errlen)
+                          struct trip *t, char *err, size_t errlen)
 {
     char text[201];
     size_t n;
     const char *s = redis_reply_str(x, &n);
 
     if (redis_reply_type(x) == BO_REDIS_R_ERROR) {
+        redis_printable(s, n, text, sizeof text);
         if (n >= 8 && strncmp(s, "NOSCRIPT", 8) == 0) {
             u->use_eval = true;
+        } else if (redis_reply_redirect(x)) {
+            t->redirects++; /* connect again: the sentinels or the slot map say where */
+            snprintf(err, errlen, "flush redirected: %s", text);
         } else {
-            *refused = true;
-            redis_printable(s, n, text, sizeof text);
+            t->errors++;
             snprintf(err, errlen, "flush refused: %s", text);
             log_limited(&b->lim_err, LOG_WARN, "Redis refused a flush (keeping it, retrying): %s",
                         text);
@@ -245,7 +307,7 @@ static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redi
         return OUT_RETRY;
     }
     if (!script_reply(x)) {
-        *refused = true;
+        t->errors++;
         snprintf(err, errlen,
                  "the flush script answered with %s, not its result (not a Redis "
                  "server?)",
@@ -253,8 +315,9 @@ static enum outcome judge(struct backlog *b, struct backlog_unit *u, struct redi
         return OUT_BROKEN; /* logged as a lost connection */
     }
     long long status = redis_reply_int(redis_reply_at(x, 0));
-    *script_cmds += (uint64_t)redis_reply_int(redis_reply_at(x, 1));
-    *lost = redis_reply_int(redis_reply_at(x, 2)) != 0;
+    t->script_cmds += (uint64_t)redis_reply_int(redis_reply_at(x, 1));
+    t->lost |= redis_reply_int(redis_reply_at(x, 2)) != 0;
+    t->resent += status == 1 && u->applied; /* a master had it; this one lacked it */
     return status == 1 ? OUT_APPLIED : status == 0 ? OUT_DUPLICATE : OUT_RETRY;
 }
 
@@ -268,66 +331,131 @@ static bool lose_replies(struct backlog *b)
     return true;
 }
 
-/* Sends the batch in one round trip and reads every reply. Returns how many units, from
- * the first, are confirmed; `retry` tells whether an error asks for a backoff. */
-static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char *err,
-                            size_t errlen)
+/* Appends up to count units, then WAIT when replicas are wanted. Returns the units
+ * appended. */
+static unsigned append_batch(struct backlog *b, unsigned count, struct trip *t)
 {
-    uint64_t prev = b->known, cmds = 0, bytes = 0, script_cmds = 0;
-    unsigned confirmed = 0, applied = 0, dups = 0, errors = 0;
-    bool in_order = true, lost = false;
+    uint64_t prev = b->known;
+    unsigned k;
 
-    for (unsigned i = 0; i < count; i++) {
-        struct backlog_unit *u = b->inflight[i];
-        fill_unit(b, u, prev, i == 0);
+    for (k = 0; k < count; k++) {
+        struct backlog_unit *u = b->inflight[k];
+        fill_unit(b, u, prev, k == 0);
         prev = u->seq;
         if (redis_append(b->conn, u->argc, u->argv, u->lens) != BO_REDIS_OK)
             break;
-        cmds++;
-        bytes += redis_command_bytes(u->argc, u->lens);
+        t->cmds++;
+        t->bytes += redis_command_bytes(u->argc, u->lens);
     }
-    *retry = cmds < count;
-    if (cmds == 0 || redis_send(b->conn, err, errlen) != BO_REDIS_OK || lose_replies(b))
-        goto out;
-    for (unsigned i = 0; i < cmds; i++) {
+    if (k > 0 && b->cfg.min_replicas &&
+        redis_append(b->conn, 3, b->wait_argv, b->wait_lens) == BO_REDIS_OK) {
+        t->wait_sent = true;
+        t->cmds++;
+        t->bytes += redis_command_bytes(3, b->wait_lens);
+    }
+    return k;
+}
+
+/* Reads the replies of n units. Returns how many, from the first, are confirmed. */
+static unsigned read_units(struct backlog *b, unsigned n, struct trip *t, char *err, size_t errlen)
+{
+    unsigned confirmed = 0;
+    bool in_order = true;
+
+    for (unsigned i = 0; i < n; i++) {
         struct redis_reply *x;
-        bool l = false, refused = false;
         if (redis_read(b->conn, &x, err, errlen) != BO_REDIS_OK) {
-            *retry = true;
+            t->retry = t->broken = true;
             break;
         }
-        enum outcome o = judge(b, b->inflight[i], x, &script_cmds, &l, &refused, err, errlen);
+        enum outcome o = judge(b, b->inflight[i], x, t, err, errlen);
         redis_reply_free(x);
-        errors += refused;
-        lost |= l;
         if (o == OUT_BROKEN) {
-            *retry = true;
+            t->retry = t->broken = true;
             redis_disconnect(b->conn); /* later replies cannot be trusted either */
             break;
         }
         if (o == OUT_RETRY || !in_order) {
             in_order = false;
-            *retry = true;
+            t->retry = true;
             continue;
         }
         confirmed++;
-        applied += o == OUT_APPLIED;
-        dups += o == OUT_DUPLICATE;
-        b->known = b->inflight[i]->seq;
+        t->applied += o == OUT_APPLIED;
+        t->dups += o == OUT_DUPLICATE;
     }
-out:
+    return confirmed;
+}
+
+/* WAIT's reply: true when enough replicas have what the round trip wrote. */
+static bool read_wait(struct backlog *b, struct trip *t, char *err, size_t errlen)
+{
+    struct redis_reply *x;
+
+    if (!t->wait_sent || t->broken || redis_read(b->conn, &x, err, errlen) != BO_REDIS_OK) {
+        t->retry = true;
+        return false;
+    }
+    long long acks = redis_reply_type(x) == BO_REDIS_R_INTEGER ? redis_reply_int(x) : -1;
+    redis_reply_free(x);
+    if (acks >= b->cfg.min_replicas)
+        return true;
+    t->retry = t->short_wait = true;
+    snprintf(err, errlen, "%lld of %u replicas acknowledged the flush within %u ms", acks,
+             b->cfg.min_replicas, b->cfg.wait_ms);
+    log_limited(&b->lim_wait, LOG_WARN, "Redis: %s (--min-replicas); keeping it and retrying", err);
+    return false;
+}
+
+/* Adds a round trip's counts (mu not held). */
+static void account(struct backlog *b, const struct trip *t)
+{
     pthread_mutex_lock(&b->mu);
-    b->st.commands += cmds;
-    b->st.bytes += bytes;
-    b->st.script_commands += script_cmds;
-    b->st.flushes += applied;
-    b->st.duplicates += dups;
-    b->st.data_lost += lost;
-    b->st.errors += errors;
+    b->st.commands += t->cmds;
+    b->st.bytes += t->bytes;
+    b->st.script_commands += t->script_cmds;
+    b->st.flushes += t->applied;
+    b->st.duplicates += t->dups;
+    b->st.resent += t->resent;
+    b->st.data_lost += t->lost;
+    b->st.errors += t->errors;
+    b->st.redirects += t->redirects;
+    b->st.replica_waits += t->short_wait;
     pthread_mutex_unlock(&b->mu);
-    if (lost)
+    if (t->lost)
         LOG(LOG_WARN, "Redis lost earlier data of this sensor run (restarted without its data?): "
                       "counters start again from here");
+    if (t->resent)
+        LOG(LOG_WARN,
+            "Redis: the master lacked %u flushes its predecessor had confirmed "
+            "(a failover): sent again from the backlog",
+            t->resent);
+}
+
+/* Sends the batch in one round trip (and WAIT) and reads every reply. Returns how many
+ * units, from the first, are confirmed (and on enough replicas); `retry` tells whether an
+ * error asks for a backoff. */
+static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char *err,
+                            size_t errlen)
+{
+    struct trip t = {0};
+    unsigned confirmed = 0, sent = append_batch(b, count, &t);
+
+    t.retry = sent < count;
+    if (sent == 0 || redis_send(b->conn, err, errlen) != BO_REDIS_OK || lose_replies(b)) {
+        t.retry = true;
+    } else {
+        confirmed = read_units(b, sent, &t, err, errlen);
+        if (b->cfg.min_replicas && !read_wait(b, &t, err, errlen)) {
+            for (unsigned i = 0; i < confirmed; i++)
+                b->inflight[i]->applied = true; /* kept: the next master may lack them */
+            confirmed = 0;
+        }
+    }
+    if (confirmed)
+        b->known = b->inflight[confirmed - 1]->seq;
+    account(b, &t);
+    *retry = t.retry;
     return confirmed;
 }
 
@@ -382,6 +510,22 @@ static void after_connect(struct backlog *b, int rc, const char *err)
     }
 }
 
+/* After a connection: says so when it is to another node than before (a failover, a slot
+ * moved). */
+static void note_node(struct backlog *b)
+{
+    char now[sizeof b->where];
+
+    redis_where(b->conn, now, sizeof now);
+    if (b->where[0] && strcmp(now, b->where) != 0) {
+        LOG(LOG_WARN, "Redis: writing to %s now (was %s)", now, b->where);
+        pthread_mutex_lock(&b->mu);
+        b->st.master_changes++;
+        pthread_mutex_unlock(&b->mu);
+    }
+    memcpy(b->where, now, sizeof b->where);
+}
+
 /* One connect-if-needed and write of the current batch, then the bookkeeping. */
 static void writer_step(struct backlog *b)
 {
@@ -394,6 +538,10 @@ static void writer_step(struct backlog *b)
     bool connect = !redis_connected(b->conn);
     if (connect)
         rc = writer_connect(b, err, sizeof err);
+    if (connect && rc == BO_REDIS_OK)
+        note_node(b);
+    if (rc == BO_REDIS_OK)
+        writer_register(b);
     if (rc == BO_REDIS_OK && count > 0) {
         confirmed = write_batch(b, count, &retry, err, sizeof err);
         lost_conn = !redis_connected(b->conn);

@@ -68,6 +68,18 @@ static int check_countries(const char *val, char *err, size_t errlen)
     return prefix_country_list(val, codes, PREFIX_COUNTRIES_MAX, err, errlen) < 0 ? -1 : 0;
 }
 
+#define MIN_REPLICAS_MAX 16
+
+/* "auto" or 0 to MIN_REPLICAS_MAX. */
+static int check_min_replicas(const char *val, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (strcmp(val, "auto") == 0 || text_parse_u64(val, 0, MIN_REPLICAS_MAX, &v) == 0)
+        return 0;
+    snprintf(err, errlen, "--min-replicas: 'auto' or a number 0 to %d", MIN_REPLICAS_MAX);
+    return -1;
+}
+
 #define O(f)        offsetof(struct options, f)
 #define REDIS_USERS (SENSING | CMD_STATUS | CMD_EXPORT | CMD_DETECT | CMD_ALERTS)
 
@@ -276,9 +288,27 @@ static const struct optdef optdefs[] = {
      .def = "redis://127.0.0.1:6379/0",
      .off = O(redis),
      .check = check_redis_url,
-     .help = "Redis server: redis://[[user]:password@]host[:port][/db] or "
-             "unix:///path.sock[?db=N] (put a password in the config file, not on the command "
-             "line)"},
+     .help = "Redis: redis://[[user]:password@]host[:port][/db], "
+             "unix:///path.sock[?db=N], "
+             "redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db]#MASTER or "
+             "redis-cluster://[[user]:password@]host[:port][,host[:port]...] (put a password in "
+             "the config file, not on the command line)"},
+    {.name = "sentinel-password",
+     .kind = OPT_STR,
+     .cmds = REDIS_USERS,
+     .arg = "PASSWORD",
+     .off = O(sentinel_password),
+     .help = "AUTH password of the sentinels of a redis-sentinel:// URL (default: none; the "
+             "URL's password is the master's)"},
+    {.name = "min-replicas",
+     .kind = OPT_STR,
+     .cmds = SENSING | CMD_DETECT,
+     .arg = "N",
+     .def = "auto",
+     .off = O(min_replicas),
+     .check = check_min_replicas,
+     .help = "a flush leaves the backlog only once the master and N replicas have it (WAIT); "
+             "auto: 1 through sentinels or a cluster, 0 for one server"},
     {.name = "redis-prefix",
      .kind = OPT_STR,
      .cmds = REDIS_USERS,
@@ -417,7 +447,8 @@ static const struct optdef optdefs[] = {
      .kind = OPT_FLAG,
      .cmds = CMD_ALERTS,
      .off = O(follow),
-     .help = "wait for new alerts (XREAD BLOCK) until SIGINT or SIGTERM"},
+     .help = "wait for new alerts (XREAD BLOCK; in a cluster every sensor's stream, polled) "
+             "until SIGINT or SIGTERM"},
     {.name = "poll",
      .kind = OPT_UINT,
      .cmds = CMD_DETECT,
@@ -903,6 +934,29 @@ enum config_result config_parse(int argc, char **argv, struct options *o, char *
     if (parse_args(o, argc, argv, err, errlen) < 0)
         return CONFIG_USAGE;
     return CONFIG_OK;
+}
+
+int config_redis_url(const struct options *o, struct redis_url *u, char *err, size_t errlen)
+{
+    if (redis_url_parse(o->redis, u, err, errlen) < 0)
+        return -1;
+    if (o->sentinel_password &&
+        text_copy(u->sentinel_pass, sizeof u->sentinel_pass, o->sentinel_password) < 0) {
+        snprintf(err, errlen, "--sentinel-password: longer than %zu bytes",
+                 sizeof u->sentinel_pass - 1);
+        memset(u, 0, sizeof *u);
+        return -1;
+    }
+    return 0;
+}
+
+unsigned config_min_replicas(const struct options *o, const struct redis_url *u)
+{
+    uint64_t v;
+
+    if (o->min_replicas && text_parse_u64(o->min_replicas, 0, MIN_REPLICAS_MAX, &v) == 0)
+        return (unsigned)v;
+    return u->mode == BO_REDIS_SINGLE ? 0 : 1;
 }
 
 bool config_sensor_given(const struct options *o)

@@ -303,8 +303,9 @@ static int add_feed(struct multi *m, const char *name)
         feed_free(f);
         return -1;
     }
-    if (f->npairs == 0 && !m->o->countries)
-        LOG(LOG_WARN, "sensor %s has no pairs in Redis: nothing to read", name);
+    if (f->npairs == 0 && !m->o->countries) /* perhaps a writer of events only (a detect) */
+        LOG(m->o->sensors.n ? LOG_WARN : LOG_INFO,
+            "sensor %s has no pairs in Redis: nothing to read", name);
     else if (f->npairs == 0)
         LOG(LOG_INFO, "sensor %s has no pairs of %s in Redis", name, m->o->countries);
     m->nfeeds++;
@@ -412,50 +413,47 @@ static void enqueue(struct feed *f, const struct row *rows, size_t n, int64_t up
     }
 }
 
-/* Every pair of the sensor in one MULTI/EXEC: ZRANGEBYSCORE from f->next, f->chunk each. */
+/* Every pair of the sensor in one MULTI/EXEC: ZRANGEBYSCORE from f->next, f->chunk each
+ * (redis_transaction: in a cluster, on the node of the sensor's slot, again while it moves). */
 static int read_pairs(struct multi *m, struct feed *f, struct redis_reply **exec)
 {
-    char from[32], to[32], key[600], chunk[24];
-    const char *argv[8] = {"ZRANGEBYSCORE", key, from, to, "LIMIT", "0", chunk};
-    size_t lens[8];
-    struct redis_reply *x;
-    int rc = BO_REDIS_OK;
+    enum { ARGS = 7, KEY = 400 };
+    char from[32], to[32], chunk[24], why[300];
+    char(*keys)[KEY] = malloc(f->npairs * sizeof *keys);
+    const char *(*argv)[ARGS] = malloc(f->npairs * sizeof *argv);
+    size_t(*lens)[ARGS] = malloc(f->npairs * sizeof *lens);
+    struct redis_cmd *cmds = malloc(f->npairs * sizeof *cmds);
+    int rc = BO_REDIS_EIO;
 
+    snprintf(m->err, sizeof m->err, "out of memory");
+    if (!keys || !argv || !lens || !cmds)
+        goto out;
     snprintf(from, sizeof from, "%" PRId64, f->next);
     if (m->to == INT64_MAX)
         snprintf(to, sizeof to, "+inf");
     else
         snprintf(to, sizeof to, "(%" PRId64, m->to);
     snprintf(chunk, sizeof chunk, "%u", f->chunk);
-    const char *multi[] = {"MULTI"}, *exec_cmd[] = {"EXEC"};
-    size_t one[] = {5}, four[] = {4};
-    redis_append(m->r, 1, multi, one);
     for (unsigned p = 0; p < f->npairs; p++) {
-        sink_pair_key(key, sizeof key, m->o->redis_prefix, f->name, "bins", f->pairs[p].cc,
+        sink_pair_key(keys[p], KEY, m->o->redis_prefix, f->name, "bins", f->pairs[p].cc,
                       f->pairs[p].route);
-        for (int i = 0; i < 7; i++)
-            lens[i] = strlen(argv[i]);
-        redis_append(m->r, 7, argv, lens);
-    }
-    rc = redis_append(m->r, 1, exec_cmd, four);
-    for (unsigned i = 0; rc == BO_REDIS_OK && i < f->npairs + 1; i++) { /* OK, QUEUED... */
-        rc = redis_read(m->r, &x, m->err, sizeof m->err);
-        if (rc == BO_REDIS_OK && redis_reply_type(x) == BO_REDIS_R_ERROR) {
-            size_t n;
-            const char *s = redis_reply_str(x, &n);
-            snprintf(m->err, sizeof m->err, "Redis refused reading %s: %.*s", f->name,
-                     (int)(n > 200 ? 200 : n), s);
-            rc = BO_REDIS_EREPLY;
+        const char *a[ARGS] = {"ZRANGEBYSCORE", keys[p], from, to, "LIMIT", "0", chunk};
+        for (int i = 0; i < ARGS; i++) {
+            argv[p][i] = a[i];
+            lens[p][i] = strlen(a[i]);
         }
-        redis_reply_free(x);
+        cmds[p] = (struct redis_cmd){.argc = ARGS, .argv = argv[p], .lens = lens[p]};
     }
-    if (rc == BO_REDIS_OK)
-        rc = redis_read(m->r, exec, m->err, sizeof m->err);
-    if (rc == BO_REDIS_OK && redis_reply_len(*exec) != f->npairs) {
-        snprintf(m->err, sizeof m->err, "Redis did not run the reads of %s", f->name);
-        redis_reply_free(*exec);
-        rc = BO_REDIS_EREPLY;
-    }
+    rc = redis_transaction(m->r, f->npairs, cmds, exec, why, sizeof why);
+    if (rc == BO_REDIS_EREPLY)
+        snprintf(m->err, sizeof m->err, "Redis refused reading %s: %s", f->name, why);
+    else if (rc != BO_REDIS_OK)
+        snprintf(m->err, sizeof m->err, "%s", why);
+out:
+    free(keys);
+    free(argv);
+    free(lens);
+    free(cmds);
     return rc;
 }
 
@@ -813,8 +811,9 @@ static int start_sink(struct multi *m)
         .alerts_maxlen = o->stream_maxlen / 10 > 1000 ? o->stream_maxlen / 10 : 1000,
         .heartbeat_ttl = 3 * o->poll > 60 ? 3 * o->poll : 60,
     };
-    if (redis_url_parse(o->redis, &c.url, m->err, sizeof m->err) < 0)
+    if (config_redis_url(o, &c.url, m->err, sizeof m->err) < 0)
         return -1;
+    c.min_replicas = config_min_replicas(o, &c.url);
     m->sink = sink_new(&c, m->err, sizeof m->err);
     memset(&c.url, 0, sizeof c.url);
     return m->sink ? 0 : -1;

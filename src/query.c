@@ -84,7 +84,7 @@ struct redis *query_open(const struct options *o, const char *client, char *err,
 {
     struct redis_url u;
 
-    if (redis_url_parse(o->redis, &u, err, errlen) < 0)
+    if (config_redis_url(o, &u, err, errlen) < 0)
         return NULL;
     struct redis *r = redis_new(&u, (unsigned)o->redis_timeout, client);
     memset(&u, 0, sizeof u);
@@ -691,11 +691,24 @@ static int status_print(const struct options *o, const struct status_rows *t, st
     return 0;
 }
 
+/* The route states: Pstate, or in a cluster the sensor's share of it (sink.h). */
+static int read_states(struct redis *r, const struct options *o, const char *sensor,
+                       struct redis_reply **out, char *err, size_t errlen)
+{
+    char key[600];
+    bool cluster = redis_mode(r) == BO_REDIS_CLUSTER;
+
+    *out = NULL;
+    sink_shared_key(key, sizeof key, o->redis_prefix, sensor, SINK_STATE, cluster);
+    const char *argv[] = {"HGETALL", key};
+    return query_run(r, out, err, errlen, 2, argv) == BO_REDIS_OK ? 0 : -1;
+}
+
 int query_status(const struct options *o)
 {
-    char err[600], key[300];
+    char err[600];
     struct query_names sensors = {0};
-    struct redis_reply *pstate = NULL;
+    struct redis_reply *pstate = NULL, *own = NULL;
     struct status_rows rows = {0};
     struct json j;
     int rc = 1;
@@ -706,14 +719,19 @@ int query_status(const struct options *o)
         return 1;
     }
     json_init(&j);
-    snprintf(key, sizeof key, "%sstate", o->redis_prefix);
-    const char *argv[] = {"HGETALL", key};
+    bool cluster = redis_mode(r) == BO_REDIS_CLUSTER;
     if (list_sensors(r, o, &sensors, err, sizeof err) < 0 ||
-        query_run(r, &pstate, err, sizeof err, 2, argv) != BO_REDIS_OK)
+        (!cluster && read_states(r, o, "", &pstate, err, sizeof err) < 0))
         goto out;
-    for (size_t i = 0; i < sensors.n; i++)
-        if (status_sensor(r, o, &rows, sensors.v[i], pstate, err, sizeof err) < 0)
+    for (size_t i = 0; i < sensors.n; i++) {
+        if (cluster && read_states(r, o, sensors.v[i], &own, err, sizeof err) < 0)
             goto out;
+        int k = status_sensor(r, o, &rows, sensors.v[i], cluster ? own : pstate, err, sizeof err);
+        redis_reply_free(own);
+        own = NULL;
+        if (k < 0)
+            goto out;
+    }
     if (status_print(o, &rows, &j) < 0) {
         snprintf(err, sizeof err, "out of memory");
         goto out;

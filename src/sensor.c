@@ -388,8 +388,9 @@ int sensor_start_sink(struct sensor *s, char *err, size_t errlen)
 
     if (o->no_redis)
         return 0;
-    if (redis_url_parse(o->redis, &c.url, err, errlen) < 0)
+    if (config_redis_url(o, &c.url, err, errlen) < 0)
         return -1;
+    c.min_replicas = config_min_replicas(o, &c.url);
     s->sink = sink_new(&c, err, errlen);
     memset(&c.url, 0, sizeof c.url);
     for (unsigned p = 0; s->sink && p < s->npairs; p++) {

@@ -143,6 +143,8 @@ struct sink_pair {
 struct sink {
     struct sink_config cfg;
     char prefix[128], sensor[RECORD_SENSOR_MAX], run[40];
+    char index_key[160];          /* cluster: Psensors, which the writer adds the sensor to */
+    const char *register_argv[3]; /* SADD Psensors S */
     struct backlog *backlog;
     sink_commit_fn commit;
     void *commit_ctx;
@@ -316,18 +318,40 @@ static void header_args(struct sink *s, struct argbuf *h, uint64_t seq)
     add_slots(h, v, SINK_NHEADER);
 }
 
+int sink_shared_key(char *buf, size_t size, const char *prefix, const char *sensor,
+                    enum sink_shared which, bool cluster)
+{
+    static const char *const flat[] = {"alerts", "state", "sensors"};
+    static const char *const split[] = {"alerts", "states", "sensors"};
+
+    if ((unsigned)which > SINK_SENSORS)
+        return -1;
+    if (cluster)
+        return sink_key(buf, size, prefix, sensor, split[which], NULL);
+    int n = snprintf(buf, size, "%s%s", prefix, flat[which]);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
 static void fixed_keys(struct sink *s, struct argbuf *k)
 {
     char v[SINK_NFIXED_KEYS][SLOT_MAX];
     const char *own[][2] = {{"run", s->run}, {"heartbeat", NULL}, {"flows", NULL}, {"pairs", NULL}};
     const unsigned own_at[] = {SINK_FK_run, SINK_FK_heartbeat, SINK_FK_flows, SINK_FK_pairs};
+    const struct {
+        unsigned at;
+        enum sink_shared which;
+    } shared[] = {{SINK_FK_alerts, SINK_ALERTS},
+                  {SINK_FK_state, SINK_STATE},
+                  {SINK_FK_sensors, SINK_SENSORS}};
+    bool cluster = s->cfg.url.mode == BO_REDIS_CLUSTER;
 
     for (size_t i = 0; i < sizeof own_at / sizeof own_at[0]; i++)
         if (sink_key(v[own_at[i]], SLOT_MAX, s->prefix, s->sensor, own[i][0], own[i][1]) < 0)
             k->failed = true;
-    snprintf(v[SINK_FK_alerts], SLOT_MAX, "%salerts", s->prefix);
-    snprintf(v[SINK_FK_state], SLOT_MAX, "%sstate", s->prefix);
-    snprintf(v[SINK_FK_sensors], SLOT_MAX, "%ssensors", s->prefix);
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        if (sink_shared_key(v[shared[i].at], SLOT_MAX, s->prefix, s->sensor, shared[i].which,
+                            cluster) < 0)
+            k->failed = true;
     add_slots(k, v, SINK_NFIXED_KEYS);
 }
 
@@ -707,24 +731,43 @@ struct sink *sink_new_offline(const struct sink_config *c, sink_commit_fn fn, vo
     return s;
 }
 
+/* Cluster: the writer keeps the sensor in the index Psensors (see sink.h). */
+static void cluster_register(struct sink *s, struct backlog_config *bc)
+{
+    if (s->cfg.url.mode != BO_REDIS_CLUSTER ||
+        sink_shared_key(s->index_key, sizeof s->index_key, s->prefix, s->sensor, SINK_SENSORS,
+                        false) < 0)
+        return;
+    s->register_argv[0] = "SADD";
+    s->register_argv[1] = s->index_key;
+    s->register_argv[2] = s->sensor;
+    bc->register_argc = 3;
+    bc->register_argv = s->register_argv;
+}
+
 struct sink *sink_new(const struct sink_config *c, char *err, size_t errlen)
 {
-    char name[160];
+    char name[160], home[512];
     struct backlog_config bc = {
         .max_units = c->backlog,
         .max_bytes = c->backlog_bytes,
         .wait_when_full = c->wait_when_full,
         .script = sink_script,
+        .min_replicas = c->min_replicas,
+        .wait_ms = c->timeout_ms / 2 ? c->timeout_ms / 2 : 1,
     };
 
     snprintf(err, errlen, "out of memory for the Redis sink");
     struct sink *s = sink_alloc(c);
     if (!s)
         goto err;
+    cluster_register(s, &bc);
     snprintf(name, sizeof name, "blackout-%s", c->sensor);
     struct redis *conn = redis_new(&c->url, c->timeout_ms, name);
     if (!conn)
         goto err;
+    if (sink_key(home, sizeof home, s->prefix, s->sensor, "heartbeat", NULL) >= 0)
+        redis_set_home(conn, home); /* every key of the sensor is in this slot */
     s->backlog = backlog_new(conn, &bc);
     if (!s->backlog || backlog_start(s->backlog, err, errlen) < 0)
         goto err;

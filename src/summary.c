@@ -182,6 +182,11 @@ static void summary_redis(struct sensor *s, struct json *j)
     json_ku64(j, "reconnects", st.reconnects);
     json_ku64(j, "errors", st.errors);
     json_ku64(j, "data_lost", st.data_lost);
+    json_ku64(j, "resent", st.resent);
+    json_ku64(j, "backlog_peak", st.backlog_peak);
+    json_ku64(j, "replica_waits", st.replica_waits);
+    json_ku64(j, "redirects", st.redirects);
+    json_ku64(j, "master_changes", st.master_changes);
     json_obj_close(j);
 }
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "text.h"
+#include "redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,53 @@ static void reader_countries(void **state)
     free(path);
 }
 
+/* --min-replicas: auto is 1 through sentinels or a cluster, 0 for one server; a number wins.
+ * --sentinel-password lands in the URL for the sentinels only. */
+static void replicas_and_sentinels(void **state)
+{
+    struct options o;
+    struct redis_url u;
+    const char *const plain[] = {"blackout", "replay", "x", NULL};
+    const char *const sent[] = {"blackout",
+                                "replay",
+                                "--redis",
+                                "redis-sentinel://:m@s1,s2#mymaster",
+                                "--sentinel-password",
+                                "sp",
+                                "x",
+                                NULL};
+    const char *const two[] = {"blackout",           "capture",        "-i", "eth0", "--redis",
+                               "redis-cluster://n1", "--min-replicas", "2",  NULL};
+    const char *const zero[] = {"blackout",       "replay", "--redis", "redis-cluster://n1",
+                                "--min-replicas", "0",      "x",       NULL};
+
+    assert_int_equal(parse(&o, plain), CONFIG_OK);
+    assert_int_equal(config_redis_url(&o, &u, errbuf, sizeof errbuf), 0);
+    assert_int_equal(config_min_replicas(&o, &u), 0);
+    config_free(&o);
+    assert_int_equal(parse(&o, sent), CONFIG_OK);
+    assert_int_equal(config_redis_url(&o, &u, errbuf, sizeof errbuf), 0);
+    assert_int_equal(config_min_replicas(&o, &u), 1);
+    assert_string_equal(u.sentinel_pass, "sp");
+    assert_string_equal(u.pass, "m");
+    config_free(&o);
+    assert_int_equal(parse(&o, two), CONFIG_OK);
+    assert_int_equal(config_redis_url(&o, &u, errbuf, sizeof errbuf), 0);
+    assert_int_equal(config_min_replicas(&o, &u), 2);
+    config_free(&o);
+    assert_int_equal(parse(&o, zero), CONFIG_OK);
+    assert_int_equal(config_redis_url(&o, &u, errbuf, sizeof errbuf), 0);
+    assert_int_equal(config_min_replicas(&o, &u), 0);
+    config_free(&o);
+    const char *const bad[] = {"blackout", "replay", "--min-replicas", "many", "x", NULL};
+    assert_int_equal(parse(&o, bad), CONFIG_USAGE);
+    assert_non_null(strstr(errbuf, "'auto' or a number"));
+    config_free(&o);
+    const char *const notfor[] = {"blackout", "status", "--min-replicas", "1", NULL};
+    assert_int_equal(parse(&o, notfor), CONFIG_USAGE);
+    config_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +272,7 @@ int main(void)
         cmocka_unit_test(capture_options),
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(reader_countries),
+        cmocka_unit_test(replicas_and_sentinels),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for the redis module: URL parsing (good and hostile input, secrets never in
- * messages), the place a URL points to, reconnect backoff, command sizes. */
+ * messages; sentinel and cluster forms), the place a URL points to, cluster key slots,
+ * reconnect backoff, command sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,6 +104,18 @@ static void hostile(void **state)
         "unix:///r.sock?db=",
         "unix:///r.sock?dbx=1",
         "unix:///r.sock?db=1&x",
+        "redis://:topsecret@h1,h2",
+        "redis-sentinel://:topsecret@h1,h2",
+        "redis-sentinel://:topsecret@h1#",
+        "redis-sentinel://:topsecret@h1#my master",
+        "redis-sentinel://:topsecret@h1,#m",
+        "redis-sentinel://:topsecret@h1:0#m",
+        "redis-sentinel://:topsecret@h1/x#m",
+        "redis-cluster://:topsecret@h1,h2/1",
+        "redis-cluster://:topsecret@h1,,h2",
+        "redis-cluster://:topsecret@",
+        "redis-cluster://:topsecret@h1,h2:70000",
+        "redis-clusters://h1",
     };
     struct redis_url u;
 
@@ -113,6 +126,85 @@ static void hostile(void **state)
         assert_null(strstr(err, "topsecret"));
         assert_null(strchr(err, '\n'));
     }
+}
+
+static void sentinel_forms(void **state)
+{
+    struct redis_url u;
+    char w[600];
+
+    assert_int_equal(parse("redis-sentinel://s1,s2:26380,[::1]:5000/3#mymaster", &u), 0);
+    assert_int_equal(u.mode, BO_REDIS_SENTINEL);
+    assert_int_equal(u.nhosts, 3);
+    assert_string_equal(u.hosts[0].host, "s1");
+    assert_int_equal(u.hosts[0].port, 26379);
+    assert_int_equal(u.hosts[1].port, 26380);
+    assert_string_equal(u.hosts[2].host, "::1");
+    assert_int_equal(u.hosts[2].port, 5000);
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.master, "mymaster");
+    assert_false(u.has_pass);
+    assert_string_equal(redis_url_where(&u, w, sizeof w),
+                        "mymaster via sentinels s1:26379,s2:26380,[::1]:5000 db 3");
+    /* '#' and '@' in a password: the last '#' ends the hosts, the last '@' the user */
+    assert_int_equal(parse("redis-sentinel://al:p#s@w@s1#m-1.x", &u), 0);
+    assert_string_equal(u.user, "al");
+    assert_string_equal(u.pass, "p#s@w");
+    assert_string_equal(u.master, "m-1.x");
+    assert_int_equal(u.nhosts, 1);
+    assert_null(strstr(redis_url_where(&u, w, sizeof w), "p#s"));
+    assert_int_equal(parse("redis-sentinel://s1", &u), -1);
+    assert_non_null(strstr(err, "#MASTER"));
+}
+
+static void cluster_forms(void **state)
+{
+    struct redis_url u;
+    char w[600];
+
+    assert_int_equal(parse("redis-cluster://:pw@n1:7000,n2,n3:7002", &u), 0);
+    assert_int_equal(u.mode, BO_REDIS_CLUSTER);
+    assert_int_equal(u.nhosts, 3);
+    assert_int_equal(u.hosts[0].port, 7000);
+    assert_int_equal(u.hosts[1].port, 6379);
+    assert_string_equal(u.host, "n1");
+    assert_int_equal(u.port, 7000);
+    assert_string_equal(u.pass, "pw");
+    assert_string_equal(redis_url_where(&u, w, sizeof w), "cluster n1:7000,n2:6379,n3:7002");
+    assert_int_equal(parse("redis-cluster://n1/0", &u), 0);
+    assert_int_equal(parse("redis-cluster://n1/1", &u), -1);
+    assert_non_null(strstr(err, "database 0"));
+    char s[600] = "redis-cluster://h0";
+    for (int i = 1; i <= BO_REDIS_HOSTS_MAX; i++) {
+        size_t n = strlen(s);
+        snprintf(s + n, sizeof s - n, ",h%d", i);
+    }
+    assert_int_equal(parse(s, &u), -1);
+    assert_int_equal(parse("redis://h", &u), 0);
+    assert_int_equal(u.mode, BO_REDIS_SINGLE);
+    assert_int_equal(u.nhosts, 1);
+}
+
+/* The values Redis gives with CLUSTER KEYSLOT. */
+static void key_slots(void **state)
+{
+    static const struct {
+        const char *key;
+        unsigned slot;
+    } cases[] = {
+        {"foo", 12182},
+        {"hello", 866},
+        {"123456789", 12739},
+        {"{user1000}.following", 3443},
+        {"foo{}{bar}", 8363},    /* an empty tag: the whole key */
+        {"foo{{bar}}zap", 4015}, /* the tag is "{bar" */
+        {"foo{bar}{zap}", 5061}, /* the first tag */
+        {"blackout:{s1}:heartbeat", 15224},
+        {"blackout:sensors", 6447},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(redis_key_slot(cases[i].key, strlen(cases[i].key)), cases[i].slot);
+    assert_int_equal(redis_key_slot("x{s1}", 5), redis_key_slot("{s1}:bins:cn", 12));
 }
 
 static void long_inputs(void **state)
@@ -176,7 +268,8 @@ int main(void)
         cmocka_unit_test(tcp_forms),       cmocka_unit_test(credentials),
         cmocka_unit_test(hostile),         cmocka_unit_test(long_inputs),
         cmocka_unit_test(backoff),         cmocka_unit_test(command_bytes),
-        cmocka_unit_test(connect_refused),
+        cmocka_unit_test(connect_refused), cmocka_unit_test(sentinel_forms),
+        cmocka_unit_test(cluster_forms),   cmocka_unit_test(key_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

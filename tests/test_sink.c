@@ -339,6 +339,41 @@ static void script_and_encoder_agree(void **state)
     sink_free(s);
 }
 
+/* Redis Cluster: every key of a unit (a bin with records) is in the sensor's slot, the keys
+ * shared by all sensors among them as the sensor's share (P{S}:alerts, P{S}:states,
+ * P{S}:sensors); on one server they stay Palerts, Pstate, Psensors. */
+static void cluster_keys_one_slot(void **state)
+{
+    struct captured cap = {0};
+    struct sink_config c = config("s1");
+    struct event e = {.kind = EVENT_ROUTE_DOWN, .since = 990, .detected = 1020, .duration = -1};
+    char k[64];
+
+    snprintf(e.country, sizeof e.country, "KP");
+    snprintf(e.route, sizeof e.route, "cn");
+    for (int cluster = 0; cluster < 2; cluster++) {
+        c.url.mode = cluster ? BO_REDIS_CLUSTER : BO_REDIS_SINGLE;
+        struct sink *s = offline(&c, &cap);
+        assert_int_equal(sink_event(s, &e), 0);
+        assert_int_equal(sink_route_state(s, "KP", "cn", "down", 990, 8.9, 0), 0);
+        struct bin_view v = make_bin(1000);
+        sink_bin(s, &v);
+        struct backlog_unit *u = cap.u[0];
+        int nkeys = (int)strtol(u->argv[2], NULL, 10);
+        unsigned slot = redis_key_slot("{s1}", 4), other = 0;
+        for (int i = 3; i < 3 + nkeys; i++)
+            other += redis_key_slot(u->argv[i], u->lens[i]) != slot;
+        assert_int_equal(other, cluster ? 0 : 3);
+        assert_true(arg_is(u, key_at(SINK_FK_alerts), cluster ? "t:{s1}:alerts" : "t:alerts"));
+        assert_true(arg_is(u, key_at(SINK_FK_state), cluster ? "t:{s1}:states" : "t:state"));
+        assert_true(arg_is(u, key_at(SINK_FK_sensors), cluster ? "t:{s1}:sensors" : "t:sensors"));
+        assert_int_equal(sink_shared_key(k, sizeof k, "t:", "s1", SINK_STATE, cluster),
+                         (int)u->lens[key_at(SINK_FK_state)]);
+        free_captured(&cap);
+        sink_free(s);
+    }
+}
+
 static void bin_member_parse(void **state)
 {
     struct sink_bin_row b;
@@ -708,6 +743,7 @@ int main(void)
         cmocka_unit_test(records_unit),
         cmocka_unit_test(script_and_encoder_agree),
         cmocka_unit_test(bin_member_parse),
+        cmocka_unit_test(cluster_keys_one_slot),
         cmocka_unit_test(backlog_drops_oldest),
         cmocka_unit_test(live_exactly_once),
         cmocka_unit_test(live_records),

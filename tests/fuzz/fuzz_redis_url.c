@@ -1,4 +1,5 @@
-/* fuzz_redis_url — the --redis URL parser and the password-free form of what it parsed. */
+/* fuzz_redis_url — the --redis URL parser (one server, sentinels, cluster seeds) and the
+ * password-free form of what it parsed. */
 
 #include "fuzz.h"
 #include "redis.h"
@@ -21,7 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strnlen(u.host, sizeof u.host) == sizeof u.host ||
             strnlen(u.path, sizeof u.path) == sizeof u.path ||
             strnlen(u.user, sizeof u.user) == sizeof u.user ||
-            strnlen(u.pass, sizeof u.pass) == sizeof u.pass)
+            strnlen(u.pass, sizeof u.pass) == sizeof u.pass ||
+            strnlen(u.master, sizeof u.master) == sizeof u.master || u.nhosts > BO_REDIS_HOSTS_MAX)
+            abort();
+        for (unsigned i = 0; i < u.nhosts; i++)
+            if (strnlen(u.hosts[i].host, sizeof u.hosts[i].host) == sizeof u.hosts[i].host ||
+                u.hosts[i].port == 0 || u.hosts[i].port > 65535)
+                abort();
+        /* a sentinel URL names its master, a cluster has database 0 */
+        if ((u.mode == BO_REDIS_SENTINEL && !u.master[0]) || (u.mode == BO_REDIS_CLUSTER && u.db))
             abort();
     }
     free(s);
