@@ -49,6 +49,11 @@ struct backlog_config {
     const char *script;  /* the flush script's text */
 };
 
+/* Round trips timed for the flush histogram (blackout_redis_flush_seconds): the upper bounds
+ * of its buckets in seconds; a last bucket holds what is slower than every bound. */
+#define BACKLOG_FLUSH_BUCKETS 12
+extern const double backlog_flush_bounds[BACKLOG_FLUSH_BUCKETS];
+
 struct backlog_stats {
     uint64_t flushes;         /* units applied */
     uint64_t duplicates;      /* units found already applied when retried */
@@ -61,6 +66,11 @@ struct backlog_stats {
     uint64_t reconnects, errors, data_lost;
     bool connected;
     char last_error[400]; /* the last failure seen, "" when none */
+    /* round trips of flush units whose every reply was read: how many took at most
+     * backlog_flush_bounds[i] (not cumulative; [BACKLOG_FLUSH_BUCKETS] the slower ones),
+     * and their total time */
+    uint64_t flush_rounds[BACKLOG_FLUSH_BUCKETS + 1];
+    double flush_seconds;
 };
 
 struct backlog;

@@ -17,6 +17,9 @@
 #define STALL_MS        10000u /* wait_when_full: a writer this long without progress is stuck */
 #define LOST_LOG_MS     10000u /* at most one "connection lost" line per this */
 
+const double backlog_flush_bounds[BACKLOG_FLUSH_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
 struct backlog {
     struct redis *conn;
     struct backlog_config cfg;
@@ -268,14 +271,32 @@ static bool lose_replies(struct backlog *b)
     return true;
 }
 
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A round trip whose every reply was read, into the flush histogram (mu held). */
+static void time_round_trip(struct backlog_stats *st, double seconds)
+{
+    unsigned i = 0;
+    while (i < BACKLOG_FLUSH_BUCKETS && seconds > backlog_flush_bounds[i])
+        i++;
+    st->flush_rounds[i]++;
+    st->flush_seconds += seconds;
+}
+
 /* Sends the batch in one round trip and reads every reply. Returns how many units, from
  * the first, are confirmed; `retry` tells whether an error asks for a backoff. */
 static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char *err,
                             size_t errlen)
 {
     uint64_t prev = b->known, cmds = 0, bytes = 0, script_cmds = 0;
-    unsigned confirmed = 0, applied = 0, dups = 0, errors = 0;
+    unsigned confirmed = 0, applied = 0, dups = 0, errors = 0, replies = 0;
     bool in_order = true, lost = false;
+    double t0 = mono_seconds();
 
     for (unsigned i = 0; i < count; i++) {
         struct backlog_unit *u = b->inflight[i];
@@ -298,6 +319,7 @@ static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char
         }
         enum outcome o = judge(b, b->inflight[i], x, &script_cmds, &l, &refused, err, errlen);
         redis_reply_free(x);
+        replies++;
         errors += refused;
         lost |= l;
         if (o == OUT_BROKEN) {
@@ -324,6 +346,8 @@ out:
     b->st.duplicates += dups;
     b->st.data_lost += lost;
     b->st.errors += errors;
+    if (cmds > 0 && replies == cmds)
+        time_round_trip(&b->st, mono_seconds() - t0);
     pthread_mutex_unlock(&b->mu);
     if (lost)
         LOG(LOG_WARN, "Redis lost earlier data of this sensor run (restarted without its data?): "
