@@ -74,6 +74,7 @@ struct options {
     const char *user;
     const char *pidfile;
     bool syslog;
+    const char *metrics; /* ADDR:PORT of the Prometheus endpoint, NULL: off */
     /* export, status, detect */
     const char *from, *to;
     struct strlist route_filter;

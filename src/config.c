@@ -1,6 +1,7 @@
 /* config — options table, argv and config-file parsing, help. See config.h. */
 #include "config.h"
 
+#include "metrics.h"
 #include "redis.h"
 #include "route.h"
 #include "text.h"
@@ -337,6 +338,14 @@ static const struct optdef optdefs[] = {
      .cmds = CMD_CAPTURE,
      .off = O(syslog),
      .help = "log to syslog (daemon facility) instead of stderr"},
+    {.name = "metrics",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "ADDR:PORT",
+     .off = O(metrics),
+     .check = metrics_check_addr,
+     .help = "serve Prometheus metrics at http://ADDR:PORT/metrics (127.0.0.1:9469, [::1]:9469; "
+             "a numeric address, bound as given; off by default)"},
     {.name = "from",
      .kind = OPT_STR,
      .cmds = CMD_EXPORT,
