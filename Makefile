@@ -7,7 +7,7 @@
 #   make demo       install what is missing, build, run the demo (scripts/demo; outputs in build/demo)
 
 CC      ?= cc
-PKGS    := libpcap libndpi hiredis libmicrohttpd
+PKGS    := libpcap libndpi hiredis libmicrohttpd libcurl
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Each library's compiler flags go to the one module that may include its headers
@@ -16,6 +16,7 @@ PKG_capture  := libpcap
 PKG_classify := libndpi
 PKG_redis    := hiredis
 PKG_metrics  := libmicrohttpd
+PKG_webhook  := libcurl
 mod_cflags = $(if $(PKG_$(1)),$(shell pkg-config --cflags $(PKG_$(1))))
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror

@@ -6,6 +6,7 @@
 #include "route.h"
 #include "text.h"
 #include "version.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -430,6 +431,40 @@ static const struct optdef optdefs[] = {
      .max = 86400,
      .off = O(exec_timeout),
      .help = "kill an --exec command (its process group) that runs longer; it counts as failed"},
+    {.name = "webhook",
+     .kind = OPT_STR,
+     .cmds = CMD_ALERTS,
+     .arg = "URL",
+     .off = O(webhook),
+     .check = webhook_check_url,
+     .help = "POST each alert's JSON to this http(s) URL (X-Blackout-Id: the entry ID); handled "
+             "on a 2xx answer, else retried later; credentials in it are never printed"},
+    {.name = "webhook-header",
+     .kind = OPT_LIST,
+     .cmds = CMD_ALERTS,
+     .arg = "'NAME: VALUE'",
+     .off = O(webhook_headers),
+     .check = webhook_check_header,
+     .help = "an extra header of every --webhook request, repeatable (e.g. 'Authorization: "
+             "Bearer TOKEN'; never printed)"},
+    {.name = "webhook-timeout",
+     .kind = OPT_UINT,
+     .cmds = CMD_ALERTS,
+     .arg = "SECONDS",
+     .def = "10",
+     .min = 1,
+     .max = 3600,
+     .off = O(webhook_timeout),
+     .help = "a --webhook request not answered within this counts as failed"},
+    {.name = "webhook-format",
+     .kind = OPT_STR,
+     .cmds = CMD_ALERTS,
+     .arg = "json|alertmanager",
+     .def = "json",
+     .off = O(webhook_format),
+     .check = webhook_check_format,
+     .help = "json: the event's JSON as stored; alertmanager: Alertmanager's v2 API "
+             "(/api/v2/alerts), resolved by the matching *_up"},
     {.name = "route",
      .kind = OPT_LIST,
      .cmds = CMD_EXPORT | CMD_STATUS,
