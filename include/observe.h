@@ -3,9 +3,10 @@
  * Between the sensor (sensor.h) and the endpoint (metrics.h), beside the pipeline. On the
  * packet thread, never per packet: the capture loop calls observe_update once per turn of
  * its loop, replay once per closed bin. A snapshot is built and published when a bin has
- * closed since the last one (at most every OBSERVE_MIN_MS) and at least every
- * OBSERVE_MAX_MS, so a scrape sees the counters as of the last closed bin and the Redis
- * writer and decoder counters as of the last tick.
+ * closed since the last one, and at least every OBSERVE_MAX_MS, so a scrape sees the
+ * counters as of the last closed bin (or tick); the Redis writer's figures are read at most
+ * every OBSERVE_REDIS_MS (reading them walks the backlog, too much for every bin of a
+ * replay that closes thousands a second).
  *
  * What goes in: one row per (country, route) with the cumulative totals of every route
  * name counted in this run (the summary's, so a route removed by a reload keeps its
@@ -27,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OBSERVE_MIN_MS 100  /* closed bins are published at most this often */
-#define OBSERVE_MAX_MS 1000 /* and the state at least this often */
+#define OBSERVE_MAX_MS   1000 /* the state is published at least this often */
+#define OBSERVE_REDIS_MS 100  /* the Redis writer's figures are read at most this often */
 
 /* A capture interface and the frames it lost so far. */
 struct observe_iface {
@@ -49,9 +50,11 @@ void observe_update(struct observe *ob, const struct sensor *s, const struct obs
                     unsigned nifs, bool force);
 
 /* Fills snap from the sensor (what observe_update publishes). last_bin_end: the end of the
- * last closed bin (INT64_MIN: none yet). For tests. */
+ * last closed bin (INT64_MIN: none yet); redis: the writer's figures (NULL without Redis).
+ * For tests. */
 void observe_fill(struct metrics_snapshot *snap, const struct sensor *s,
-                  const struct observe_iface *ifs, unsigned nifs, int64_t last_bin_end);
+                  const struct observe_iface *ifs, unsigned nifs, int64_t last_bin_end,
+                  const struct backlog_stats *redis);
 
 /* Stops the endpoint. observe_free(NULL) is safe. */
 void observe_free(struct observe *ob);

@@ -9,12 +9,15 @@
 
 struct observe {
     struct metrics *m;
-    bool published;   /* a snapshot went out */
-    uint64_t bins;    /* s->bins_emitted when it went out */
-    uint64_t at_ms;   /* and when (monotonic) */
-    int64_t open;     /* the latest open bin start seen, INT64_MIN before one */
-    int64_t last_end; /* the end of the last closed bin, INT64_MIN before one */
-    uint64_t emitted; /* s->bins_emitted when last_end was set */
+    bool published;             /* a snapshot went out */
+    uint64_t bins;              /* s->bins_emitted when it went out */
+    uint64_t at_ms;             /* and when (monotonic) */
+    int64_t open;               /* the latest open bin start seen, INT64_MIN before one */
+    int64_t last_end;           /* the end of the last closed bin, INT64_MIN before one */
+    uint64_t emitted;           /* s->bins_emitted when last_end was set */
+    struct backlog_stats redis; /* the Redis writer's, read at most every OBSERVE_REDIS_MS */
+    uint64_t redis_ms;          /* when (monotonic) */
+    bool have_redis;
 };
 
 int observe_open(struct observe **ob, const struct options *o, char *err, size_t errlen)
@@ -118,27 +121,26 @@ static void fill_rows(struct metrics_snapshot *snap, const struct sensor *s)
     snap->blind = st.state == DS_BLIND;
 }
 
-static void fill_redis(struct metrics_snapshot *snap, const struct sensor *s)
+static void fill_redis(struct metrics_snapshot *snap, const struct backlog_stats *st)
 {
-    struct backlog_stats st;
     struct metrics_histogram *h = &snap->flush;
 
-    if (!s->sink)
+    if (!st)
         return;
-    sink_stats(s->sink, &st);
     snap->redis = true;
-    snap->redis_connected = st.connected;
-    snap->backlog_bins = st.pending_bins;
+    snap->redis_connected = st->connected;
+    snap->backlog_bins = st->pending_bins;
     h->nbounds = BACKLOG_FLUSH_BUCKETS;
     for (unsigned i = 0; i < BACKLOG_FLUSH_BUCKETS; i++)
         h->bounds[i] = backlog_flush_bounds[i];
     for (unsigned i = 0; i <= BACKLOG_FLUSH_BUCKETS; i++)
-        h->counts[i] = st.flush_rounds[i];
-    h->sum = st.flush_seconds;
+        h->counts[i] = st->flush_rounds[i];
+    h->sum = st->flush_seconds;
 }
 
 void observe_fill(struct metrics_snapshot *snap, const struct sensor *s,
-                  const struct observe_iface *ifs, unsigned nifs, int64_t last_bin_end)
+                  const struct observe_iface *ifs, unsigned nifs, int64_t last_bin_end,
+                  const struct backlog_stats *redis)
 {
     snprintf(snap->sensor, sizeof snap->sensor, "%s", s->opt->sensor);
     fill_rows(snap, s);
@@ -152,7 +154,7 @@ void observe_fill(struct metrics_snapshot *snap, const struct sensor *s,
         snprintf(c->name, sizeof c->name, "%s", ifs[i].name);
         c->n = ifs[i].drops;
     }
-    fill_redis(snap, s);
+    fill_redis(snap, redis);
     snap->have_bin = last_bin_end != INT64_MIN;
     snap->last_bin_end = last_bin_end;
 }
@@ -179,11 +181,16 @@ void observe_update(struct observe *ob, const struct sensor *s, const struct obs
     if (!ob)
         return;
     track_bins(ob, s);
-    uint64_t now = log_now_ms(), since = now - ob->at_ms;
-    bool closed = s->bins_emitted != ob->bins;
-    if (!force && ob->published && !(closed && since >= OBSERVE_MIN_MS) && since < OBSERVE_MAX_MS)
+    uint64_t now = log_now_ms();
+    if (!force && ob->published && s->bins_emitted == ob->bins && now - ob->at_ms < OBSERVE_MAX_MS)
         return;
-    observe_fill(metrics_back(ob->m), s, ifs, nifs, ob->last_end);
+    if (s->sink && (force || !ob->have_redis || now - ob->redis_ms >= OBSERVE_REDIS_MS)) {
+        sink_stats(s->sink, &ob->redis); /* walks the backlog: not for every bin of a replay */
+        ob->redis_ms = now;
+        ob->have_redis = true;
+    }
+    observe_fill(metrics_back(ob->m), s, ifs, nifs, ob->last_end,
+                 ob->have_redis ? &ob->redis : NULL);
     metrics_publish(ob->m);
     ob->published = true;
     ob->bins = s->bins_emitted;

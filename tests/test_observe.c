@@ -79,7 +79,7 @@ static void rows_and_states(void **state)
         send(&s, 101, 0, t);
         send(&s, 101, 2, t); /* control traffic on ru */
     }
-    observe_fill(snap, &s, ifs, 2, 1090);
+    observe_fill(snap, &s, ifs, 2, 1090, NULL);
     assert_string_equal(snap->sensor, "s1");
     assert_int_equal(snap->nrows, 4); /* cn, ru, other, and the country */
     const struct metrics_row *cn = row(snap, "cn"), *ru = row(snap, "ru"), *c = row(snap, "*");
@@ -136,7 +136,7 @@ static void rows_and_states(void **state)
     send(&s, 100, 0, 1111);
     assert_int_equal(s.reloads, 1);
     snap = metrics_back(m);
-    observe_fill(snap, &s, NULL, 0, INT64_MIN);
+    observe_fill(snap, &s, NULL, 0, INT64_MIN, NULL);
     ru = row(snap, "ru");
     assert_true(ru->counted);
     assert_false(ru->judged);
