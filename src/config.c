@@ -459,12 +459,12 @@ static const struct optdef optdefs[] = {
     {.name = "webhook-format",
      .kind = OPT_STR,
      .cmds = CMD_ALERTS,
-     .arg = "json|alertmanager",
+     .arg = "FORMAT",
      .def = "json",
      .off = O(webhook_format),
      .check = webhook_check_format,
-     .help = "json: the event's JSON as stored; alertmanager: Alertmanager's v2 API "
-             "(/api/v2/alerts), resolved by the matching *_up"},
+     .help = "json (the event's JSON as stored) or alertmanager (Alertmanager's v2 API, "
+             "/api/v2/alerts; the matching *_up resolves the alert)"},
     {.name = "route",
      .kind = OPT_LIST,
      .cmds = CMD_EXPORT | CMD_STATUS,

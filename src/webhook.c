@@ -257,6 +257,8 @@ static struct curl_slist *request_headers(const struct webhook *w, const char *i
 /* Why a request failed, into err, without a secret. */
 static void failure(struct webhook *w, CURLcode rc, long status, char *err, size_t errlen)
 {
+    while (w->reply_len > 0 && w->reply[w->reply_len - 1] == ' ') /* a line break, usually */
+        w->reply[--w->reply_len] = '\0';
     if (rc == CURLE_OK) {
         snprintf(err, errlen, "webhook %s answered %ld%s%s", w->shown, status,
                  w->reply_len ? ": " : "", w->reply);
