@@ -2,6 +2,7 @@
 #include "observe.h"
 
 #include "log.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,8 @@ static int route_of_account(const struct sensor *s, unsigned a)
     return -1;
 }
 
-/* One row per route name counted, then the country's row. */
+/* One row per route name counted, then the country's row. Names are copied with text_copy:
+ * a replay publishes at every bin, and snprintf would be most of the cost. */
 static void fill_rows(struct metrics_snapshot *snap, const struct sensor *s)
 {
     struct detect_route_status st, sum = {0};
@@ -89,15 +91,15 @@ static void fill_rows(struct metrics_snapshot *snap, const struct sensor *s)
         struct metrics_count *c = metrics_add_control(snap);
         if (!r || !c)
             return;
-        snprintf(r->country, sizeof r->country, "%s", s->opt->country);
-        snprintf(r->route, sizeof r->route, "%s", s->account_names[a]);
+        text_copy(r->country, sizeof r->country, s->opt->country);
+        text_copy(r->route, sizeof r->route, s->account_names[a]);
         r->counted = true;
         r->pkts[0] = t->pkts_in;
         r->pkts[1] = t->pkts_out;
         r->bytes[0] = t->bytes_in;
         r->bytes[1] = t->bytes_out;
         r->flows = t->flows;
-        snprintf(c->name, sizeof c->name, "%s", s->account_names[a]);
+        text_copy(c->name, sizeof c->name, s->account_names[a]);
         c->n = t->ctl_pkts;
         int route = route_of_account(s, a);
         if (route < 0)
@@ -115,8 +117,8 @@ static void fill_rows(struct metrics_snapshot *snap, const struct sensor *s)
     detect_country_status(s->det, &st);
     memcpy(st.baseline_dir_pps, sum.baseline_dir_pps, sizeof st.baseline_dir_pps);
     memcpy(st.observed_dir_pps, sum.observed_dir_pps, sizeof st.observed_dir_pps);
-    snprintf(r->country, sizeof r->country, "%s", s->opt->country);
-    snprintf(r->route, sizeof r->route, "*");
+    text_copy(r->country, sizeof r->country, s->opt->country);
+    text_copy(r->route, sizeof r->route, "*");
     judge(r, &st);
     snap->blind = st.state == DS_BLIND;
 }
@@ -142,16 +144,16 @@ void observe_fill(struct metrics_snapshot *snap, const struct sensor *s,
                   const struct observe_iface *ifs, unsigned nifs, int64_t last_bin_end,
                   const struct backlog_stats *redis)
 {
-    snprintf(snap->sensor, sizeof snap->sensor, "%s", s->opt->sensor);
+    text_copy(snap->sensor, sizeof snap->sensor, s->opt->sensor);
     fill_rows(snap, s);
     for (unsigned i = 0; i < DECODE_NSTATUS && i < METRICS_DECODE_MAX; i++) {
         struct metrics_count *c = &snap->decode[snap->ndecode++];
-        snprintf(c->name, sizeof c->name, "%s", decode_status_name((enum decode_status)i));
+        text_copy(c->name, sizeof c->name, decode_status_name((enum decode_status)i));
         c->n = s->decode[i];
     }
     for (unsigned i = 0; i < nifs && i < METRICS_IFACES_MAX; i++) {
         struct metrics_count *c = &snap->ifaces[snap->nifaces++];
-        snprintf(c->name, sizeof c->name, "%s", ifs[i].name);
+        text_copy(c->name, sizeof c->name, ifs[i].name);
         c->n = ifs[i].drops;
     }
     fill_redis(snap, redis);
