@@ -271,69 +271,103 @@ static void put_series(struct metrics_text *t, const char *name, const char *suf
     put(t, "}");
 }
 
-static void sample_u64(struct metrics_text *t, const char *name, const struct label *l, size_t n,
-                       uint64_t v)
+/* A sample's value: an exact integer (counters) or a float (rates, ratios). */
+struct value {
+    bool integer;
+    uint64_t u;
+    double d;
+};
+
+static void sample(struct metrics_text *t, const char *name, const char *suffix,
+                   const struct label *l, size_t n, struct value v)
 {
-    put_series(t, name, "", l, n);
-    put(t, " %" PRIu64 "\n", v);
+    put_series(t, name, suffix, l, n);
+    if (v.integer)
+        put(t, " %" PRIu64 "\n", v.u);
+    else
+        put(t, " %.10g\n", v.d);
 }
 
-static void sample_double(struct metrics_text *t, const char *name, const struct label *l, size_t n,
-                          double v)
+static struct value integer(uint64_t u)
 {
-    put_series(t, name, "", l, n);
-    put(t, " %.10g\n", v);
+    return (struct value){.integer = true, .u = u};
 }
 
+static struct value real(double d)
+{
+    return (struct value){.d = d};
+}
+
+/* ---- families with a sample per (country, route) row ---- */
+
+enum rows { ROWS_NONE, ROWS_COUNTED, ROWS_JUDGED };      /* which rows have samples */
+enum split { SPLIT_NONE, SPLIT_DIRECTION, SPLIT_STATE }; /* and how many each, by what */
+
+static const unsigned split_width[] = {
+    [SPLIT_NONE] = 1, [SPLIT_DIRECTION] = 2, [SPLIT_STATE] = METRICS_NSTATES};
 static const char *const dir_names[2] = {"in", "out"};
 static const char *const state_names[METRICS_NSTATES] = {"learning", "up", "down", "unknown"};
 
-/* One sampler per family; each writes the family's samples (none when it has no data). */
+/* The value of row r for direction or state k; false: no sample. */
+typedef bool (*row_value_fn)(const struct metrics_row *r, unsigned k, struct value *v);
+
+static bool v_packets(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    *v = integer(r->pkts[k]);
+    return true;
+}
+
+static bool v_bytes(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    *v = integer(r->bytes[k]);
+    return true;
+}
+
+static bool v_flows(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    (void)k;
+    *v = integer(r->flows);
+    return true;
+}
+
+static bool v_state(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    *v = integer(r->state == k); /* one-hot */
+    return true;
+}
+
+static bool v_expected(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    (void)k;
+    *v = real(r->expected_pps);
+    return true;
+}
+
+static bool v_observed(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    (void)k;
+    *v = real(r->observed_pps);
+    return true;
+}
+
+/* no sample while nothing is expected that way */
+static bool v_residual(const struct metrics_row *r, unsigned k, struct value *v)
+{
+    *v = real(r->expected_dir_pps[k] > 0 ? r->observed_dir_pps[k] / r->expected_dir_pps[k] : 0);
+    return r->expected_dir_pps[k] > 0;
+}
+
+/* ---- families with samples per sensor ---- */
+
 typedef void (*sampler_fn)(struct metrics_text *t, const char *name,
                            const struct metrics_snapshot *s);
-
-static void row_traffic(struct metrics_text *t, const char *name, const struct metrics_snapshot *s,
-                        bool bytes)
-{
-    for (unsigned i = 0; i < s->nrows; i++) {
-        const struct metrics_row *r = &s->rows[i];
-        for (unsigned d = 0; r->counted && d < 2; d++) {
-            const struct label l[] = {{"sensor", s->sensor},
-                                      {"country", r->country},
-                                      {"route", r->route},
-                                      {"direction", dir_names[d]}};
-            sample_u64(t, name, l, NLABELS(l), bytes ? r->bytes[d] : r->pkts[d]);
-        }
-    }
-}
-
-static void s_packets(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    row_traffic(t, name, s, false);
-}
-
-static void s_bytes(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    row_traffic(t, name, s, true);
-}
-
-static void s_flows(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    for (unsigned i = 0; i < s->nrows; i++) {
-        const struct metrics_row *r = &s->rows[i];
-        const struct label l[] = {
-            {"sensor", s->sensor}, {"country", r->country}, {"route", r->route}};
-        if (r->counted)
-            sample_u64(t, name, l, NLABELS(l), r->flows);
-    }
-}
 
 static void counts(struct metrics_text *t, const char *name, const char *sensor, const char *label,
                    const struct metrics_count *c, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         const struct label l[] = {{"sensor", sensor}, {label, c[i].name}};
-        sample_u64(t, name, l, NLABELS(l), c[i].n);
+        sample(t, name, "", l, NLABELS(l), integer(c[i].n));
     }
 }
 
@@ -352,161 +386,142 @@ static void s_decode(struct metrics_text *t, const char *name, const struct metr
     counts(t, name, s->sensor, "status", s->decode, s->ndecode);
 }
 
-static void s_state(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    for (unsigned i = 0; i < s->nrows; i++) {
-        const struct metrics_row *r = &s->rows[i];
-        for (unsigned k = 0; r->judged && k < METRICS_NSTATES; k++) {
-            const struct label l[] = {{"sensor", s->sensor},
-                                      {"country", r->country},
-                                      {"route", r->route},
-                                      {"state", state_names[k]}};
-            sample_u64(t, name, l, NLABELS(l), r->state == k);
-        }
-    }
-}
-
-static void row_rate(struct metrics_text *t, const char *name, const struct metrics_snapshot *s,
-                     bool observed)
-{
-    for (unsigned i = 0; i < s->nrows; i++) {
-        const struct metrics_row *r = &s->rows[i];
-        const struct label l[] = {
-            {"sensor", s->sensor}, {"country", r->country}, {"route", r->route}};
-        if (r->judged)
-            sample_double(t, name, l, NLABELS(l), observed ? r->observed_pps : r->expected_pps);
-    }
-}
-
-static void s_expected(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    row_rate(t, name, s, false);
-}
-
-static void s_observed(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    row_rate(t, name, s, true);
-}
-
-/* observed / expected per direction; no sample while nothing is expected that way */
-static void s_residual(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
-{
-    for (unsigned i = 0; i < s->nrows; i++) {
-        const struct metrics_row *r = &s->rows[i];
-        for (unsigned d = 0; r->judged && d < 2; d++) {
-            const struct label l[] = {{"sensor", s->sensor},
-                                      {"country", r->country},
-                                      {"route", r->route},
-                                      {"direction", dir_names[d]}};
-            if (r->expected_dir_pps[d] > 0)
-                sample_double(t, name, l, NLABELS(l),
-                              r->observed_dir_pps[d] / r->expected_dir_pps[d]);
-        }
-    }
-}
-
 static void sensor_value(struct metrics_text *t, const char *name, const struct metrics_snapshot *s,
-                         bool present, double v)
+                         bool present, struct value v)
 {
     const struct label l[] = {{"sensor", s->sensor}};
     if (present)
-        sample_double(t, name, l, NLABELS(l), v);
+        sample(t, name, "", l, NLABELS(l), v);
 }
 
 static void s_blind(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
-    sensor_value(t, name, s, true, s->blind);
+    sensor_value(t, name, s, true, integer(s->blind));
 }
 
 static void s_backlog(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
-    sensor_value(t, name, s, s->redis, (double)s->backlog_bins);
+    sensor_value(t, name, s, s->redis, integer(s->backlog_bins));
 }
 
 static void s_flush(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
     const struct metrics_histogram *h = &s->flush;
+    const struct label l[] = {{"sensor", s->sensor}};
     uint64_t below = 0;
     char le[32];
 
     if (!s->redis)
         return;
     for (unsigned i = 0; i <= h->nbounds; i++) {
-        below += h->counts[i];
+        below += h->counts[i]; /* buckets are cumulative */
         if (i < h->nbounds)
             snprintf(le, sizeof le, "%.10g", h->bounds[i]);
         else
             snprintf(le, sizeof le, "+Inf");
-        const struct label l[] = {{"sensor", s->sensor}, {"le", le}};
-        put_series(t, name, "_bucket", l, NLABELS(l));
-        put(t, " %" PRIu64 "\n", below);
+        const struct label b[] = {{"sensor", s->sensor}, {"le", le}};
+        sample(t, name, "_bucket", b, NLABELS(b), integer(below));
     }
-    const struct label l[] = {{"sensor", s->sensor}};
-    put_series(t, name, "_sum", l, NLABELS(l));
-    put(t, " %.10g\n", h->sum);
-    put_series(t, name, "_count", l, NLABELS(l));
-    put(t, " %" PRIu64 "\n", below);
+    sample(t, name, "_sum", l, NLABELS(l), real(h->sum));
+    sample(t, name, "_count", l, NLABELS(l), integer(below));
 }
 
 static void s_connected(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
-    sensor_value(t, name, s, s->redis, s->redis_connected);
+    sensor_value(t, name, s, s->redis, integer(s->redis_connected));
 }
 
 static void s_last_bin(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
-    sensor_value(t, name, s, s->have_bin, (double)s->last_bin_end);
+    sensor_value(t, name, s, s->have_bin, real((double)s->last_bin_end));
 }
 
 static void s_build(struct metrics_text *t, const char *name, const struct metrics_snapshot *s)
 {
     const struct label l[] = {{"sensor", s->sensor}, {"version", BLACKOUT_VERSION}};
-    sample_u64(t, name, l, NLABELS(l), 1);
+    sample(t, name, "", l, NLABELS(l), integer(1));
 }
 
-/* Every family, once: its name, type, help and sampler. */
+/* Every family, once: name, type and help; then either which rows have samples, how many
+ * each and their value, or the sampler of a family per sensor. */
 static const struct family {
     const char *name, *type, *help;
+    uint8_t rows, split; /* enum rows, enum split */
+    row_value_fn value;
     sampler_fn samples;
 } families[] = {
     {"blackout_packets_total", "counter",
      "Country packets in closed bins per route and direction (in: toward the country); the "
      "summary's totals",
-     s_packets},
+     ROWS_COUNTED, SPLIT_DIRECTION, v_packets, NULL},
     {"blackout_bytes_total", "counter",
-     "Wire bytes of country packets in closed bins per route and direction", s_bytes},
-    {"blackout_flows_total", "counter", "Country flows (conversations) seen per route", s_flows},
+     "Wire bytes of country packets in closed bins per route and direction", ROWS_COUNTED,
+     SPLIT_DIRECTION, v_bytes, NULL},
+    {"blackout_flows_total", "counter", "Country flows (conversations) seen per route",
+     ROWS_COUNTED, SPLIT_NONE, v_flows, NULL},
     {"blackout_control_packets_total", "counter",
-     "Packets that are not country traffic (the control series) per route", s_control},
+     "Packets that are not country traffic (the control series) per route", ROWS_NONE, SPLIT_NONE,
+     NULL, s_control},
     {"blackout_capture_drops_total", "counter",
      "Frames lost before the sensor saw them (ring full, interface) per capture interface, as of "
      "the last closed bin",
-     s_drops},
-    {"blackout_decode_packets_total", "counter", "Packets read, by decoder status", s_decode},
+     ROWS_NONE, SPLIT_NONE, NULL, s_drops},
+    {"blackout_decode_packets_total", "counter", "Packets read, by decoder status", ROWS_NONE,
+     SPLIT_NONE, NULL, s_decode},
     {"blackout_route_state", "gauge",
      "Detector state of the route, one-hot (route \"*\": the country; unknown while the sensor "
      "is blind)",
-     s_state},
+     ROWS_JUDGED, SPLIT_STATE, v_state, NULL},
     {"blackout_route_expected_pps", "gauge",
-     "Packets per second the detector expects on the route, both directions", s_expected},
+     "Packets per second the detector expects on the route, both directions", ROWS_JUDGED,
+     SPLIT_NONE, v_expected, NULL},
     {"blackout_route_observed_pps", "gauge",
-     "Packets per second on the route in the last closed bin, both directions", s_observed},
+     "Packets per second on the route in the last closed bin, both directions", ROWS_JUDGED,
+     SPLIT_NONE, v_observed, NULL},
     {"blackout_route_residual", "gauge",
      "Observed over expected packets per second on the route in the last closed bin, per "
      "direction",
-     s_residual},
+     ROWS_JUDGED, SPLIT_DIRECTION, v_residual, NULL},
     {"blackout_sensor_blind", "gauge",
-     "1 while the sensor is blind (its control series collapsed or drops spiked), else 0", s_blind},
+     "1 while the sensor is blind (its control series collapsed or drops spiked), else 0",
+     ROWS_NONE, SPLIT_NONE, NULL, s_blind},
     {"blackout_redis_backlog_bins", "gauge", "Closed bins waiting to be written to Redis",
-     s_backlog},
+     ROWS_NONE, SPLIT_NONE, NULL, s_backlog},
     {"blackout_redis_flush_seconds", "histogram",
-     "Duration of one pipelined round trip of flush units to Redis", s_flush},
+     "Duration of one pipelined round trip of flush units to Redis", ROWS_NONE, SPLIT_NONE, NULL,
+     s_flush},
     {"blackout_redis_connected", "gauge", "1 while the Redis writer is connected, else 0",
-     s_connected},
+     ROWS_NONE, SPLIT_NONE, NULL, s_connected},
     {"blackout_last_bin_end_seconds", "gauge",
-     "End of the last closed bin (packet time, seconds since the epoch)", s_last_bin},
-    {"blackout_build_info", "gauge", "The running version (always 1)", s_build},
+     "End of the last closed bin (packet time, seconds since the epoch)", ROWS_NONE, SPLIT_NONE,
+     NULL, s_last_bin},
+    {"blackout_build_info", "gauge", "The running version (always 1)", ROWS_NONE, SPLIT_NONE, NULL,
+     s_build},
 };
+
+/* The samples of a family with one per row (and direction or state). */
+static void row_samples(struct metrics_text *t, const struct family *f,
+                        const struct metrics_snapshot *s)
+{
+    struct value v;
+
+    for (unsigned i = 0; i < s->nrows; i++) {
+        const struct metrics_row *r = &s->rows[i];
+        if (f->rows == ROWS_COUNTED ? !r->counted : !r->judged)
+            continue;
+        for (unsigned k = 0; k < split_width[f->split]; k++) {
+            const struct label l[] = {
+                {"sensor", s->sensor},
+                {"country", r->country},
+                {"route", r->route},
+                {f->split == SPLIT_STATE ? "state" : "direction",
+                 f->split == SPLIT_STATE ? state_names[k] : dir_names[k]},
+            };
+            if (f->value(r, k, &v))
+                sample(t, f->name, "", l, f->split == SPLIT_NONE ? 3 : 4, v);
+        }
+    }
+}
 
 #define NFAMILIES (sizeof families / sizeof families[0])
 
@@ -522,7 +537,10 @@ int metrics_render(const struct metrics_snapshot *s, struct metrics_text *t)
     for (size_t i = 0; i < NFAMILIES; i++) {
         const struct family *f = &families[i];
         put(t, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-        f->samples(t, f->name, s);
+        if (f->rows != ROWS_NONE)
+            row_samples(t, f, s);
+        else
+            f->samples(t, f->name, s);
     }
     return t->failed ? -1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "pkt.h"
 #include "reload.h"
 #include "sensor.h"
+#include "sensor_feed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,30 +27,14 @@ static char errbuf[512];
 
 static void parse(struct options *o, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    assert_int_equal(config_parse(argc, argv, o, errbuf, sizeof errbuf), CONFIG_OK);
+    feed_options(o, args, errbuf, sizeof errbuf);
 }
 
-/* One UDP packet on VLAN vlan at second t: toward the country (in), from it, or neither. */
+/* One UDP packet on VLAN vlan at second t: toward the country (dir 0), from it (1), or
+ * neither (2); 4 bytes more on the wire than captured. */
 static void send(struct sensor *s, unsigned vlan, int dir, int64_t t)
 {
-    struct pkt k = {.n = 0};
-    uint32_t src = dir == 0 ? EXT : dir == 1 ? KP : EXT, dst = dir == 0 ? KP : EXT;
-    pk_eth(&k, 0x8100);
-    pk_vlan(&k, vlan, 0x0800);
-    pk_ip4(&k, src, dst, 17, 8 + 10, 0, 0);
-    pk_udp(&k, 4000 + vlan, 53, 10);
-    const struct packet p = {.ts_sec = t,
-                             .caplen = (uint32_t)k.n,
-                             .len = (uint32_t)k.n + 4,
-                             .data = k.b,
-                             .iface = -1,
-                             .link = DECODE_LINK_ETH};
-    sensor_packet(s, &p);
+    feed_udp(s, vlan, dir == 1 ? KP : EXT, dir == 0 ? KP : EXT, 4000 + vlan, t, 4);
 }
 
 static const struct metrics_row *row(const struct metrics_snapshot *m, const char *route)
