@@ -242,9 +242,11 @@ static struct curl_slist *request_headers(const struct webhook *w, const char *i
     struct curl_slist *l = NULL, *n;
 
     snprintf(line, sizeof line, "X-Blackout-Id: %s", id);
+    /* "Expect:" drops curl's 100-continue wait on larger bodies */
     const char *fixed[] = {"Content-Type: application/json", "Expect:", line};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] + w->nheaders; i++) {
-        const char *h = i < 3 ? fixed[i] : w->headers[i - 3];
+    const size_t nfixed = sizeof fixed / sizeof fixed[0];
+    for (size_t i = 0; i < nfixed + w->nheaders; i++) {
+        const char *h = i < nfixed ? fixed[i] : w->headers[i - nfixed];
         if (!(n = curl_slist_append(l, h))) {
             curl_slist_free_all(l);
             return NULL;
@@ -277,6 +279,10 @@ int webhook_post(struct webhook *w, const char *id, const char *json, size_t len
     const char *body = json;
     long status = 0;
 
+    if (!id[0] || strspn(id, "0123456789-") != strlen(id)) { /* it becomes a header line */
+        snprintf(err, errlen, "an alert without a stream entry ID: not sent to %s", w->shown);
+        return -1;
+    }
     if (w->format == WEBHOOK_ALERTMANAGER) {
         if (webhook_alertmanager_body(id, json, len, (int64_t)time(NULL), &w->body) < 0) {
             snprintf(err, errlen, "alert %s: its event JSON is unreadable, not sent to %s", id,

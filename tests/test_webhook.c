@@ -91,6 +91,9 @@ static void failure_without_secrets(void **state)
     assert_null(strstr(err, "s3cretpath"));
     assert_null(strstr(err, "t0ken"));
     assert_null(strchr(err, '\n'));
+    /* an ID that would add a header line is refused before any request */
+    assert_int_equal(webhook_post(w, "1-0\r\nX-Evil: 1", json, strlen(json), err, sizeof err), -1);
+    assert_non_null(strstr(err, "without a stream entry ID"));
     webhook_free(w);
     webhook_free(NULL);
 }
