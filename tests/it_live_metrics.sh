@@ -7,7 +7,8 @@
 # API gives blackout_packets_total equal to the sensor's exact totals (and to the
 # generator's, when the kernel dropped nothing before the capture socket), and a range
 # query shows blackout_route_state{route="*",state="down"} at 1 during the outage only;
-# the rule BlackoutCountryDown fired. A second sensor asking for the same port exits 1.
+# the rule BlackoutCountryDown fired. A second sensor asking for the same port exits 1; a
+# sensor with --user serves on a privileged port it bound as root.
 . "$(dirname "$0")/lib.sh"
 need_gen
 need_netns
@@ -181,4 +182,13 @@ else
 fi
 kill $PROM_PID
 wait $PROM_PID 2>/dev/null
+
+# a privileged port is bound as root, then the sensor runs as --user; the server goes on
+live_start --no-redis --sensor priv --user nobody --metrics 127.0.0.1:80
+UID_NOW=$(awk '/^Uid:/ {print $2}' "/proc/$LIVE_PID/status")
+in_ns python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:80/metrics").read().decode(), end="")' >"$T/priv.txt" 2>&1
+[ "$UID_NOW" = "$(id -u nobody)" ] && grep -q '^blackout_build_info{sensor="priv",' "$T/priv.txt" &&
+    ok "--metrics 127.0.0.1:80 with --user nobody: bound as root, served as uid $UID_NOW" ||
+    not_ok "privileged port with --user: uid $UID_NOW, $(head -3 "$T/priv.txt")"
+live_stop TERM
 done_testing
