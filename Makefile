@@ -8,7 +8,7 @@
 #   make demo       install what is missing, build, run the demo (scripts/demo; outputs in build/demo)
 
 CC      ?= cc
-PKGS    := libpcap libndpi hiredis libmaxminddb
+PKGS    := libpcap libndpi hiredis libmaxminddb libmicrohttpd libcurl
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Each library's compiler flags go to the one module that may include its headers
@@ -17,6 +17,8 @@ PKG_capture  := libpcap
 PKG_classify := libndpi
 PKG_redis    := hiredis
 PKG_geoip    := libmaxminddb
+PKG_metrics  := libmicrohttpd
+PKG_webhook  := libcurl
 mod_cflags = $(if $(PKG_$(1)),$(shell pkg-config --cflags $(PKG_$(1))))
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wwrite-strings -Werror

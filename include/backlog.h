@@ -84,6 +84,11 @@ struct backlog_config {
     const char *const *register_argv;
 };
 
+/* Round trips timed for the flush histogram (blackout_redis_flush_seconds): the upper bounds
+ * of its buckets in seconds; a last bucket holds what is slower than every bound. */
+#define BACKLOG_FLUSH_BUCKETS 12
+extern const double backlog_flush_bounds[BACKLOG_FLUSH_BUCKETS];
+
 struct backlog_stats {
     uint64_t flushes;         /* units applied */
     uint64_t duplicates;      /* units found already applied when retried */
@@ -101,6 +106,11 @@ struct backlog_stats {
     uint64_t master_changes; /* connections that found the master (the slot's node) moved */
     bool connected;
     char last_error[400]; /* the last failure seen, "" when none */
+    /* round trips of flush units whose every reply was read: how many took at most
+     * backlog_flush_bounds[i] (not cumulative; [BACKLOG_FLUSH_BUCKETS] the slower ones),
+     * and their total time */
+    uint64_t flush_rounds[BACKLOG_FLUSH_BUCKETS + 1];
+    double flush_seconds;
 };
 
 struct backlog;

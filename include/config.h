@@ -79,6 +79,7 @@ struct options {
     const char *pidfile;
     bool syslog;
     bool disable_offloads;
+    const char *metrics; /* ADDR:PORT of the Prometheus endpoint, NULL: off */
     /* export, status, detect, alerts */
     const char *from, *to;
     struct strlist route_filter;
@@ -92,6 +93,10 @@ struct options {
     const char *group, *consumer, *since, *exec;
     uint64_t exec_timeout; /* seconds */
     bool follow;
+    const char *webhook;            /* URL: may hold credentials, never print it */
+    struct strlist webhook_headers; /* "Name: value": may hold a token, never print them */
+    uint64_t webhook_timeout;       /* seconds */
+    const char *webhook_format;     /* "json" or "alertmanager" */
     /* positional arguments (replay: files) */
     int nargs;
     char **args;

@@ -8,6 +8,7 @@
 #include "sink.h"
 #include "stop.h"
 #include "text.h"
+#include "webhook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,7 @@ struct stream {
 struct consumer {
     const struct options *o;
     struct redis *r;
+    struct webhook *hook; /* --webhook, else NULL */
     bool group;
     bool split;          /* a cluster: the streams of the sensors in Psensors, polled */
     struct stream *strm; /* [STREAMS_MAX], nstreams used */
@@ -355,6 +357,15 @@ static enum handled run_exec(struct consumer *c, const struct alert_entry *e)
     return FAILED;
 }
 
+/* POSTs the alert to --webhook. Returns DONE (a 2xx answer) or FAILED, with why in c->err. */
+static enum handled run_webhook(struct consumer *c, const struct alert_entry *e)
+{
+    return webhook_post(c->hook, e->id, e->json, e->json_len, c->err, sizeof c->err) == 0 ? DONE
+                                                                                          : FAILED;
+}
+
+/* Prints the entry, or hands it to --exec or --webhook: the one place that says whether an
+ * alert was handled (so acknowledged) or stays pending for a retry. */
 static enum handled handle(struct consumer *c, const struct alert_entry *e)
 {
     if (!query_country_wanted(c->o, e->country))
@@ -364,9 +375,9 @@ static enum handled handle(struct consumer *c, const struct alert_entry *e)
             c->s->key);
         return DONE;
     }
-    if (!c->o->exec)
+    if (!c->o->exec && !c->hook)
         return print_entry(c, e);
-    enum handled h = run_exec(c, e);
+    enum handled h = c->hook ? run_webhook(c, e) : run_exec(c, e);
     if (h == DONE)
         LOG(LOG_INFO, "alert %s (%s %s/%s %s) handled", e->id, e->event, e->country, e->route,
             e->sensor);
@@ -717,6 +728,11 @@ static int check_usage(const struct options *o, char *err, size_t errlen)
                  o->since);
     else if (o->exec && !o->exec[0])
         snprintf(err, errlen, "--exec needs a command");
+    else if (o->exec && o->webhook)
+        snprintf(err, errlen,
+                 "--exec and --webhook: one handler per consumer (run one consumer group each)");
+    else if (!o->webhook && (o->webhook_headers.n || strcmp(o->webhook_format, "json") != 0))
+        snprintf(err, errlen, "--webhook-header and --webhook-format need --webhook");
     else
         return 0;
     return -1;
@@ -747,29 +763,45 @@ static int exit_status(const struct consumer *c, enum step st)
     return 0;
 }
 
+static struct webhook *open_webhook(const struct options *o, char *err, size_t errlen)
+{
+    const struct webhook_config wc = {
+        .url = o->webhook,
+        .headers = o->webhook_headers.v,
+        .nheaders = o->webhook_headers.n,
+        .timeout_s = (unsigned)o->webhook_timeout,
+        .format =
+            strcmp(o->webhook_format, "alertmanager") == 0 ? WEBHOOK_ALERTMANAGER : WEBHOOK_JSON,
+    };
+    return webhook_new(&wc, err, errlen);
+}
+
 int alert_run(const struct options *o)
 {
     struct consumer c = {.o = o,
                          .group = o->group != NULL,
                          .fail_log = {.interval_ms = 10000},
                          .io_log = {.interval_ms = 10000}};
-    enum step st;
+    enum step st = ST_ERR;
 
     if (check_usage(o, c.err, sizeof c.err) < 0) {
         log_write(LOG_ERR, "%s", c.err);
         return 2;
     }
+    if (o->webhook)
+        c.hook = open_webhook(o, c.err, sizeof c.err);
+    if (o->webhook && !c.hook)
+        goto out;
     if (stop_install() < 0) {
-        log_write(LOG_ERR, "cannot install signal handlers: %s", strerror(errno));
-        return 1;
+        snprintf(c.err, sizeof c.err, "cannot install signal handlers: %s", strerror(errno));
+        goto out;
     }
     c.strm = calloc(STREAMS_MAX, sizeof *c.strm);
     c.r = c.strm ? query_open(o, "blackout-alerts", c.err, sizeof c.err) : NULL;
-    if (!c.r) {
-        log_write(LOG_ERR, "%s", c.strm ? c.err : "out of memory");
-        free(c.strm);
-        return 1;
-    }
+    if (!c.strm)
+        snprintf(c.err, sizeof c.err, "out of memory");
+    if (!c.r)
+        goto out;
     c.split = redis_mode(c.r) == BO_REDIS_CLUSTER;
     c.s = &c.strm[0];
     if (!c.split) { /* one stream, Palerts */
@@ -786,7 +818,9 @@ int alert_run(const struct options *o)
             break;
         }
     }
+out:
     redis_free(c.r);
     free(c.strm);
+    webhook_free(c.hook);
     return exit_status(&c, st);
 }

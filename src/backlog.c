@@ -19,6 +19,9 @@
 #define REGISTER_MS     600000u /* the registration command is repeated this often */
 #define LOST_LOG_MS     10000u  /* at most one "connection lost" line per this */
 
+const double backlog_flush_bounds[BACKLOG_FLUSH_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
 struct backlog {
     struct redis *conn;
     struct backlog_config cfg;
@@ -279,8 +282,9 @@ static bool script_reply(const struct redis_reply *x)
 
 /* What one round trip gave. */
 struct trip {
+    double t0; /* monotonic seconds when the round trip began */
     uint64_t cmds, bytes, script_cmds;
-    unsigned applied, dups, resent, errors, redirects;
+    unsigned applied, dups, resent, errors, redirects, replies;
     bool lost, retry, broken, wait_sent, short_wait;
 };
 
@@ -331,6 +335,23 @@ static bool lose_replies(struct backlog *b)
     return true;
 }
 
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A round trip whose every reply was read, into the flush histogram (mu held). */
+static void time_round_trip(struct backlog_stats *st, double seconds)
+{
+    unsigned i = 0;
+    while (i < BACKLOG_FLUSH_BUCKETS && seconds > backlog_flush_bounds[i])
+        i++;
+    st->flush_rounds[i]++;
+    st->flush_seconds += seconds;
+}
+
 /* Appends up to count units, then WAIT when replicas are wanted. Returns the units
  * appended. */
 static unsigned append_batch(struct backlog *b, unsigned count, struct trip *t)
@@ -368,6 +389,7 @@ static unsigned read_units(struct backlog *b, unsigned n, struct trip *t, char *
             t->retry = t->broken = true;
             break;
         }
+        t->replies++;
         enum outcome o = judge(b, b->inflight[i], x, t, err, errlen);
         redis_reply_free(x);
         if (o == OUT_BROKEN) {
@@ -396,6 +418,7 @@ static bool read_wait(struct backlog *b, struct trip *t, char *err, size_t errle
         t->retry = true;
         return false;
     }
+    t->replies++;
     long long acks = redis_reply_type(x) == BO_REDIS_R_INTEGER ? redis_reply_int(x) : -1;
     redis_reply_free(x);
     if (acks >= b->cfg.min_replicas)
@@ -421,6 +444,8 @@ static void account(struct backlog *b, const struct trip *t)
     b->st.errors += t->errors;
     b->st.redirects += t->redirects;
     b->st.replica_waits += t->short_wait;
+    if (t->cmds > 0 && t->replies == t->cmds)
+        time_round_trip(&b->st, mono_seconds() - t->t0);
     pthread_mutex_unlock(&b->mu);
     if (t->lost)
         LOG(LOG_WARN, "Redis lost earlier data of this sensor run (restarted without its data?): "
@@ -438,7 +463,7 @@ static void account(struct backlog *b, const struct trip *t)
 static unsigned write_batch(struct backlog *b, unsigned count, bool *retry, char *err,
                             size_t errlen)
 {
-    struct trip t = {0};
+    struct trip t = {.t0 = mono_seconds()};
     unsigned confirmed = 0, sent = append_batch(b, count, &t);
 
     t.retry = sent < count;

@@ -1,11 +1,13 @@
 /* config — options table, argv and config-file parsing, help. See config.h. */
 #include "config.h"
 
+#include "metrics.h"
 #include "prefix.h"
 #include "redis.h"
 #include "route.h"
 #include "text.h"
 #include "version.h"
+#include "webhook.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -411,6 +413,14 @@ static const struct optdef optdefs[] = {
      .off = O(disable_offloads),
      .help = "turn receive offloads (GRO, LRO) off on the interfaces while capturing, and "
              "back on at exit (they merge packets: counts are low with them on)"},
+    {.name = "metrics",
+     .kind = OPT_STR,
+     .cmds = SENSING,
+     .arg = "ADDR:PORT",
+     .off = O(metrics),
+     .check = metrics_check_addr,
+     .help = "serve Prometheus metrics at http://ADDR:PORT/metrics (127.0.0.1:9469, [::1]:9469; "
+             "a numeric address, bound as given; off by default)"},
     {.name = "from",
      .kind = OPT_STR,
      .cmds = CMD_EXPORT,
@@ -497,6 +507,40 @@ static const struct optdef optdefs[] = {
      .max = 86400,
      .off = O(exec_timeout),
      .help = "kill an --exec command (its process group) that runs longer; it counts as failed"},
+    {.name = "webhook",
+     .kind = OPT_STR,
+     .cmds = CMD_ALERTS,
+     .arg = "URL",
+     .off = O(webhook),
+     .check = webhook_check_url,
+     .help = "POST each alert's JSON to this http(s) URL (X-Blackout-Id: the entry ID); handled "
+             "on a 2xx answer, else retried later; credentials in it are never printed"},
+    {.name = "webhook-header",
+     .kind = OPT_LIST,
+     .cmds = CMD_ALERTS,
+     .arg = "'NAME: VALUE'",
+     .off = O(webhook_headers),
+     .check = webhook_check_header,
+     .help = "an extra header of every --webhook request, repeatable (e.g. 'Authorization: "
+             "Bearer TOKEN'; never printed)"},
+    {.name = "webhook-timeout",
+     .kind = OPT_UINT,
+     .cmds = CMD_ALERTS,
+     .arg = "SECONDS",
+     .def = "10",
+     .min = 1,
+     .max = 3600,
+     .off = O(webhook_timeout),
+     .help = "a --webhook request not answered within this counts as failed"},
+    {.name = "webhook-format",
+     .kind = OPT_STR,
+     .cmds = CMD_ALERTS,
+     .arg = "FORMAT",
+     .def = "json",
+     .off = O(webhook_format),
+     .check = webhook_check_format,
+     .help = "json (the event's JSON as stored) or alertmanager (Alertmanager's v2 API, "
+             "/api/v2/alerts; the matching *_up resolves the alert)"},
     {.name = "route",
      .kind = OPT_LIST,
      .cmds = CMD_EXPORT | CMD_STATUS,

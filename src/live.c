@@ -3,6 +3,7 @@
 
 #include "capture.h"
 #include "log.h"
+#include "observe.h"
 #include "offload.h"
 #include "proc.h"
 #include "reload.h"
@@ -47,6 +48,7 @@ struct live {
     struct log_limit drop_warn;
     int pidfd;
     struct reload *staged; /* SIGHUP: in force from the next bin */
+    struct observe *ob;    /* --metrics, else NULL */
 };
 
 static int64_t wall_us(void)
@@ -125,6 +127,21 @@ static void tick(struct live *l, int64_t drained_us, int64_t grace_us)
         apply_staged(l);
     if (l->s.bins_emitted != emitted)
         fflush(stdout);
+}
+
+/* The state for --metrics, when due (observe.h); force: now. */
+static void publish_metrics(struct live *l, bool force)
+{
+    struct observe_iface ifs[IFACES_MAX];
+
+    if (!l->ob)
+        return;
+    for (unsigned i = 0; i < l->n; i++)
+        ifs[i] = (struct observe_iface){
+            .name = l->names[i],
+            .drops = l->ifs[i].seen.dropped + l->ifs[i].seen.if_dropped,
+        };
+    observe_update(l->ob, &l->s, ifs, l->n, force);
 }
 
 /* A handle whose read failed rests, then is polled again. */
@@ -219,6 +236,7 @@ static int run_loop(struct live *l, const sigset_t *wait_mask)
         int64_t drained = read_all(l);
         if (drained != INT64_MIN)
             tick(l, drained, GRACE_US);
+        publish_metrics(l, false);
         if (l->s.stop)
             return 1;
         if (proc_take_signal(PROC_STOP))
@@ -372,6 +390,8 @@ static int start(struct live *l, sigset_t *wait_mask)
     if (open_ifaces(l, err, sizeof err) < 0)
         goto fail;
     check_offloads(l);
+    if (observe_open(&l->ob, l->o, err, sizeof err) < 0) /* signals blocked: see metrics.h */
+        goto fail;
     if (l->o->user && proc_drop_privileges(l->o->user, err, sizeof err) < 0)
         goto fail;
     if (sensor_start_sink(&l->s, err, sizeof err) < 0)
@@ -415,10 +435,12 @@ int live_run(const struct options *o, int argc, char **argv)
             log_write(LOG_ERR, "%s", err);
             rc = 1;
         }
+        publish_metrics(l, true);
         summary_print(&l->s);
         rc = rc || l->s.rep.output_failed;
     }
     restore_offloads(l);
+    observe_free(l->ob);
     for (unsigned i = 0; i < l->n; i++)
         capture_close(l->ifs[i].cap);
     reload_free(l->staged);

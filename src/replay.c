@@ -3,6 +3,7 @@
 
 #include "capture.h"
 #include "log.h"
+#include "observe.h"
 #include "progress.h"
 #include "sensor.h"
 #include "summary.h"
@@ -10,11 +11,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* Reads one file to its end. Returns 0, or -1 after logging one line. */
-static int replay_file(struct sensor *s, struct progress *pr, const char *path)
+/* Reads one file to its end; with --metrics, the state is published when a bin closed.
+ * Returns 0, or -1 after logging one line. */
+static int replay_file(struct sensor *s, struct progress *pr, struct observe *ob, const char *path)
 {
     char err[512];
     struct packet p;
+    uint64_t bins = s->bins_emitted;
     int r;
 
     struct capture *c = capture_open_file(path, err, sizeof err);
@@ -27,6 +30,10 @@ static int replay_file(struct sensor *s, struct progress *pr, const char *path)
         if (r != 1)
             break;
         sensor_packet(s, &p);
+        if (ob && s->bins_emitted != bins) {
+            bins = s->bins_emitted;
+            observe_update(ob, s, NULL, 0, false);
+        }
         if (progress_packet(pr, p.caplen))
             progress_check(pr, capture_offset(c));
     }
@@ -52,6 +59,7 @@ int replay_run(const struct options *o)
 {
     struct sensor s;
     struct progress pr;
+    struct observe *ob = NULL;
     char err[512];
     int rc = 0;
 
@@ -64,14 +72,15 @@ int replay_run(const struct options *o)
         sensor_free(&s);
         return 2;
     }
-    if (sensor_start_sink(&s, err, sizeof err) < 0) {
+    if (sensor_start_sink(&s, err, sizeof err) < 0 || observe_open(&ob, o, err, sizeof err) < 0) {
         log_write(LOG_ERR, "%s", err);
         sensor_free(&s);
         return 1;
     }
+    observe_update(ob, &s, NULL, 0, true);
     progress_init(&pr, progress_wanted(o), stderr, progress_total(o->args, o->nargs));
     for (int i = 0; i < o->nargs && !s.stop; i++) {
-        if (replay_file(&s, &pr, o->args[i]) < 0) {
+        if (replay_file(&s, &pr, ob, o->args[i]) < 0) {
             rc = 1;
             break;
         }
@@ -82,9 +91,11 @@ int replay_run(const struct options *o)
         log_write(LOG_ERR, "%s", err);
         rc = 1;
     }
+    observe_update(ob, &s, NULL, 0, true);
     summary_print(&s);
     if (s.rep.output_failed)
         rc = 1;
+    observe_free(ob);
     sensor_free(&s);
     return rc;
 }

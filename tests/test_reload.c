@@ -12,6 +12,7 @@
 #include "pkt.h"
 #include "reload.h"
 #include "sensor.h"
+#include "sensor_feed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,33 +27,17 @@ static struct reload *staged; /* as the capture loop keeps it */
 
 static void parse(struct options *o, const char *const *args)
 {
-    char *argv[32];
-    int argc = 0;
-    for (; *args; args++)
-        argv[argc++] = (char *)*args;
-    argv[argc] = NULL;
-    assert_int_equal(config_parse(argc, argv, o, errbuf, sizeof errbuf), CONFIG_OK);
+    feed_options(o, args, errbuf, sizeof errbuf);
 }
 
 /* One UDP packet toward the country on VLAN vlan, from source port sport, at second t. */
 static void send(struct sensor *s, unsigned vlan, unsigned sport, int64_t t)
 {
-    struct pkt k = {.n = 0};
-    pk_eth(&k, 0x8100);
-    pk_vlan(&k, vlan, 0x0800);
-    pk_ip4(&k, EXT, KP, 17, 8 + 10, 0, 0);
-    pk_udp(&k, sport, 53, 10);
-    const struct packet p = {.ts_sec = t,
-                             .caplen = (uint32_t)k.n,
-                             .len = (uint32_t)k.n,
-                             .data = k.b,
-                             .iface = -1,
-                             .link = DECODE_LINK_ETH};
     if (staged && sensor_advance(s, t)) { /* as the capture loop does */
         reload_apply(s, staged);
         staged = NULL;
     }
-    sensor_packet(s, &p);
+    feed_udp(s, vlan, EXT, KP, sport, t, 0);
 }
 
 static const struct bin_counts *total(const struct sensor *s, const char *name)
