@@ -377,6 +377,8 @@ static void start_detector(struct multi *m, struct feed *f)
     c.warmup = (unsigned)m->o->warmup;
     c.horizon = (unsigned)m->o->horizon;
     c.alarms_per_month = m->o->false_alarms;
+    c.down_below = m->o->down_below;
+    c.up_above = m->o->up_above;
     f->det = detect_new(&c, f->nroutes, f->names, f->name);
     if (!m->cb) {
         const struct combine_config cc = {.bin = c.bin, .coincide = c.coincide};

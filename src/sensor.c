@@ -115,6 +115,8 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     dc.warmup = (unsigned)o->warmup;
     dc.horizon = (unsigned)o->horizon;
     dc.alarms_per_month = o->false_alarms;
+    dc.down_below = o->down_below;
+    dc.up_above = o->up_above;
     for (unsigned r = 0; r < s->routes.nroutes; r++)
         s->route_names[r] = s->routes.names[r];
     s->det = detect_new(&dc, s->routes.nroutes, s->route_names, o->sensor);
