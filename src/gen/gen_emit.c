@@ -58,7 +58,10 @@ static int emit_write(struct gen_emit *em, const struct gen_pkt *p, const uint8_
                       const struct gen_acct *a, uint64_t t, char *err, size_t errlen)
 {
     size_t n = gen_frame_link(&em->fcfg, p, ip, iplen, em->frame, sizeof(em->frame));
+    uint64_t rel_s = (t - em->o->start * 1000000ULL) / 1000000ULL;
 
+    if (em->o->only_to != 0 && (rel_s < em->o->only_from || rel_s >= em->o->only_to))
+        return 0; /* --only: another part of the scenario */
     if (n == 0) {
         snprintf(err, errlen, "internal error: frame too large");
         return -1;

@@ -2,7 +2,8 @@
  * the capture. Chooses the extra encapsulation of a country packet
  * (--encap-mix), builds the datagram, fragments it when asked, wraps it in
  * the link header, writes each frame and counts it in the expect truth.
- * Stops writing once the --packets cap is reached. */
+ * Stops writing once the --packets cap is reached; with --only, writes (and
+ * counts) only the frames of that part of the scenario. */
 #ifndef GEN_EMIT_H
 #define GEN_EMIT_H
 
