@@ -157,6 +157,8 @@ void detect_country_status(const struct detect *d, struct detect_route_status *s
 /* Bytes of detector state per route (the route's share of the detector). */
 size_t detect_route_bytes(void);
 
+unsigned detect_nroutes(const struct detect *d);
+
 /* Bins fed so far (history included). */
 uint64_t detect_bins_fed(const struct detect *d);
 

@@ -180,6 +180,11 @@ size_t detect_route_bytes(void)
     return sizeof(struct route_det);
 }
 
+unsigned detect_nroutes(const struct detect *d)
+{
+    return d->nroutes;
+}
+
 uint64_t detect_bins_fed(const struct detect *d)
 {
     return d->fed;
@@ -495,11 +500,16 @@ static void reset_runs(struct route_det *r)
     memset(&r->pend, 0, sizeof r->pend);
 }
 
-/* The silent run and the collapse CUSUM of direction dir, with this bin. */
+/* The silent run and the collapse CUSUM of direction dir of an up route, with this bin. */
 static void dir_track(struct detect *d, struct route_det *r, unsigned dir,
                       const struct detect_route_bin *b, const struct dir_now v[2], int64_t start)
 {
     struct dir_det *dd = &r->dir[dir];
+    if (r->state != DS_UP) { /* nothing to decide yet: no evidence carried into `up` */
+        dd->run = 0;
+        dd->cus = 0;
+        return;
+    }
     if (b->pkts[dir] > 0) {
         dd->run = 0;
     } else {
@@ -557,6 +567,12 @@ static double ratio(double obs, double base)
     return base > 0 ? obs / base : 0;
 }
 
+/* Down from the country (out) while traffic toward it goes on above down_below. */
+static bool one_way(const struct detect *d, const struct route_det *r)
+{
+    return r->down_dir == OUT && ratio(r->down_x[IN], r->down_e[IN]) > d->c.down_below;
+}
+
 /* What a route's down was: when, how, with what left. */
 struct down_how {
     unsigned dir;
@@ -592,7 +608,7 @@ static void route_down(struct detect *d, struct route_det *r, const struct down_
         e->evidence.in_ratio = ratio(r->down_obs_pps[IN], r->down_base_pps[IN]);
         e->evidence.out_ratio = ratio(r->down_obs_pps[OUT], r->down_base_pps[OUT]);
         e->evidence.surge_before = r->down_surge;
-        e->evidence.one_way = h->dir == OUT && e->evidence.in_ratio >= 0.1;
+        e->evidence.one_way = one_way(d, r);
         e->evidence.residual_in = ratio(h->x[IN], h->e[IN]);
         e->evidence.residual_out = ratio(h->x[OUT], h->e[OUT]);
         e->evidence.kind = h->kind;
@@ -609,6 +625,9 @@ static bool dir_decided(const struct detect *d, const struct route_det *r, unsig
     bool silent = dd->run && dd->run_ev >= d->h && threshold_bins(d, v);
     if (!silent && dd->cus < d->h)
         return false;
+    /* a silence at the end of a collapse already under way: the collapse is what began */
+    if (silent && dd->cus > 0 && dd->cus_start < dd->run_start && dd->cus_pkts[dir] > 0)
+        silent = false;
     h->dir = dir;
     h->since = silent ? dd->run_start : dd->cus_start;
     h->kind = silent || dd->cus_pkts[dir] == 0 ? DOWN_KIND_SILENT : DOWN_KIND_COLLAPSE;
@@ -884,7 +903,7 @@ void detect_event_route(struct event_route *er, const char *name,
 static void country_evidence(const struct detect *d, struct event_evidence *ev, double base[2],
                              double obs[2], double x[2], double e[2])
 {
-    bool one_way = true, collapse = false;
+    bool all_one_way = true, collapse = false;
     for (unsigned i = 0; i < d->nroutes; i++) {
         const struct route_det *r = &d->r[i];
         ev->routes_total += r->ever_up && (r->state == DS_UP || r->state == DS_DOWN);
@@ -899,13 +918,12 @@ static void country_evidence(const struct detect *d, struct event_evidence *ev, 
             x[k] += r->down_x[k];
             e[k] += r->down_e[k];
         }
-        one_way = one_way && r->down_dir == OUT &&
-                  ratio(r->down_obs_pps[IN], r->down_base_pps[IN]) >= 0.1;
+        all_one_way = all_one_way && one_way(d, r);
         collapse = collapse || r->down_kind == DOWN_KIND_COLLAPSE;
         if (ev->nroutes < EVENT_ROUTES_MAX)
             detect_event_route(&ev->routes[ev->nroutes++], r->name, &st);
     }
-    ev->one_way = one_way;
+    ev->one_way = all_one_way;
     ev->kind = collapse ? DOWN_KIND_COLLAPSE : DOWN_KIND_SILENT;
 }
 
@@ -1143,7 +1161,7 @@ void detect_route_status(const struct detect *d, unsigned route, struct detect_r
     }
     st->down_kind = (enum event_down_kind)r->down_kind;
     st->surge_before = r->down_surge;
-    st->one_way = r->down_dir == OUT && ratio(r->down_obs_pps[IN], r->down_base_pps[IN]) >= 0.1;
+    st->one_way = one_way(d, r);
 }
 
 const struct detect_config *detect_config_of(const struct detect *d)

@@ -420,6 +420,186 @@ static void thresholds_follow_the_bound(void **state)
     assert_null(detect_new(&c, 1, NAMES, "s"));
 }
 
+/* ---- collapse, the expected level, hysteresis ---- */
+
+/* Every route at conversation rate rate(t) × share each way, for seconds. */
+static void run_rate(struct sim *s, unsigned nroutes, unsigned seconds, double (*rate)(int64_t),
+                     double share)
+{
+    for (unsigned i = 0; i < seconds / BIN; i++) {
+        struct shape sh[3];
+        double r = rate(s->t) * share;
+        for (unsigned k = 0; k < nroutes; k++)
+            sh[k] = (struct shape){r, r, 20, 0};
+        step(s, sh, nroutes, false);
+    }
+}
+
+static double flat4(int64_t t)
+{
+    (void)t;
+    return 4;
+}
+
+/* 4 conversations/s at the peak, 15% of it at night (a cosine over the UTC day). */
+static double diurnal(int64_t t)
+{
+    return 4 * (0.575 + 0.425 * cos(2 * M_PI * (double)((t - 21600) % 86400) / 86400));
+}
+
+static unsigned count(const struct sim *s, enum event_kind k)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->nlog; i++)
+        n += s->log[i].kind == k;
+    return n;
+}
+
+static void collapse_is_down(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    int64_t drop = s.t;
+    run_rate(&s, 2, 1200, flat4, 0.1);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_true(e->detected - drop <= 300);
+    assert_true(e->since >= drop - 60 && e->since <= drop + 120);
+    assert_true(e->evidence.residual_in > 0.02 && e->evidence.residual_in < 0.25);
+    assert_true(e->evidence.residual_out > 0.02 && e->evidence.residual_out < 0.25);
+    assert_int_equal(e->evidence.nroutes, 2);
+    assert_string_equal(e->evidence.routes[0].name, "cn");
+    assert_int_equal(e->evidence.routes[1].kind, DOWN_KIND_COLLAPSE);
+    assert_false(e->evidence.one_way);
+    detect_free(s.d);
+}
+
+static void partial_drop_and_decline_are_not_down(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    run_rate(&s, 2, 4 * 3600, flat4, 0.4);
+    run_rate(&s, 2, 3600, flat4, 1);
+    for (unsigned h = 0; h < 4; h++) /* 100% to 30% over four hours, then two at 30% */
+        run_rate(&s, 2, 3600, flat4, 1 - 0.7 * (h + 1) / 4.0);
+    run_rate(&s, 2, 2 * 3600, flat4, 0.3);
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+/* Two days of a diurnal cycle with a 15% trough: nothing; from the second day on the
+ * expected level knows the time of day. */
+static void diurnal_trough_is_not_down(void **state)
+{
+    struct sim s;
+    struct detect_route_status st;
+    sim_init(&s, 1);
+    s.t = T0 - 6 * 3600; /* midnight: the first day starts at the trough */
+    run_rate(&s, 1, 2 * 86400 + 6 * 3600, diurnal, 1);
+    assert_int_equal(s.nlog, 0);
+    run_rate(&s, 1, 12 * 3600, diurnal, 1); /* to the trough of day three */
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_UP);
+    double want = diurnal(s.t);
+    assert_true(st.expected[0] > 0.7 * want && st.expected[0] < 1.3 * want);
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+static double fluctuating(int64_t t)
+{
+    return 4 * ((t / 1800) % 2 ? 0.15 : 0.03);
+}
+
+/* A residual between 3% and 15% for a day: one down, no up; back to normal: up. */
+static void residual_gives_one_down_no_up(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    run_rate(&s, 2, 86400, fluctuating, 1);
+    assert_int_equal(count(&s, EVENT_COUNTRY_DOWN), 1);
+    assert_int_equal(count(&s, EVENT_COUNTRY_UP), 0);
+    assert_int_equal(count(&s, EVENT_ROUTE_UP), 0);
+    int64_t back = s.t;
+    run_rate(&s, 2, 300, flat4, 1);
+    const struct event *e = find(&s, EVENT_COUNTRY_UP, "*");
+    assert_non_null(e);
+    assert_true(e->since == back && e->detected - back <= 60);
+    detect_free(s.d);
+}
+
+/* Four minutes dark, six back, five times: five downs, five ups. */
+static void intermittent_outages(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    for (int i = 0; i < 5; i++) {
+        run_rate(&s, 2, 240, flat4, 0);
+        run_rate(&s, 2, 360, flat4, 1);
+    }
+    assert_int_equal(count(&s, EVENT_COUNTRY_DOWN), 5);
+    assert_int_equal(count(&s, EVENT_COUNTRY_UP), 5);
+    detect_free(s.d);
+}
+
+static double thin(int64_t t)
+{
+    (void)t;
+    return 0.3;
+}
+
+/* Three thin routes collapse together: the sum decides before any route alone could. */
+static void the_sum_of_thin_routes_collapses(void **state)
+{
+    struct sim s, one;
+    sim_init(&s, 3);
+    sim_init(&one, 1);
+    run_rate(&s, 3, 3600, thin, 1);
+    run_rate(&one, 1, 3600, thin, 1);
+    int64_t drop = s.t;
+    run_rate(&s, 3, 3600, thin, 0.05);
+    run_rate(&one, 1, 3600, thin, 0.05);
+    const struct event *c = find(&s, EVENT_COUNTRY_DOWN, "*"),
+                       *alone = find(&one, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(c);
+    assert_non_null(alone);
+    assert_true(c->detected - drop < alone->detected - drop);
+    assert_int_equal(c->evidence.routes_silent, 3);
+    assert_int_equal(c->evidence.nroutes, 3);
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "cn")); /* folded into the country's */
+    detect_free(s.d);
+    detect_free(one.d);
+}
+
+/* One route collapses, the other carries on: that route only. */
+static void one_route_collapsing_is_a_route_event(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape half[2] = {{0.3, 0.3, 20, 0}, {4, 4, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, half, 2, 1800);
+    const struct event *e = find(&s, EVENT_ROUTE_DOWN, "cn");
+    assert_non_null(e);
+    assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "ru"));
+    detect_free(s.d);
+}
+
+static void state_is_small_and_bounded(void **state)
+{
+    /* most of it the days × slots of each direction's time-of-day shape */
+    assert_true(detect_route_bytes() < 4096);
+    assert_true(detect_route_bytes() > 2 * DETECT_DAYS * DETECT_SLOTS * sizeof(float));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +618,14 @@ int main(void)
         cmocka_unit_test(thresholds_follow_the_bound),
         cmocka_unit_test(take_over_follows_names),
         cmocka_unit_test(subsume_keeps_what_was_told),
+        cmocka_unit_test(collapse_is_down),
+        cmocka_unit_test(partial_drop_and_decline_are_not_down),
+        cmocka_unit_test(diurnal_trough_is_not_down),
+        cmocka_unit_test(residual_gives_one_down_no_up),
+        cmocka_unit_test(intermittent_outages),
+        cmocka_unit_test(the_sum_of_thin_routes_collapses),
+        cmocka_unit_test(one_route_collapsing_is_a_route_event),
+        cmocka_unit_test(state_is_small_and_bounded),
     };
     return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
 }
