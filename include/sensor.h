@@ -5,7 +5,8 @@
  * holds every stage's state (no globals), so replay and live capture drive the same code:
  * sensor_packet for each packet, sensor_tick for wall-clock time without packets, and
  * sensor_finish at the end. Bins closed on the way are reported (JSON lines) and added to
- * the per-route totals, and sent to the Redis sink unless --no-redis.
+ * the per-route totals, and sent to the Redis sink unless --no-redis. Before its first bin,
+ * the detector is given the bins this sensor id stored in Redis earlier (history.h).
  *
  * Cumulative totals and protocol counts are kept per route name (an "account"), so that a
  * reload (reload.h) that removes a route keeps what it counted in the summary. */
@@ -64,6 +65,7 @@ struct sensor {
     bool output_failed; /* stdout could not be written */
     struct sink *sink;  /* NULL with --no-redis */
     struct detect *det;
+    bool warmed; /* the detector was given the bins stored in Redis (warm restart) */
     uint64_t events;
     const char *route_names[ROUTE_MAX];
     bool stop; /* the sink failed for good: stop reading */

@@ -3,6 +3,7 @@
 
 #include "combine.h"
 #include "detect.h"
+#include "history.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -175,12 +176,8 @@ static int row_cmp(const void *a, const void *b)
  * starts: their new flows stand in for both directions. */
 static void route_bin(struct feed *f, const struct sink_bin_row *b, struct detect_route_bin *rb)
 {
-    *rb = (struct detect_route_bin){.pkts = {b->c[0], b->c[1]},
-                                    .starts = {b->starts[0], b->starts[1]},
-                                    .ctl_pkts = b->c[6],
-                                    .drops = b->c[7]};
+    history_route_bin(b, rb);
     if (!b->has_starts) {
-        rb->starts[0] = rb->starts[1] = b->c[4];
         if (!f->warned_old)
             LOG(LOG_WARN,
                 "sensor %s: bins without conversation starts (an older version): "
@@ -367,8 +364,28 @@ static void log_sensor_event(const struct feed *f, const struct event *e)
     LOG(LOG_INFO, "%s", event_text(e, line, sizeof line));
 }
 
-/* The sensor's detector, made when its first bin tells the bin length; the combiner is made
- * with the first sensor's, and learns the sensor and its routes. */
+/* With --from: the sensor's bins before it teach its detector (a warm restart), so it
+ * decides from the first bin read. */
+static void warm_detector(struct multi *m, struct feed *f)
+{
+    char keybuf[DETECT_ROUTES_MAX][600], err[400], t[32];
+    const char *keys[DETECT_ROUTES_MAX];
+    struct history_stats st;
+
+    for (unsigned r = 0; r < f->nroutes; r++) {
+        sink_key(keybuf[r], sizeof keybuf[r], m->o->redis_prefix, f->name, "bins", f->routes[r]);
+        keys[r] = keybuf[r];
+    }
+    if (history_warm(f->det, m->r, keys, m->from, &st, err, sizeof err) < 0)
+        LOG(LOG_WARN, "sensor %s: no warm start (%s): its detector learns", f->name, err);
+    else if (st.bins)
+        LOG(LOG_INFO, "sensor %s: %" PRIu64 " bins before --from teach its detector (from %s)",
+            f->name, st.bins, query_iso_time(st.first, t, sizeof t));
+}
+
+/* The sensor's detector, made when its first bin tells the bin length (with --from, warmed
+ * by the bins before it); the combiner is made with the first sensor's, and learns the
+ * sensor and its routes. */
 static void start_detector(struct multi *m, struct feed *f)
 {
     struct detect_config c;
@@ -380,6 +397,8 @@ static void start_detector(struct multi *m, struct feed *f)
     c.down_below = m->o->down_below;
     c.up_above = m->o->up_above;
     f->det = detect_new(&c, f->nroutes, f->names, f->name);
+    if (f->det && m->o->from)
+        warm_detector(m, f);
     if (!m->cb) {
         const struct combine_config cc = {.bin = c.bin, .coincide = c.coincide};
         m->cb = combine_new(&cc, m->o->id);

@@ -1,7 +1,10 @@
 /* sensor — the per-packet pipeline. See sensor.h. */
 #include "sensor.h"
 
+#include "history.h"
 #include "log.h"
+#include "query.h"
+#include "redis.h"
 #include "reload.h"
 #include "report.h"
 
@@ -141,6 +144,32 @@ int sensor_account(struct sensor *s, const char *name)
     return (int)s->naccounts++;
 }
 
+/* A warm restart: the bins this sensor id stored in Redis before `first` (an earlier run)
+ * teach the detector, so it decides from the first bin. Without them, it learns. */
+static void warm_start(struct sensor *s, int64_t first)
+{
+    const char *keys[ROUTE_MAX];
+    char keybuf[ROUTE_MAX][600], err[400];
+    struct history_stats st;
+
+    if (s->opt->no_redis)
+        return;
+    struct redis *r = query_open(s->opt, "blackout-warm", err, sizeof err);
+    for (unsigned i = 0; r && i < s->routes.nroutes; i++) {
+        sink_key(keybuf[i], sizeof keybuf[i], s->opt->redis_prefix, s->opt->sensor, "bins",
+                 s->routes.names[i]);
+        keys[i] = keybuf[i];
+    }
+    if (!r || history_warm(s->det, r, keys, first, &st, err, sizeof err) < 0)
+        LOG(LOG_WARN, "no warm restart (%s): the detector learns", err);
+    else if (st.bins)
+        LOG(LOG_NOTICE,
+            "warm restart: %" PRIu64 " bins of history from Redis, from %" PRId64
+            ": the detector decides from the first bin",
+            st.bins, st.first);
+    redis_free(r);
+}
+
 /* The detector's view of a closed bin; its events go out as JSON lines and to Redis with
  * this bin's flush, and so do the routes' states. */
 static void run_detector(struct sensor *s, const struct bin_view *v)
@@ -155,6 +184,10 @@ static void run_detector(struct sensor *s, const struct bin_view *v)
                                           .starts = {c->starts_in, c->starts_out},
                                           .ctl_pkts = c->ctl_pkts,
                                           .drops = c->drops};
+    }
+    if (!s->warmed) {
+        s->warmed = true;
+        warm_start(s, v->start);
     }
     const struct detect_bin b = {.start = v->start,
                                  .len = v->len,
