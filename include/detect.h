@@ -14,49 +14,61 @@
  *         slot's mean starts per bin (days whose slot was mostly down, suspect or blind are
  *         left out), interpolated between slot centres and divided by the day's mean, so it
  *         averages 1; P = 1 until every slot has a day of history.
- *   A     the level: X̄/P̄, where X̄ and P̄ are moving averages (time constant 3 h, a plain
- *         mean while younger) of x_t and of P(t) over the bins learned. It follows a slow
- *         change (a diurnal swing on the first day, growth) and moves by a quarter at most
- *         over a rollout of one to two hours; bins of an undecided suspicion are held back
- *         and learned only if it clears, bins of an outage never.
+ *   A     the level: a moving average of x_t/P(t) over the bins learned (bins where P < 0.05
+ *         tell too little and are left out), a plain mean while young, then with a time
+ *         constant of 3 h while P = 1 (the level follows the diurnal swing itself on the
+ *         first day: a night at 15% of the peak stays above 45% of it) and of 12 h once the
+ *         shape is known (a rollout over one to two hours then moves it by 8-15%). Bins of
+ *         an undecided suspicion are held back and learned only if it clears (or after 2 h),
+ *         bins of an outage never.
  * Burstiness. Conversations come in clusters (sessions): φ = m/ν ≥ 1 is the mean starts per
- * independent cluster, from the mean m and the clusters ν per bin estimated robustly to
- * bursts (the larger of −ln(1−q), q the share of bins with any start, and m²/variance; the
- * larger φ of a 10 min and a 1 h average). Counts are weighed as x/φ independent events.
+ * independent cluster within a bin, from the mean m and the clusters ν per bin estimated
+ * robustly to bursts (the larger of −ln(1−q), q the share of bins with any start, and
+ * m²/variance; the larger φ of a 10 min and a 1 h average). Sessions spread over minutes make
+ * sums over minutes vary more still: D, the index of dispersion of the starts summed over
+ * blocks of 5 min, from the second difference of three consecutive blocks' ratios r = Σx/ΣE
+ * ((r − 2r' + r'')²/(1/ΣE + 4/ΣE' + 1/ΣE''), so that an error or a trend of the expected level
+ * cancels out), averaged over a day, starting from 1 as if six blocks had shown it, each
+ * sample counted up to 4(D + 1) (a step of the level, a failover, is not burstiness). In the
+ * CUSUMs a count weighs as x/Φ independent events, Φ = max(φ, D).
  *
  * Down, two tests per direction, each deciding at h:
  *   silent    a run of bins without a packet that way, when Σ u·λ_t ≥ h over the run:
  *             silence is improbable (e^−h) even for traffic at u = up_above of expected;
  *             λ_t = min(E_t, the last 10 min's clusters)/φ per bin. A busy route is down at
  *             the end of its first silent bin.
- *   collapse  the CUSUM S ← max(0, S + ln2·(c·E_t − x_t)/φ) ≥ h: the log-likelihood ratio of
+ *   collapse  the CUSUM S ← max(0, S + ln2·(c·E_t − x_t)/Φ) ≥ h: the log-likelihood ratio of
  *             traffic at c·ln2 against 2c·ln2 of expected (a factor 2 apart, neutral at c),
  *             i.e. the running deficit of conversations below c·E_t, in independent
- *             clusters, times ln 2. Traffic at 40% of expected drifts S down by 0.10·E/φ
- *             per bin; at 10% it climbs by 0.10·E/φ.
+ *             clusters, times ln 2. Traffic at 40% of expected drifts S down by 0.10·E/Φ
+ *             per bin; at 10% it climbs by 0.10·E/Φ.
  * `since` is the start of the run (the change point of the CUSUM: where S last left 0).
  * Evidence: residual_in, residual_out = Σx/ΣE per direction over the run, kind silent when
- * no packet went that way over the run, else collapse.
+ * no packet went that way over the run, else collapse (a silence at the end of a collapse
+ * already under way is that collapse, since its start).
  *
  * Up (hysteresis): on the direction that went down, U ← max(0, U + (x·ln(θ/c) −
- * (θ − c)·E)/φ) ≥ h, a CUSUM of traffic back at θ against traffic still at c, with θ such
+ * (θ − c)·E)/Φ) ≥ h, a CUSUM of traffic back at θ against traffic still at c, with θ such
  * that traffic at u (up_above) is neutral ((θ − c)/ln(θ/c) = u; θ = 0.88 for the
  * defaults). A residual below c drifts U down: it never comes back up; `since` is where U
  * left 0, `duration` from the down's `since`. The expected level is not learned while down.
  *
  * The country: `country_down` when every route that was up is down, or when the sum over the
  * routes that are up or down has collapsed, a CUSUM of the summed deficits Σ_r ln2·(c·E_rt −
- * x_rt)/φ_r ≥ h per direction, unless a route that is up still carried at least u of its
+ * x_rt)/Φ_r ≥ h per direction, unless a route that is up still carried at least u of its
  * expected traffic over that run; the routes still up then go down with it. Its cause:
  * `attack` (an inbound surge shortly before), `internal` (the routes fell within a few bins of
- * each other), `upstream` (one by one), `unknown`; its evidence names every route down.
+ * each other), `upstream` (one by one), `unknown`; its evidence names every route down. The
+ * route events of the bin in which the country changes are folded into the country event,
+ * and so is the route_up of a route that went down with the country and comes back within
+ * `coincide` bins after the country_up (they came back together).
  *
  * A route's silence counts only while the sensor sees other traffic; when everything goes
  * quiet (or capture drops spike) the sensor is blind: `sensor_blind`, and no route or country
  * decision is taken until it sees again.
  *
- * Cost: O(1) per route and bin (a slot's median is recomputed once per slot). State: about
- * 3.8 kB per route, most of it the 7 × 48 slot values of each direction (detect_route_bytes).
+ * Cost: O(1) per route and bin (a slot's median is recomputed once per slot). State: 4,160
+ * bytes per route, most of it the 7 × 48 slot values of each direction (detect_route_bytes).
  * A warm restart feeds the bins stored in Redis before the first new one (history.h). */
 #ifndef BLACKOUT_DETECT_H
 #define BLACKOUT_DETECT_H
@@ -189,19 +201,24 @@ void detect_event_route(struct event_route *er, const char *name,
                         const struct detect_route_status *st);
 
 /* The routes whose route_down went out as an event of its own (not folded into a
- * country_down): their route_up must go out too, or a consumer would see them down for ever. */
+ * country_down): their route_up must go out too, or a consumer would see them down for ever.
+ * And those folded into a country_down: their route_up is folded into the country_up, also
+ * when it comes up to `window` seconds after it (the routes came back together). */
 #define DETECT_TOLD_MAX 64
 struct detect_told {
-    unsigned n;
+    unsigned n, nfolded;
     char route[DETECT_TOLD_MAX][RECORD_NAME_MAX];
+    char folded[DETECT_TOLD_MAX][RECORD_NAME_MAX];
+    int64_t back_at; /* when the last country_up was decided */
+    int64_t window;  /* seconds: coincide × bin */
 };
 
 /* A country event says it all for the routes that changed with it: drops the route_down
  * (route_up) events of a batch that holds a country_down (country_up), so one incident is
- * one alert, except the route_up of a route in `told` (its route_down was an alert of its
- * own, e.g. the first route of an outage decided a few bins before the country). Keeps
- * `told` up to date: a route_down kept joins it, a route_up leaves it. Returns the events
- * kept, in order. */
+ * one alert, and the route_up of a folded route decided within `window` after the country_up;
+ * except the route_up of a route in `told` (its route_down was an alert of its own, e.g. the
+ * first route of an outage decided a few bins before the country). Keeps `told` up to date:
+ * a route_down kept joins it, a route_up leaves it. Returns the events kept, in order. */
 unsigned detect_subsume(struct event *ev, unsigned n, struct detect_told *told);
 
 /* Seconds of silence after which a route with conversation rate lambda (per second, in

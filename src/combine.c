@@ -77,6 +77,7 @@ struct combine *combine_new(const struct combine_config *c, const char *id)
     }
     cb->c = *c;
     cb->country_since = INT64_MIN;
+    cb->told.window = (int64_t)c->coincide * c->bin;
     return cb;
 }
 

@@ -8,7 +8,8 @@
 
 #define FAST_S    600.0   /* burstiness: fast average, seconds */
 #define SLOW_S    3600.0  /* burstiness: slow average */
-#define LEVEL_S   10800.0 /* the expected level's time constant */
+#define LEVEL_S   10800.0 /* the level's time constant while it follows the day itself */
+#define LEVEL_DAY 43200.0 /* and once the time-of-day shape is known */
 #define PENDING_S 7200    /* a suspicion undecided for this long is learned */
 #define Q_MAX     0.9999  /* occupancy share cap (keeps -ln(1-q) finite) */
 #define SURGE_MIN 100     /* inbound packets in a bin below which nothing is a surge */
@@ -40,10 +41,30 @@ struct profile {
     uint32_t n;  /* its clean bins */
 };
 
+/* The index of dispersion of the starts summed over blocks of bins: sessions spread their
+ * conversations over many bins, so sums over minutes vary more than the bins' own dispersion
+ * tells. Measured on the second difference of three consecutive blocks' observed/expected
+ * ratios, so that an error of the expected level, and a trend it misses, cancel out. */
+#define DISP_SCALES 1
+#define DISP_PRIOR  6 /* blocks: the average starts as if it had seen this many at 1 */
+#define DISP_CAP                                                                                   \
+    4 /* a sample counts for at most this many times the average, plus one: a                      \
+       * step in the level (a failover) is not burstiness */
+static const unsigned disp_block_s[DISP_SCALES] = {300};
+struct disp {
+    double x, e;     /* the block being summed: starts, expected starts */
+    double r[2];     /* observed/expected of the two blocks before it, newest first */
+    double inv[2];   /* and 1/expected (0: no such block) */
+    uint32_t n;      /* bins in the block being summed */
+    uint32_t blocks; /* samples averaged */
+    double d;        /* (r - 2r' + r'')² / (1/e + 4/e' + 1/e''), averaged over a day */
+};
+
 /* One direction of one route. */
 struct dir_det {
     struct dir_est est;
-    double xbar, pbar; /* averages of starts per bin and of the shape, over learned bins */
+    struct disp disp[DISP_SCALES];
+    double level; /* average of starts per bin over the shape (P), over the bins learned */
     struct profile prof;
     /* silent run: bins in a row without a packet this way */
     unsigned run;
@@ -59,10 +80,17 @@ struct dir_det {
     uint64_t ctry_pkts[2];       /* over that run */
 };
 
+/* What one bin, or the sum of the bins held back, teaches. */
+struct sample {
+    double x[2], x2[2], hits[2], pkts[2], e[2];
+    double level[2];  /* Σ x/P over the bins where the shape P is not too small */
+    double nlevel[2]; /* those bins */
+};
+
 /* Bins held back from learning while a suspicion is undecided, summed. */
 struct pending {
     unsigned n;
-    double x[2], x2[2], hits[2], pkts[2], shape[2];
+    struct sample sum;
 };
 
 struct route_det {
@@ -113,8 +141,9 @@ struct detect {
 /* A direction's view for the bin at hand, from what was learned before it. */
 struct dir_now {
     double e;   /* expected starts in the bin */
-    double phi; /* starts per independent cluster */
+    double phi; /* starts per independent cluster, within a bin */
     double lam; /* clusters per bin the silence test assumes */
+    double dsp; /* dispersion of sums over runs of bins: what a count weighs in the CUSUMs */
 };
 
 static const char *const state_names[] = {
@@ -208,8 +237,11 @@ static void route_init(struct route_det *r, const char *name)
     snprintf(r->name, sizeof r->name, "%s", name);
     r->state_since = INT64_MIN;
     r->last_surge = INT64_MIN;
-    for (unsigned d = 0; d < 2; d++)
+    for (unsigned d = 0; d < 2; d++) {
         profile_init(&r->dir[d].prof);
+        for (unsigned k = 0; k < DISP_SCALES; k++)
+            r->dir[d].disp[k].d = 1;
+    }
 }
 
 struct detect *detect_new(const struct detect_config *c, unsigned nroutes, const char *const *names,
@@ -234,6 +266,7 @@ struct detect *detect_new(const struct detect_config *c, unsigned nroutes, const
     for (unsigned i = 0; i < nroutes; i++)
         route_init(&d->r[i], names[i]);
     d->country_since = INT64_MIN;
+    d->told.window = (int64_t)c->coincide * c->bin;
     return d;
 }
 
@@ -415,10 +448,13 @@ static void dir_view(const struct detect *d, const struct dir_det *dd, int64_t s
                      struct dir_now *v)
 {
     double shape = profile_shape(&dd->prof, start + d->c.bin / 2);
-    v->e = dd->pbar > 0 ? dd->xbar / dd->pbar * shape : dd->xbar;
+    v->e = dd->level * shape;
     v->phi = burstiness(&dd->est);
     double fast = clusters(dd->est.q_fast, dd->est.m_fast, dd->est.s_fast);
     v->lam = fmin(v->e / v->phi, fast);
+    v->dsp = v->phi;
+    for (unsigned k = 0; k < DISP_SCALES; k++)
+        v->dsp = fmax(v->dsp, dd->disp[k].d);
 }
 
 /* Silent bins after which a run would be decided at this rate (0: not within the horizon). */
@@ -434,18 +470,51 @@ static unsigned threshold_bins(const struct detect *d, const struct dir_now *v)
 
 /* ---- learning ---- */
 
-static void learn(struct detect *d, struct route_det *r, unsigned k, const double x[2],
-                  const double x2[2], const double hits[2], const double pkts[2],
-                  const double shape[2])
+/* Starts per bin over the shape at that time (a deseasonalised level): bins whose shape is
+ * below this tell too little about the level. */
+#define SHAPE_MIN 0.05
+
+/* k bins with these starts and expected starts, into the blocks of scale j. */
+static void disp_add(struct disp *p, unsigned bin, unsigned j, unsigned k, double x, double e)
 {
-    double w = batch_weight(r->learned, k, LEVEL_S / d->c.bin);
+    unsigned block = disp_block_s[j] / bin ? disp_block_s[j] / bin : 1;
+    p->x += x;
+    p->e += e;
+    p->n += k;
+    if (p->n < block)
+        return;
+    if (p->e > 0) {
+        double r = p->x / p->e, inv = 1 / p->e;
+        if (p->inv[1] > 0) {
+            double dev = r - 2 * p->r[0] + p->r[1];
+            double w = batch_weight(DISP_PRIOR + p->blocks++, 1, (double)DAY_S / (block * bin));
+            double v = dev * dev / (inv + 4 * p->inv[0] + p->inv[1]);
+            p->d += w * (fmin(v, DISP_CAP * (p->d + 1)) - p->d);
+        }
+        p->r[1] = p->r[0];
+        p->inv[1] = p->inv[0];
+        p->r[0] = r;
+        p->inv[0] = inv;
+    }
+    p->x = p->e = 0;
+    p->n = 0;
+}
+
+static void learn(struct detect *d, struct route_det *r, unsigned k, const struct sample *sm)
+{
     for (unsigned dir = 0; dir < 2; dir++) {
         struct dir_det *dd = &r->dir[dir];
-        est_add(&dd->est, r->learned, d->c.bin, k, x[dir], x2[dir], hits[dir], pkts[dir]);
-        dd->xbar += w * (x[dir] / k - dd->xbar);
-        dd->pbar += w * (shape[dir] / k - dd->pbar);
-        dd->prof.sum += x[dir];
+        est_add(&dd->est, r->learned, d->c.bin, k, sm->x[dir], sm->x2[dir], sm->hits[dir],
+                sm->pkts[dir]);
+        unsigned kl = (unsigned)sm->nlevel[dir];
+        double tau = dd->prof.ready ? LEVEL_DAY : LEVEL_S;
+        double w = batch_weight(r->learned, kl, tau / d->c.bin);
+        if (kl)
+            dd->level += w * (sm->level[dir] / kl - dd->level);
+        dd->prof.sum += sm->x[dir];
         dd->prof.n += k;
+        for (unsigned j = 0; j < DISP_SCALES; j++)
+            disp_add(&dd->disp[j], d->c.bin, j, k, sm->x[dir], sm->e[dir]);
     }
     r->learned += k;
 }
@@ -454,32 +523,37 @@ static void fold_pending(struct detect *d, struct route_det *r)
 {
     struct pending *p = &r->pend;
     if (p->n)
-        learn(d, r, p->n, p->x, p->x2, p->hits, p->pkts, p->shape);
+        learn(d, r, p->n, &p->sum);
     memset(p, 0, sizeof *p);
 }
 
 static void learn_bin(struct detect *d, struct route_det *r, const struct detect_route_bin *b,
-                      const double shape[2], bool hold)
+                      const struct dir_now v[2], const double shape[2], bool hold)
 {
-    double x[2], x2[2], hits[2], pkts[2];
+    struct sample sm;
     for (unsigned dir = 0; dir < 2; dir++) {
-        x[dir] = (double)b->starts[dir];
-        x2[dir] = x[dir] * x[dir];
-        hits[dir] = b->starts[dir] > 0;
-        pkts[dir] = (double)b->pkts[dir];
+        sm.x[dir] = (double)b->starts[dir];
+        sm.e[dir] = v[dir].e;
+        sm.x2[dir] = sm.x[dir] * sm.x[dir];
+        sm.hits[dir] = b->starts[dir] > 0;
+        sm.pkts[dir] = (double)b->pkts[dir];
+        sm.nlevel[dir] = shape[dir] >= SHAPE_MIN;
+        sm.level[dir] = sm.nlevel[dir] ? sm.x[dir] / shape[dir] : 0;
     }
     if (!hold) {
         fold_pending(d, r);
-        learn(d, r, 1, x, x2, hits, pkts, shape);
+        learn(d, r, 1, &sm);
         return;
     }
     struct pending *p = &r->pend;
     for (unsigned dir = 0; dir < 2; dir++) {
-        p->x[dir] += x[dir];
-        p->x2[dir] += x2[dir];
-        p->hits[dir] += hits[dir];
-        p->pkts[dir] += pkts[dir];
-        p->shape[dir] += shape[dir];
+        p->sum.x[dir] += sm.x[dir];
+        p->sum.x2[dir] += sm.x2[dir];
+        p->sum.hits[dir] += sm.hits[dir];
+        p->sum.pkts[dir] += sm.pkts[dir];
+        p->sum.e[dir] += sm.e[dir];
+        p->sum.level[dir] += sm.level[dir];
+        p->sum.nlevel[dir] += sm.nlevel[dir];
     }
     if (++p->n * (uint64_t)d->c.bin >= PENDING_S)
         fold_pending(d, r); /* undecided for this long: it is how the route is now */
@@ -524,7 +598,7 @@ static void dir_track(struct detect *d, struct route_det *r, unsigned dir,
     }
     double was = dd->cus;
     dd->cus =
-        fmax(0, was + M_LN2 * (d->c.down_below * v[dir].e - (double)b->starts[dir]) / v[dir].phi);
+        fmax(0, was + M_LN2 * (d->c.down_below * v[dir].e - (double)b->starts[dir]) / v[dir].dsp);
     if (dd->cus > 0 && was == 0) {
         dd->cus_start = start;
         memset(dd->cus_x, 0, sizeof dd->cus_x);
@@ -664,7 +738,7 @@ static void route_watch(struct detect *d, struct route_det *r, const struct dete
     double shape[2];
     for (unsigned dir = 0; dir < 2; dir++)
         shape[dir] = profile_shape(&r->dir[dir].prof, start + d->c.bin / 2);
-    learn_bin(d, r, b, shape, r->state == DS_UP && suspect(r));
+    learn_bin(d, r, b, v, shape, r->state == DS_UP && suspect(r));
 }
 
 /* Learning, unknown and up follow the expected level: up while a silence could be decided
@@ -695,7 +769,7 @@ static void route_recover(struct detect *d, struct route_det *r, const struct de
     if (b->pkts[IN] || b->pkts[OUT])
         r->last_active = start + d->c.bin;
     double was = r->up_cus;
-    r->up_cus = fmax(0, was + (x * log(d->theta / c) - (d->theta - c) * w->e) / w->phi);
+    r->up_cus = fmax(0, was + (x * log(d->theta / c) - (d->theta - c) * w->e) / w->dsp);
     if (r->up_cus > 0 && was == 0)
         r->up_start = start;
     if (r->up_cus < d->h)
@@ -819,7 +893,7 @@ static void country_track(struct detect *d, unsigned dir, const struct detect_bi
             continue;
         any = true;
         inc += M_LN2 * (d->c.down_below * v[i][dir].e - (double)b->routes[i].starts[dir]) /
-               v[i][dir].phi;
+               v[i][dir].dsp;
     }
     double was = d->ccus[dir];
     d->ccus[dir] = any ? fmax(0, was + inc) : 0;
@@ -1035,12 +1109,50 @@ static void country_watch(struct detect *d, int64_t end, struct event *out, unsi
     }
 }
 
-static int told_find(const struct detect_told *t, const char *route)
+static int name_find(char (*names)[RECORD_NAME_MAX], unsigned n, const char *route)
 {
-    for (unsigned i = 0; i < t->n; i++)
-        if (strcmp(t->route[i], route) == 0)
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(names[i], route) == 0)
             return (int)i;
     return -1;
+}
+
+static void name_drop(char (*names)[RECORD_NAME_MAX], unsigned *n, int at)
+{
+    if (at < 0)
+        return;
+    (*n)--;
+    memcpy(names[at], names[*n], RECORD_NAME_MAX);
+}
+
+static void name_add(char (*names)[RECORD_NAME_MAX], unsigned *n, const char *route)
+{
+    if (*n < DETECT_TOLD_MAX && name_find(names, *n, route) < 0)
+        snprintf(names[(*n)++], RECORD_NAME_MAX, "%s", route);
+}
+
+/* Whether the route event ev[i] of a batch (with a country_down, a country_up in it) goes
+ * out; keeps the lists. */
+static bool route_event_kept(const struct event *e, bool down, bool up, struct detect_told *t)
+{
+    int at = name_find(t->route, t->n, e->route);
+    int folded = name_find(t->folded, t->nfolded, e->route);
+    if (e->kind == EVENT_ROUTE_DOWN) {
+        if (down) {
+            name_add(t->folded, &t->nfolded, e->route);
+            return false;
+        }
+        name_add(t->route, &t->n, e->route);
+        return true;
+    }
+    if (at >= 0) { /* its down was told: so is its up */
+        name_drop(t->route, &t->n, at);
+        return true;
+    }
+    name_drop(t->folded, &t->nfolded, folded);
+    if (up || (folded >= 0 && e->detected - t->back_at <= t->window))
+        return false; /* back with the country */
+    return true;
 }
 
 unsigned detect_subsume(struct event *ev, unsigned n, struct detect_told *told)
@@ -1049,21 +1161,15 @@ unsigned detect_subsume(struct event *ev, unsigned n, struct detect_told *told)
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++) {
         down = down || ev[i].kind == EVENT_COUNTRY_DOWN;
-        up = up || ev[i].kind == EVENT_COUNTRY_UP;
+        if (ev[i].kind == EVENT_COUNTRY_UP) {
+            up = true;
+            told->back_at = ev[i].detected;
+        }
     }
     for (unsigned i = 0; i < n; i++) {
-        int at = -1;
-        if (ev[i].kind == EVENT_ROUTE_DOWN || ev[i].kind == EVENT_ROUTE_UP)
-            at = told_find(told, ev[i].route);
-        if (ev[i].kind == EVENT_ROUTE_UP && at >= 0) { /* its down was told: so is its up */
-            told->n--;
-            memcpy(told->route[at], told->route[told->n], sizeof told->route[at]);
-        } else if ((down && ev[i].kind == EVENT_ROUTE_DOWN) ||
-                   (up && ev[i].kind == EVENT_ROUTE_UP)) {
+        bool route = ev[i].kind == EVENT_ROUTE_DOWN || ev[i].kind == EVENT_ROUTE_UP;
+        if (route && !route_event_kept(&ev[i], down, up, told))
             continue;
-        } else if (ev[i].kind == EVENT_ROUTE_DOWN && at < 0 && told->n < DETECT_TOLD_MAX) {
-            memcpy(told->route[told->n++], ev[i].route, sizeof told->route[0]);
-        }
         if (k != i)
             ev[k] = ev[i];
         k++;
