@@ -137,12 +137,12 @@ static const struct opt_preset opt_presets[] = {
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
      {"outage 3600:3840", "outage 4200:4440", "outage 4800:5040", "outage 5400:5640",
       "outage 6000:6240"}, 0, 0},
-    {"rolling", "30 h, rate 3, DNS and ICMP, bg 1.5: from 4 h every route falls over 90 min to "
-     "10%, then moves between 3% and 15% for a day",
-     108000, 2, 3, 0.5, 0, GEN_MIX_LIGHT, GEN_PROF_FLAT, 0, 0,
-     {"ramp 14400:19800:0.1", "scale 30600:41400:1.5", "scale 41400:52200:0.3",
-      "scale 52200:63000:1.5", "scale 63000:73800:0.3", "scale 73800:84600:1.5",
-      "scale 84600:95400:0.3", "scale 95400:106200:1.5"}, 0, 0},
+    {"rolling", "52 h, rate 3, DNS and ICMP, bg 1.5: from 26 h every route falls over 90 min "
+     "to 10%, then moves between 3% and 15% for a day",
+     187200, 2, 3, 0.5, 0, GEN_MIX_LIGHT, GEN_PROF_FLAT, 0, 0,
+     {"ramp 93600:99000:0.1", "scale 100800:111600:1.5", "scale 111600:122400:0.3",
+      "scale 122400:133200:1.5", "scale 133200:144000:0.3", "scale 144000:154800:1.5",
+      "scale 154800:165600:0.3", "scale 165600:176400:1.5", "scale 176400:187200:0.3"}, 0, 0},
     {"week", "7 days, rate 4 in a daily cycle 15%..100%, sessions of Pareto(1.5) conversations, "
      "DNS and ICMP, bg 1; every route at 40% 2.5 d..2.5 d+3 h, falling to 30% over 4 h from 6.5 d",
      604800, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0,
