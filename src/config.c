@@ -374,8 +374,8 @@ static const struct optdef optdefs[] = {
      .cmds = CMD_DETECT,
      .arg = "T",
      .off = O(from),
-     .help = "read bins from this start on: epoch seconds or 2025-06-07T10:00:00Z (default: "
-             "the oldest kept)"},
+     .help = "read bins from this start on, the week before it only teaching the detectors (a "
+             "warm start): epoch seconds or 2025-06-07T10:00:00Z (default: the oldest kept)"},
     {.name = "to",
      .kind = OPT_STR,
      .cmds = CMD_DETECT,
