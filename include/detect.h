@@ -58,10 +58,11 @@
  * x_rt)/Φ_r ≥ h per direction, unless a route that is up still carried at least u of its
  * expected traffic over that run; the routes still up then go down with it. Its cause:
  * `attack` (an inbound surge shortly before), `internal` (the routes fell within a few bins of
- * each other), `upstream` (one by one), `unknown`; its evidence names every route down. The
- * route events of the bin in which the country changes are folded into the country event,
- * and so is the route_up of a route that went down with the country and comes back within
- * `coincide` bins after the country_up (they came back together).
+ * each other, or, for collapses, within the time a route's evidence took: their change points
+ * are known no better), `upstream` (one by one), `unknown`; its evidence names every route down.
+ * The route events of the bin in which the country changes are folded into the country event, and
+ * so is the route_up of a route that went down with the country and comes back within `coincide`
+ * bins after the country_up (they came back together).
  *
  * A route's silence counts only while the sensor sees other traffic; when everything goes
  * quiet (or capture drops spike) the sensor is blind: `sensor_blind`, and no route or country
@@ -129,6 +130,7 @@ struct detect_route_status {
     double expected[2];         /* expected conversation starts per second, each way */
     /* While the route is down (its own state DS_DOWN, even when the sensor is blind): */
     int64_t down_since;      /* when its silence or collapse began */
+    int64_t down_at;         /* when it was decided */
     double down_lambda;      /* conversation rate of the direction that went down */
     double down_base_pps[2]; /* baseline packets/s toward [0] and from [1] the country */
     double down_obs_pps[2];  /* packets/s seen during the silent run */

@@ -33,6 +33,7 @@ struct tally {
     double down_base_dir[2], down_obs_dir[2]; /* sensors that see it down */
     double lambda;                            /* lowest conversation rate of the silent ones */
     double down_x[2], down_e[2]; /* conversation starts seen and expected over their runs */
+    int64_t span;                /* longest a collapse took to decide (its since's precision) */
     bool surge, one_way, collapse;
 };
 
@@ -182,6 +183,8 @@ static void tally_vote(struct tally *t, const struct detect_route_status *st)
         t->one_way = t->one_way && st->one_way;
         t->lambda = fmin(t->lambda, st->down_lambda);
         t->collapse = t->collapse || st->down_kind == DOWN_KIND_COLLAPSE;
+        if (st->down_kind == DOWN_KIND_COLLAPSE && st->down_at - st->down_since > t->span)
+            t->span = st->down_at - st->down_since;
         for (unsigned k = 0; k < 2; k++) {
             t->down_base_dir[k] += st->down_base_pps[k];
             t->down_obs_dir[k] += st->down_obs_pps[k];
@@ -373,6 +376,7 @@ static void country_down(struct combine *c, int64_t end, struct event *out, unsi
 {
     struct event_evidence ev = {0};
     double base[2] = {0, 0}, obs[2] = {0, 0}, sx[2] = {0, 0}, se[2] = {0, 0}, lambda = INFINITY;
+    double at_once = (double)c->c.coincide * c->c.bin;
     int64_t first = INT64_MAX, last = INT64_MIN;
     bool surge = false, unsure = false, one_way = true;
 
@@ -390,6 +394,7 @@ static void country_down(struct combine *c, int64_t end, struct event *out, unsi
         surge = surge || r->t.surge;
         one_way = one_way && r->t.one_way;
         lambda = fmin(lambda, r->t.lambda);
+        at_once = fmax(at_once, (double)r->t.span);
         for (unsigned k = 0; k < 2; k++) {
             base[k] += r->t.down_base_dir[k];
             obs[k] += r->t.down_obs_dir[k];
@@ -403,8 +408,7 @@ static void country_down(struct combine *c, int64_t end, struct event *out, unsi
     e->since = last;
     e->baseline_pps = base[IN] + base[OUT];
     e->observed_pps = obs[IN] + obs[OUT];
-    e->cause =
-        (uint8_t)detect_cause((double)c->c.coincide * c->c.bin, first, last, lambda, surge, unsure);
+    e->cause = (uint8_t)detect_cause(at_once, first, last, lambda, surge, unsure);
     ev.in_ratio = ratio(obs[IN], base[IN]);
     ev.out_ratio = ratio(obs[OUT], base[OUT]);
     ev.residual_in = ratio(sx[IN], se[IN]);

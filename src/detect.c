@@ -107,7 +107,7 @@ struct route_det {
     /* down */
     unsigned down_dir;
     uint8_t down_kind;
-    int64_t down_since;
+    int64_t down_since, down_at; /* when it began, when it was decided */
     double down_base_pps[2], down_obs_pps[2], down_x[2], down_e[2];
     bool down_surge;
     double up_cus; /* recovery CUSUM */
@@ -664,6 +664,7 @@ static void route_down(struct detect *d, struct route_det *r, const struct down_
     r->down_dir = h->dir;
     r->down_kind = h->kind;
     r->down_since = r->state_since = h->since;
+    r->down_at = end;
     for (unsigned k = 0; k < 2; k++) {
         r->down_base_pps[k] = r->dir[k].est.pps;
         r->down_obs_pps[k] = secs > 0 ? (double)h->pkts[k] / secs : 0;
@@ -945,7 +946,7 @@ static void country_collapse(struct detect *d, unsigned dir, int64_t end, struct
 static enum event_cause country_cause(const struct detect *d, int64_t *since)
 {
     int64_t first = INT64_MAX, last = INT64_MIN;
-    double lambda = INFINITY;
+    double lambda = INFINITY, at_once = (double)d->c.coincide * d->c.bin;
     bool surge = false, unsure = false;
     for (unsigned i = 0; i < d->nroutes; i++) {
         const struct route_det *r = &d->r[i];
@@ -953,13 +954,16 @@ static enum event_cause country_cause(const struct detect *d, int64_t *since)
             unsure = unsure || r->last_active > 0; /* not judged, but carried traffic */
             continue;
         }
+        /* a collapse's change point is known only to within the time its evidence took */
+        if (r->down_kind == DOWN_KIND_COLLAPSE)
+            at_once = fmax(at_once, (double)(r->down_at - r->down_since));
         first = r->down_since < first ? r->down_since : first;
         last = r->down_since > last ? r->down_since : last;
         surge = surge || r->down_surge;
         lambda = fmin(lambda, est_lambda(&r->dir[r->down_dir].est, d->c.bin));
     }
     *since = last;
-    return detect_cause((double)d->c.coincide * d->c.bin, first, last, lambda, surge, unsure);
+    return detect_cause(at_once, first, last, lambda, surge, unsure);
 }
 
 void detect_event_route(struct event_route *er, const char *name,
@@ -1258,6 +1262,7 @@ void detect_route_status(const struct detect *d, unsigned route, struct detect_r
     if (r->state != DS_DOWN)
         return;
     st->down_since = r->down_since;
+    st->down_at = r->down_at;
     st->down_lambda = est_lambda(&r->dir[r->down_dir].est, d->c.bin);
     for (unsigned k = 0; k < 2; k++) {
         st->down_base_pps[k] = r->down_base_pps[k];

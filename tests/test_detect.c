@@ -492,6 +492,7 @@ static void collapse_is_down(void **state)
     const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
     assert_non_null(e);
     assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_int_equal(e->cause, CAUSE_INTERNAL); /* fallen together, within their precision */
     assert_true(e->detected - drop <= 300);
     assert_true(e->since >= drop - 60 && e->since <= drop + 120);
     assert_true(e->evidence.residual_in > 0.02 && e->evidence.residual_in < 0.25);
