@@ -53,6 +53,17 @@ struct shape {
     uint64_t flood_in;
 };
 
+/* Feeds one bin of these routes' counters, logs its events, moves the clock. */
+static void feed(struct sim *s, const struct detect_route_bin *rb, unsigned nroutes, bool partial)
+{
+    struct detect_bin b = {
+        .start = s->t, .len = BIN, .partial = partial, .nroutes = nroutes, .routes = rb};
+    s->nev = detect_feed(s->d, &b, s->ev, 64);
+    for (unsigned i = 0; i < s->nev && s->nlog < 64; i++)
+        s->log[s->nlog++] = s->ev[i];
+    s->t += BIN;
+}
+
 static void step(struct sim *s, const struct shape *sh, unsigned nroutes, bool partial)
 {
     struct detect_route_bin rb[3];
@@ -65,12 +76,7 @@ static void step(struct sim *s, const struct shape *sh, unsigned nroutes, bool p
         rb[r].pkts[1] = out * 4;
         rb[r].ctl_pkts = poisson(sh[r].ctl * BIN);
     }
-    struct detect_bin b = {
-        .start = s->t, .len = BIN, .partial = partial, .nroutes = nroutes, .routes = rb};
-    s->nev = detect_feed(s->d, &b, s->ev, 64);
-    for (unsigned i = 0; i < s->nev && s->nlog < 64; i++)
-        s->log[s->nlog++] = s->ev[i];
-    s->t += BIN;
+    feed(s, rb, nroutes, partial);
 }
 
 static void run(struct sim *s, const struct shape *sh, unsigned nroutes, unsigned seconds)
@@ -587,11 +593,7 @@ static void run_thin(struct sim *s, unsigned nroutes, unsigned seconds, double r
                 rb[r].starts[k] = poisson(rate * BIN);
                 rb[r].pkts[k] = 4 * rb[r].starts[k] + 2;
             }
-        struct detect_bin b = {.start = s->t, .len = BIN, .nroutes = nroutes, .routes = rb};
-        s->nev = detect_feed(s->d, &b, s->ev, 64);
-        for (unsigned e = 0; e < s->nev && s->nlog < 64; e++)
-            s->log[s->nlog++] = s->ev[e];
-        s->t += BIN;
+        feed(s, rb, nroutes, false);
     }
 }
 

@@ -53,16 +53,10 @@ struct sched_slab {
 
 /* The conversations still to come of a country session (--sessions). */
 struct sched_session {
-    struct sched_session *next_free;
     struct gen_rng rng;
     int route;     /* its stream's route (failovers apply per conversation) */
     unsigned left; /* conversations still to come */
     unsigned host; /* the country host of every conversation */
-};
-
-struct sched_sslab {
-    struct sched_sslab *next;
-    struct sched_session s[SCHED_SLAB];
 };
 
 struct sched_ctx {
@@ -72,8 +66,6 @@ struct sched_ctx {
     struct sched_keys keys;
     struct sched_slab *slabs;
     struct gen_conv *free;
-    struct sched_sslab *sslabs;
-    struct sched_session *sfree;
     double per_arrival; /* country conversations per arrival: 1, or a session's mean */
     struct gen_emit em;
     int nstreams;
@@ -390,26 +382,20 @@ static int sched_open_session(struct sched_ctx *x, struct sched_stream *s,
 
     if (k < 2)
         return 0;
-    if (x->sfree == NULL) {
-        struct sched_sslab *sl = malloc(sizeof(*sl));
-        if (sl == NULL) {
-            snprintf(x->err, x->errlen, "out of memory");
-            return -1;
-        }
-        sl->next = x->sslabs;
-        x->sslabs = sl;
-        for (int i = 0; i < SCHED_SLAB; i++) {
-            sl->s[i].next_free = x->sfree;
-            x->sfree = &sl->s[i];
-        }
+    ss = malloc(sizeof(*ss)); /* freed when it ends, or by sched_free (the heap holds it) */
+    if (ss == NULL) {
+        snprintf(x->err, x->errlen, "out of memory");
+        return -1;
     }
-    ss = x->sfree;
-    x->sfree = ss->next_free;
     gen_rng_split(&s->rng, &ss->rng);
     ss->route = s->route;
     ss->left = k - 1;
     ss->host = p->host;
-    return heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION);
+    if (heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION) < 0) {
+        free(ss);
+        return -1;
+    }
+    return 0;
 }
 
 /* The next conversation of a session. */
@@ -425,10 +411,10 @@ static int sched_session(struct sched_ctx *x, struct sched_session *ss, uint64_t
     if (!gen_window_active(&o->win, GEN_WIN_BLIND, ss->route, rel) &&
         (o->max_flows == 0 || x->country_convs < o->max_flows))
         rc = sched_launch(x, &ss->rng, &p, gen_window_failover(&o->win, ss->route, rel), t);
-    if (rc == 0 && --ss->left > 0 && t < x->end_us)
-        return heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION);
-    ss->next_free = x->sfree;
-    x->sfree = ss;
+    if (rc == 0 && --ss->left > 0 && t < x->end_us &&
+        (rc = heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION)) == 0)
+        return 0;
+    free(ss);
     return rc;
 }
 
@@ -573,11 +559,9 @@ static void sched_free(struct sched_ctx *x)
         free(x->slabs);
         x->slabs = next;
     }
-    while (x->sslabs != NULL) {
-        struct sched_sslab *next = x->sslabs->next;
-        free(x->sslabs);
-        x->sslabs = next;
-    }
+    for (size_t i = 0; i < x->heap.n; i++)
+        if (x->heap.ev[i].type == ST_SESSION)
+            free(x->heap.ev[i].obj);
     free(x->heap.ev);
     free(x->keys.slot);
     free(x);
