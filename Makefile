@@ -119,9 +119,10 @@ bench: deps all build/bench-prefix
 build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The detector against the generator's scenario set (SEEDS=1,2,3 for more).
+# The detector against the generator's scenario set (SEEDS=1,2,3 for more), and the false
+# alarms per 30 days of normal traffic.
 eval: deps all
-	scripts/eval --seeds $(or $(SEEDS),1)
+	scripts/eval --seeds $(or $(SEEDS),1) --month
 
 # Sample traffic with a failover and a blackout, through Redis, to alerts, status and a plot.
 demo: deps

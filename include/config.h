@@ -55,6 +55,7 @@ struct options {
     uint64_t warmup;
     uint64_t horizon;
     double false_alarms;
+    double down_below, up_above; /* shares of the expected level: down at or below, up above */
     bool flows;
     bool json;
     bool quiet;

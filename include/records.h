@@ -45,6 +45,18 @@ enum event_kind {
 
 enum event_cause { CAUSE_NONE, CAUSE_INTERNAL, CAUSE_ATTACK, CAUSE_UPSTREAM, CAUSE_UNKNOWN };
 
+/* What a down was: no packet at all that way, or traffic fallen below its share. */
+enum event_down_kind { DOWN_KIND_NONE, DOWN_KIND_SILENT, DOWN_KIND_COLLAPSE };
+
+/* One route named by a country_down: when it went down, how much was left, and how. */
+#define EVENT_ROUTES_MAX 32
+struct event_route {
+    char name[RECORD_NAME_MAX];
+    int64_t since;
+    double residual_in, residual_out; /* conversations observed / expected, each way */
+    uint8_t kind;                     /* enum event_down_kind */
+};
+
 struct event_evidence {
     unsigned routes_silent, routes_total;
     double in_ratio, out_ratio; /* observed / baseline per direction over the silent stretch */
@@ -55,6 +67,13 @@ struct event_evidence {
     /* `blackout detect` (events combined over sensors; 0 otherwise): the sensors that judged
      * the route (or, for the country, any route), and those of them that saw it silent */
     unsigned sensors_silent, sensors_total;
+    /* *_down: conversation starts observed / expected per direction over the silent or
+     * collapsed stretch, and what it was (kind 0 on other events: not written) */
+    double residual_in, residual_out;
+    uint8_t kind; /* enum event_down_kind */
+    /* country_down: its routes (JSON "routes": {"cn": {...}, ...}) */
+    unsigned nroutes;
+    struct event_route routes[EVENT_ROUTES_MAX];
 };
 
 struct event {
@@ -72,6 +91,7 @@ struct event {
 
 const char *event_kind_name(enum event_kind k);
 const char *event_cause_name(enum event_cause c);
+const char *event_down_kind_name(enum event_down_kind k);
 /* True for route_down, country_down and sensor_blind. */
 bool event_is_down(enum event_kind k);
 

@@ -5,7 +5,8 @@
  * drive the same code: sensor_packet for each packet, sensor_tick for wall-clock time
  * without packets, and sensor_finish at the end. Bins closed on the way are reported (JSON
  * lines), added to the totals, fed to the detectors and sent to the Redis sink unless
- * --no-redis.
+ * --no-redis. When the clock starts, the detectors are given the bins this sensor id stored
+ * in Redis earlier (history.h: a warm restart); the countries found there are made then.
  *
  * Everything is counted per (country, route) pair. A pair is made at its country's first
  * packet on that route (the countries named by --country are made on every route at start:
@@ -92,6 +93,7 @@ struct sensor {
     uint64_t reloads;                              /* applied */
     uint64_t bins_emitted;
     struct sink *sink; /* NULL with --no-redis */
+    bool warmed;       /* the stored bins were read (warm restart), or there is no Redis */
     uint64_t events;
     const char *route_names[ROUTE_MAX];
     bool stop; /* the sink failed for good: stop reading */

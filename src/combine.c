@@ -32,7 +32,9 @@ struct tally {
     double base_dir[2], obs_dir[2];           /* sensors that see it up */
     double down_base_dir[2], down_obs_dir[2]; /* sensors that see it down */
     double lambda;                            /* lowest conversation rate of the silent ones */
-    bool surge, one_way;
+    double down_x[2], down_e[2]; /* conversation starts seen and expected over their runs */
+    int64_t span;                /* longest a collapse took to decide (its since's precision) */
+    bool surge, one_way, collapse;
 };
 
 struct croute {
@@ -74,6 +76,7 @@ struct combine *combine_new(const struct combine_config *c, const char *id, cons
     }
     cb->c = *c;
     cb->country_since = INT64_MIN;
+    cb->told.window = (int64_t)c->coincide * c->bin;
     return cb;
 }
 
@@ -191,9 +194,14 @@ static void tally_vote(struct tally *t, const struct detect_route_status *st)
         t->surge = t->surge || st->surge_before;
         t->one_way = t->one_way && st->one_way;
         t->lambda = fmin(t->lambda, st->down_lambda);
+        t->collapse = t->collapse || st->down_kind == DOWN_KIND_COLLAPSE;
+        if (st->down_kind == DOWN_KIND_COLLAPSE && st->down_at - st->down_since > t->span)
+            t->span = st->down_at - st->down_since;
         for (unsigned k = 0; k < 2; k++) {
             t->down_base_dir[k] += st->down_base_pps[k];
             t->down_obs_dir[k] += st->down_obs_pps[k];
+            t->down_x[k] += st->down_starts[k];
+            t->down_e[k] += st->down_expected[k];
         }
         break;
     default: /* learning, unknown: cannot judge, but their traffic counts against a silence */
@@ -269,6 +277,9 @@ static void route_event(struct combine *c, struct croute *r, enum detect_state t
         e->evidence.out_ratio = ratio(t->down_obs_dir[OUT], t->down_base_dir[OUT]);
         e->evidence.surge_before = t->surge;
         e->evidence.one_way = t->one_way;
+        e->evidence.residual_in = ratio(t->down_x[IN], t->down_e[IN]);
+        e->evidence.residual_out = ratio(t->down_x[OUT], t->down_e[OUT]);
+        e->evidence.kind = t->collapse ? DOWN_KIND_COLLAPSE : DOWN_KIND_SILENT;
     } else {
         e->duration = r->since - r->down_since;
         e->evidence.in_ratio = ratio(t->obs_dir[IN], t->base_dir[IN]);
@@ -354,11 +365,31 @@ static unsigned sensors_judging(const struct combine *c, unsigned *silent)
     return total;
 }
 
+/* A down route in a country_down's evidence (and in its totals). */
+static void route_named(struct event_evidence *ev, const struct croute *r, double x[2], double e[2])
+{
+    for (unsigned k = 0; k < 2; k++) {
+        x[k] += r->t.down_x[k];
+        e[k] += r->t.down_e[k];
+    }
+    ev->kind =
+        ev->kind == DOWN_KIND_COLLAPSE || r->t.collapse ? DOWN_KIND_COLLAPSE : DOWN_KIND_SILENT;
+    if (ev->nroutes == EVENT_ROUTES_MAX)
+        return;
+    struct event_route *er = &ev->routes[ev->nroutes++];
+    text_copy(er->name, sizeof er->name, r->name);
+    er->since = r->down_since;
+    er->residual_in = ratio(r->t.down_x[IN], r->t.down_e[IN]);
+    er->residual_out = ratio(r->t.down_x[OUT], r->t.down_e[OUT]);
+    er->kind = r->t.collapse ? DOWN_KIND_COLLAPSE : DOWN_KIND_SILENT;
+}
+
 static void country_down(struct combine *c, int64_t end, struct event *out, unsigned max,
                          unsigned *n)
 {
     struct event_evidence ev = {0};
-    double base[2] = {0, 0}, obs[2] = {0, 0}, lambda = INFINITY;
+    double base[2] = {0, 0}, obs[2] = {0, 0}, sx[2] = {0, 0}, se[2] = {0, 0}, lambda = INFINITY;
+    double at_once = (double)c->c.coincide * c->c.bin;
     int64_t first = INT64_MAX, last = INT64_MIN;
     bool surge = false, unsure = false, one_way = true;
 
@@ -370,11 +401,13 @@ static void country_down(struct combine *c, int64_t end, struct event *out, unsi
             continue;
         }
         ev.routes_silent++;
+        route_named(&ev, r, sx, se);
         first = r->down_since < first ? r->down_since : first;
         last = max64(last, r->down_since);
         surge = surge || r->t.surge;
         one_way = one_way && r->t.one_way;
         lambda = fmin(lambda, r->t.lambda);
+        at_once = fmax(at_once, (double)r->t.span);
         for (unsigned k = 0; k < 2; k++) {
             base[k] += r->t.down_base_dir[k];
             obs[k] += r->t.down_obs_dir[k];
@@ -388,10 +421,11 @@ static void country_down(struct combine *c, int64_t end, struct event *out, unsi
     e->since = last;
     e->baseline_pps = base[IN] + base[OUT];
     e->observed_pps = obs[IN] + obs[OUT];
-    e->cause =
-        (uint8_t)detect_cause((double)c->c.coincide * c->c.bin, first, last, lambda, surge, unsure);
+    e->cause = (uint8_t)detect_cause(at_once, first, last, lambda, surge, unsure);
     ev.in_ratio = ratio(obs[IN], base[IN]);
     ev.out_ratio = ratio(obs[OUT], base[OUT]);
+    ev.residual_in = ratio(sx[IN], se[IN]);
+    ev.residual_out = ratio(sx[OUT], se[OUT]);
     ev.surge_before = surge;
     ev.one_way = one_way;
     ev.sensors_total = sensors_judging(c, &ev.sensors_silent);

@@ -276,8 +276,28 @@ static const struct optdef optdefs[] = {
      .dmin = 1e-6,
      .dmax = 1000,
      .off = O(false_alarms),
-     .help = "false outage alarms allowed per route per 30 days: sets how long a silence must "
-             "last"},
+     .help = "false outage alarms allowed per route per 30 days: sets how much evidence a "
+             "silence or a collapse needs"},
+    {.name = "down-below",
+     .kind = OPT_DOUBLE,
+     .cmds = SENSING | CMD_DETECT,
+     .arg = "SHARE",
+     .def = "0.25",
+     .dmin = 0.001,
+     .dmax = 0.99,
+     .off = O(down_below),
+     .help = "a route is down when its traffic has fallen to this share of its expected level "
+             "(or gone silent)"},
+    {.name = "up-above",
+     .kind = OPT_DOUBLE,
+     .cmds = SENSING | CMD_DETECT,
+     .arg = "SHARE",
+     .def = "0.5",
+     .dmin = 0.002,
+     .dmax = 1,
+     .off = O(up_above),
+     .help = "a down route is up again when its traffic is back above this share of its "
+             "expected level (above --down-below)"},
     {.name = "no-redis",
      .kind = OPT_FLAG,
      .cmds = SENSING,
@@ -438,8 +458,8 @@ static const struct optdef optdefs[] = {
      .cmds = CMD_DETECT,
      .arg = "T",
      .off = O(from),
-     .help = "read bins from this start on: epoch seconds or 2025-06-07T10:00:00Z (default: "
-             "the oldest kept)"},
+     .help = "read bins from this start on, the week before it only teaching the detectors (a "
+             "warm start): epoch seconds or 2025-06-07T10:00:00Z (default: the oldest kept)"},
     {.name = "to",
      .kind = OPT_STR,
      .cmds = CMD_DETECT,
@@ -977,6 +997,11 @@ enum config_result config_parse(int argc, char **argv, struct options *o, char *
     clear_lists_given(o, argc, argv);
     if (parse_args(o, argc, argv, err, errlen) < 0)
         return CONFIG_USAGE;
+    if ((o->cmd & (SENSING | CMD_DETECT)) && !(o->up_above > o->down_below)) {
+        snprintf(err, errlen, "--up-above %g must be above --down-below %g", o->up_above,
+                 o->down_below);
+        return CONFIG_USAGE;
+    }
     return CONFIG_OK;
 }
 

@@ -3,6 +3,7 @@
 
 #include "combine.h"
 #include "detect.h"
+#include "history.h"
 #include "json.h"
 #include "log.h"
 #include "query.h"
@@ -167,9 +168,31 @@ static int feed_layout(struct feed *f, unsigned cap)
     return 0;
 }
 
+/* With --from: the bins of a sensor's country before it teach its new detector (a warm
+ * restart), so it decides from the first bin read. */
+static void warm_detector(struct multi *m, struct feed *f, struct fcountry *fc, struct detect *d)
+{
+    char keybuf[DETECT_ROUTES_MAX][600], err[400], t[32];
+    const char *keys[DETECT_ROUTES_MAX];
+    struct history_stats st;
+    const char *cc = m->countries[fc->mc].cc;
+
+    for (unsigned r = 0; r < fc->nroutes; r++) {
+        sink_pair_key(keybuf[r], sizeof keybuf[r], m->o->redis_prefix, f->name, "bins", cc,
+                      f->pairs[fc->pair[r]].route);
+        keys[r] = keybuf[r];
+    }
+    if (history_warm(d, m->r, keys, m->from, &st, err, sizeof err) < 0)
+        LOG(LOG_WARN, "sensor %s, %s: no warm start (%s): its detector learns", f->name, cc, err);
+    else if (st.bins)
+        LOG(LOG_INFO, "sensor %s, %s: %" PRIu64 " bins before --from teach its detector (from %s)",
+            f->name, cc, st.bins, query_iso_time(st.first, t, sizeof t));
+}
+
 /* The detector of a country at a sensor over its routes now (they may have grown: the
- * former detector's state carries over). Its combiner is made with the first detector of
- * the country. Returns 0, or -1 when out of memory (logged; the country is left out). */
+ * former detector's state carries over; a first one is warmed with --from). Its combiner is
+ * made with the first detector of the country. Returns 0, or -1 when out of memory (logged;
+ * the country is left out). */
 static int make_detector(struct multi *m, struct feed *f, struct fcountry *fc)
 {
     struct detect_config c;
@@ -182,6 +205,8 @@ static int make_detector(struct multi *m, struct feed *f, struct fcountry *fc)
     c.warmup = (unsigned)m->o->warmup;
     c.horizon = (unsigned)m->o->horizon;
     c.alarms_per_month = m->o->false_alarms;
+    c.down_below = m->o->down_below;
+    c.up_above = m->o->up_above;
     for (unsigned r = 0; r < fc->nroutes; r++) {
         names[r] = f->pairs[fc->pair[r]].route;
         from[r] = r < had ? (int)r : -1;
@@ -189,6 +214,8 @@ static int make_detector(struct multi *m, struct feed *f, struct fcountry *fc)
     struct detect *d = detect_new(&c, fc->nroutes, names, f->name);
     if (d && fc->det && detect_take_over(d, fc->det, from) < 0)
         LOG(LOG_WARN, "sensor %s, %s: its routes start learning again", f->name, mc->cc);
+    else if (d && !fc->det && m->o->from)
+        warm_detector(m, f, fc, d);
     if (!mc->cb) {
         const struct combine_config cc = {.bin = c.bin, .coincide = c.coincide};
         mc->cb = combine_new(&cc, m->o->id, mc->cc);
@@ -362,12 +389,8 @@ static int row_cmp(const void *a, const void *b)
  * starts: their new flows stand in for both directions. */
 static void route_bin(struct feed *f, const struct sink_bin_row *b, struct detect_route_bin *rb)
 {
-    *rb = (struct detect_route_bin){.pkts = {b->c.pkts_in, b->c.pkts_out},
-                                    .starts = {b->c.starts_in, b->c.starts_out},
-                                    .ctl_pkts = b->c.ctl_pkts,
-                                    .drops = b->c.drops};
+    history_route_bin(b, rb);
     if (!b->has_starts) {
-        rb->starts[0] = rb->starts[1] = b->c.flows_new;
         if (!f->warned_old)
             LOG(LOG_WARN,
                 "sensor %s: bins without conversation starts (an older version): "

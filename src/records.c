@@ -24,6 +24,12 @@ static const char *const cause_names[] = {
     [CAUSE_UNKNOWN] = "unknown",
 };
 
+static const char *const down_kind_names[] = {
+    [DOWN_KIND_NONE] = "",
+    [DOWN_KIND_SILENT] = "silent",
+    [DOWN_KIND_COLLAPSE] = "collapse",
+};
+
 static const char *const end_names[] = {
     [FLOW_END_IDLE] = "idle", [FLOW_END_FIN] = "fin",     [FLOW_END_ACTIVE] = "active",
     [FLOW_END_EXIT] = "exit", [FLOW_END_EVICT] = "evict",
@@ -39,6 +45,11 @@ const char *event_cause_name(enum event_cause c)
     return (unsigned)c <= CAUSE_UNKNOWN ? cause_names[c] : "invalid";
 }
 
+const char *event_down_kind_name(enum event_down_kind k)
+{
+    return (unsigned)k <= DOWN_KIND_COLLAPSE ? down_kind_names[k] : "invalid";
+}
+
 bool event_is_down(enum event_kind k)
 {
     return k == EVENT_ROUTE_DOWN || k == EVENT_COUNTRY_DOWN || k == EVENT_SENSOR_BLIND;
@@ -52,6 +63,24 @@ const char *record_addr(const uint8_t a[16], char *buf, size_t size)
     if (!inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? a + 12 : a, buf, (socklen_t)size))
         snprintf(buf, size, "?");
     return buf;
+}
+
+/* "routes": {"cn": {"since": ..., "residual_in": ..., "residual_out": ..., "kind": ...}} */
+static void routes_json(const struct event_evidence *ev, struct json *j)
+{
+    json_key(j, "routes");
+    json_obj_open(j);
+    for (unsigned i = 0; i < ev->nroutes && i < EVENT_ROUTES_MAX; i++) {
+        const struct event_route *r = &ev->routes[i];
+        json_key(j, r->name);
+        json_obj_open(j);
+        json_ki64(j, "since", r->since);
+        json_kdouble(j, "residual_in", r->residual_in);
+        json_kdouble(j, "residual_out", r->residual_out);
+        json_kstr(j, "kind", event_down_kind_name((enum event_down_kind)r->kind));
+        json_obj_close(j);
+    }
+    json_obj_close(j);
 }
 
 static void evidence_json(const struct event *e, struct json *j)
@@ -77,6 +106,13 @@ static void evidence_json(const struct event *e, struct json *j)
         json_ku64(j, "sensors_silent", ev->sensors_silent);
         json_ku64(j, "sensors_total", ev->sensors_total);
     }
+    if (ev->kind) {
+        json_kdouble(j, "residual_in", ev->residual_in);
+        json_kdouble(j, "residual_out", ev->residual_out);
+        json_kstr(j, "kind", event_down_kind_name((enum event_down_kind)ev->kind));
+    }
+    if (ev->nroutes)
+        routes_json(ev, j);
     json_obj_close(j);
 }
 
@@ -167,7 +203,65 @@ static const struct {
     {"evidence.out_ratio", F_DOUBLE, EV(evidence.out_ratio)},
     {"evidence.ctl_ratio", F_DOUBLE, EV(evidence.ctl_ratio)},
     {"evidence.drops", F_U64, EV(evidence.drops)},
+    {"evidence.residual_in", F_DOUBLE, EV(evidence.residual_in)},
+    {"evidence.residual_out", F_DOUBLE, EV(evidence.residual_out)},
 };
+
+#define ROUTES_PATH "evidence.routes."
+
+/* The route of "evidence.routes.NAME.field" (added when new), and its field; NULL when the
+ * path is not one, the name does not fit or there are too many routes. */
+static struct event_route *route_at(struct event *e, const char *path, const char **field)
+{
+    size_t pre = sizeof ROUTES_PATH - 1;
+    const char *dot = strrchr(path, '.');
+    if (strncmp(path, ROUTES_PATH, pre) != 0 || !dot || dot < path + pre)
+        return NULL;
+    size_t n = (size_t)(dot - (path + pre));
+    *field = dot + 1;
+    if (n == 0 || n >= RECORD_NAME_MAX)
+        return NULL;
+    struct event_evidence *ev = &e->evidence;
+    for (unsigned i = 0; i < ev->nroutes; i++)
+        if (strncmp(ev->routes[i].name, path + pre, n) == 0 && ev->routes[i].name[n] == '\0')
+            return &ev->routes[i];
+    if (ev->nroutes == EVENT_ROUTES_MAX)
+        return NULL;
+    struct event_route *r = &ev->routes[ev->nroutes++];
+    memcpy(r->name, path + pre, n);
+    r->name[n] = '\0';
+    return r;
+}
+
+/* A value of one of a country_down's routes. Returns true when path was one. */
+static bool route_value(struct event_reader *rd, const char *path, enum json_type t,
+                        const char *val)
+{
+    const char *field;
+    char *end;
+    if (strncmp(path, ROUTES_PATH, sizeof ROUTES_PATH - 1) != 0)
+        return false;
+    struct event_route *r = route_at(rd->e, path, &field);
+    if (!r)
+        return true; /* more routes than kept, or a name too long: left out */
+    if (t == JSON_T_STRING && strcmp(field, "kind") == 0) {
+        int k = name_index(down_kind_names, DOWN_KIND_COLLAPSE + 1, val);
+        r->kind = (uint8_t)(k > 0 ? k : DOWN_KIND_NONE);
+        return true;
+    }
+    double d = t == JSON_T_NUMBER ? strtod(val, &end) : NAN;
+    bool ok = t == JSON_T_NUMBER && *end == '\0' && isfinite(d);
+    if (strcmp(field, "since") == 0) {
+        ok = ok && d >= -9.2e18 && d <= 9.2e18;
+        r->since = ok ? (int64_t)d : 0;
+    } else if (strcmp(field, "residual_in") == 0 || strcmp(field, "residual_out") == 0) {
+        *(field[9] == 'i' ? &r->residual_in : &r->residual_out) = ok ? d : 0;
+    } else {
+        return true; /* unknown keys are ignored */
+    }
+    rd->bad = rd->bad || !ok;
+    return true;
+}
 
 /* A number for a known numeric field (a string there, or a value out of range: bad). */
 static void event_number(struct event_reader *r, const char *path, const char *val)
@@ -222,6 +316,9 @@ static void event_string(struct event_reader *r, const char *path, const char *v
     } else if (strcmp(path, "cause") == 0) {
         int c = name_index(cause_names, CAUSE_UNKNOWN + 1, val);
         e->cause = (uint8_t)(c > 0 ? c : CAUSE_UNKNOWN);
+    } else if (strcmp(path, "evidence.kind") == 0) {
+        int k = name_index(down_kind_names, DOWN_KIND_COLLAPSE + 1, val);
+        e->evidence.kind = (uint8_t)(k > 0 ? k : DOWN_KIND_NONE);
     } else {
         event_number(r, path, ""); /* a string where a number belongs: refused */
     }
@@ -230,6 +327,8 @@ static void event_string(struct event_reader *r, const char *path, const char *v
 static void event_visit(void *ctx, const char *path, enum json_type t, const char *val, size_t len)
 {
     struct event_reader *r = ctx;
+    if (route_value(r, path, t, val))
+        return;
     if (t == JSON_T_STRING)
         event_string(r, path, val, len);
     else if (t == JSON_T_NUMBER)
@@ -309,9 +408,9 @@ static void details(const struct event *e, char *buf, size_t size)
 
     switch ((enum event_kind)e->kind) {
     case EVENT_COUNTRY_DOWN:
-        w = snprintf(buf, size, "cause %s, routes %u/%u silent",
+        w = snprintf(buf, size, "cause %s, routes %u/%u %s",
                      event_cause_name((enum event_cause)e->cause), ev->routes_silent,
-                     ev->routes_total);
+                     ev->routes_total, ev->kind == DOWN_KIND_COLLAPSE ? "down" : "silent");
         break;
     case EVENT_COUNTRY_UP:
         w = snprintf(buf, size, "down %s, routes %u/%u back", span_text(e->duration, span, 32),
@@ -335,6 +434,9 @@ static void details(const struct event *e, char *buf, size_t size)
         break;
     }
     n = w > 0 && (size_t)w < size ? (size_t)w : 0;
+    if (ev->kind == DOWN_KIND_COLLAPSE && event_is_down((enum event_kind)e->kind) && n < size)
+        n += (size_t)snprintf(buf + n, size - n, ", collapse to in %d%% out %d%% of expected",
+                              percent(ev->residual_in), percent(ev->residual_out));
     if (ev->one_way && n < size)
         n += (size_t)snprintf(buf + n, size - n, ", one way (nothing comes back)");
     if (ev->surge_before && e->kind != EVENT_COUNTRY_DOWN && n < size)

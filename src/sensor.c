@@ -2,7 +2,10 @@
 #include "sensor.h"
 
 #include "geoip.h"
+#include "history.h"
 #include "log.h"
+#include "query.h"
+#include "redis.h"
 #include "source.h"
 
 #include <inttypes.h>
@@ -236,6 +239,8 @@ int sensor_init(struct sensor *s, const struct options *o, char *err, size_t err
     s->dc.warmup = (unsigned)o->warmup;
     s->dc.horizon = (unsigned)o->horizon;
     s->dc.alarms_per_month = o->false_alarms;
+    s->dc.down_below = o->down_below;
+    s->dc.up_above = o->up_above;
     s->all_countries = strcmp(o->country, "all") == 0;
     /* the configuration is checked now, also when no country shows up to need a detector */
     struct detect *probe = detect_new(&s->dc, s->routes.nroutes, s->route_names, o->sensor);
@@ -526,9 +531,78 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
     classify_packet(s->cls, f, d, now_us);
 }
 
+/* The countries and pairs of an earlier run of this sensor id (P{S}:pairs) that are watched
+ * now: made, so their silence counts from the first bin. */
+static void stored_pairs(struct sensor *s, struct redis *r)
+{
+    struct query_pairs pairs;
+    char err[400];
+
+    if (query_sensor_pairs(r, s->opt, s->opt->sensor, &pairs, err, sizeof err) < 0) {
+        LOG(LOG_WARN, "no warm restart: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < pairs.n; i++) {
+        unsigned idx = prefix_country_find(s->country, pairs.v[i].cc);
+        int route = route_find(&s->routes, pairs.v[i].route);
+        if (!idx || route < 0)
+            continue;
+        int c = s->country_id[idx] != SENSOR_NO_ID ? s->country_id[idx]
+                                                   : sensor_country(s, pairs.v[i].cc);
+        if (c < 0)
+            break;
+        s->country_id[idx] = (uint16_t)c;
+        sensor_pair(s, (unsigned)c, (unsigned)route);
+    }
+    free(pairs.v);
+}
+
+/* A warm restart: the bins this sensor id stored in Redis before `first` (an earlier run)
+ * teach each country's detector, so it decides from the first bin. Without them, it learns. */
+static void warm_start(struct sensor *s, int64_t first)
+{
+    const char *keys[ROUTE_MAX];
+    char keybuf[ROUTE_MAX][600], err[400];
+    struct history_stats st;
+    uint64_t bins = 0;
+
+    struct redis *r = query_open(s->opt, "blackout-warm", err, sizeof err);
+    if (!r) {
+        LOG(LOG_WARN, "no warm restart (%s): the detectors learn", err);
+        return;
+    }
+    stored_pairs(s, r);
+    for (unsigned c = 0; c < s->ncountries; c++) {
+        for (unsigned i = 0; i < s->routes.nroutes; i++) {
+            sink_pair_key(keybuf[i], sizeof keybuf[i], s->opt->redis_prefix, s->opt->sensor, "bins",
+                          s->countries[c].code, s->routes.names[i]);
+            keys[i] = keybuf[i];
+        }
+        if (history_warm(s->countries[c].det, r, keys, first, &st, err, sizeof err) < 0) {
+            LOG(LOG_WARN, "no warm restart of %s (%s): its detector learns", s->countries[c].code,
+                err);
+            continue;
+        }
+        bins += st.bins;
+    }
+    if (bins)
+        LOG(LOG_NOTICE,
+            "warm restart: %" PRIu64 " bins of history from Redis: the detectors decide from "
+            "the first bin",
+            bins);
+    redis_free(r);
+}
+
 bool sensor_advance(struct sensor *s, int64_t ts)
 {
     int64_t open = bins_open_start(s->bins);
+
+    if (open == INT64_MIN && !s->warmed) { /* the clock starts: before the first bin */
+        s->warmed = true;
+        if (!s->opt->no_redis)
+            warm_start(s, ts - ((ts % (int64_t)s->opt->bin) + (int64_t)s->opt->bin) %
+                                   (int64_t)s->opt->bin);
+    }
 
     bins_advance(s->bins, ts, on_bin, s);
     return bins_open_start(s->bins) != open;

@@ -13,6 +13,14 @@ expect_exit 2 "unknown subcommand" "$BO" replya
 expect_exit 2 "unknown option" "$BO" replay --bni 3 x.pcap
 expect_exit 2 "bad number" "$BO" replay --bin 0 x.pcap
 expect_exit 2 "no files" "$BO" replay
+expect_exit 2 "--down-below 0" "$BO" replay --down-below 0 x.pcap
+expect_exit 2 "--down-below 1" "$BO" replay --down-below 1 x.pcap
+expect_exit 2 "--up-above 2" "$BO" replay --up-above 2 x.pcap
+expect_exit 2 "--up-above below --down-below" "$BO" replay --down-below 0.3 --up-above 0.2 x.pcap
+[[ $LAST_ERR == "blackout: --up-above 0.2 must be above --down-below 0.3" ]] && ok "the pair's error names both" || not_ok "pair error: $LAST_ERR"
+printf 'up-above = 0.25\n' >"$T/u.conf"
+expect_exit 2 "--up-above equal to --down-below from a config file" "$BO" detect -c "$T/u.conf"
+expect_exit 2 "--down-below not a number" "$BO" detect --down-below half
 expect_exit 2 "bad route rule" "$BO" replay --route cn=vlna:10 x.pcap
 [[ $LAST_ERR == *"unknown match 'vlna'"* ]] && ok "route error names the match" || not_ok "route error: $LAST_ERR"
 expect_exit 2 "unknown country" "$BO" replay --country XX x.pcap

@@ -264,12 +264,13 @@ static void every_route_down_is_the_country(void **state)
     assert_int_equal(w.ev[0].since, T0 + 5400);
     assert_int_equal(w.ev[0].duration, 5400 - 3610);
     assert_int_equal(w.ev[0].evidence.routes_silent, 1);
-    /* ru comes back later: a route event of its own */
+    /* ru comes back ten minutes later: a route event of its own (within coincide bins of
+     * the country_up it would have been folded into it) */
     for (int s = 0; s < 2; s++) {
-        vote(&w, s, 0, up(T0 + 5400, T0 + 5430));
-        vote(&w, s, 1, up(T0 + 5420, T0 + 5430));
+        vote(&w, s, 0, up(T0 + 5400, T0 + 6020));
+        vote(&w, s, 1, up(T0 + 6000, T0 + 6020));
     }
-    step(&w, T0 + 5430);
+    step(&w, T0 + 6020);
     assert_int_equal(w.nev, 1);
     assert_int_equal(w.ev[0].kind, EVENT_ROUTE_UP);
     assert_string_equal(w.ev[0].route, "ru");
@@ -356,10 +357,43 @@ static void names(void **state)
     assert_null(combine_new(&cfg, "detect", "KPKP")); /* not a country code */
 }
 
+/* Collapses at two sensors: the combined events carry the residuals over both, the kind, and
+ * the country_down names its routes. */
+static void collapses_carry_residuals_and_routes(void **state)
+{
+    struct world w;
+    setup_world(&w, 2);
+    all_up(&w, 2, T0 + 3600);
+    step(&w, T0 + 3600);
+    for (int s = 0; s < 2; s++)
+        for (int r = 0; r < 2; r++) {
+            struct detect_route_status st = down(T0 + 3000 + 10 * r);
+            st.down_kind = r == 0 ? DOWN_KIND_COLLAPSE : DOWN_KIND_SILENT;
+            st.down_starts[0] = st.down_starts[1] = r == 0 ? 10 * (s + 1) : 0;
+            st.down_expected[0] = st.down_expected[1] = 100;
+            vote(&w, s, r, st);
+        }
+    step(&w, T0 + 3610);
+    assert_int_equal(w.nev, 1);
+    const struct event *e = &w.ev[0];
+    assert_int_equal(e->kind, EVENT_COUNTRY_DOWN);
+    assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_true(e->evidence.residual_in > 0.0749 && e->evidence.residual_in < 0.0751);
+    assert_int_equal(e->evidence.nroutes, 2);
+    assert_string_equal(e->evidence.routes[0].name, "cn");
+    assert_int_equal(e->evidence.routes[0].kind, DOWN_KIND_COLLAPSE);
+    assert_true(e->evidence.routes[0].residual_out > 0.149 &&
+                e->evidence.routes[0].residual_out < 0.151);
+    assert_int_equal(e->evidence.routes[1].since, T0 + 3010);
+    assert_int_equal(e->evidence.routes[1].kind, DOWN_KIND_SILENT);
+    combine_free(w.c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(silent_everywhere_is_a_route_outage),
+        cmocka_unit_test(collapses_carry_residuals_and_routes),
         cmocka_unit_test(silent_at_one_sensor_is_its_problem),
         cmocka_unit_test(a_sensor_without_news_does_not_vote),
         cmocka_unit_test(traffic_a_sensor_cannot_judge_vetoes),

@@ -53,6 +53,17 @@ struct shape {
     uint64_t flood_in;
 };
 
+/* Feeds one bin of these routes' counters, logs its events, moves the clock. */
+static void feed(struct sim *s, const struct detect_route_bin *rb, unsigned nroutes, bool partial)
+{
+    struct detect_bin b = {
+        .start = s->t, .len = BIN, .partial = partial, .nroutes = nroutes, .routes = rb};
+    s->nev = detect_feed(s->d, &b, s->ev, 64);
+    for (unsigned i = 0; i < s->nev && s->nlog < 64; i++)
+        s->log[s->nlog++] = s->ev[i];
+    s->t += BIN;
+}
+
 static void step(struct sim *s, const struct shape *sh, unsigned nroutes, bool partial)
 {
     struct detect_route_bin rb[3];
@@ -65,12 +76,7 @@ static void step(struct sim *s, const struct shape *sh, unsigned nroutes, bool p
         rb[r].pkts[1] = out * 4;
         rb[r].ctl_pkts = poisson(sh[r].ctl * BIN);
     }
-    struct detect_bin b = {
-        .start = s->t, .len = BIN, .partial = partial, .nroutes = nroutes, .routes = rb};
-    s->nev = detect_feed(s->d, &b, s->ev, 64);
-    for (unsigned i = 0; i < s->nev && s->nlog < 64; i++)
-        s->log[s->nlog++] = s->ev[i];
-    s->t += BIN;
+    feed(s, rb, nroutes, partial);
 }
 
 static void run(struct sim *s, const struct shape *sh, unsigned nroutes, unsigned seconds)
@@ -268,7 +274,11 @@ static void routes_one_by_one_is_upstream(void **state)
     e = find(&s, EVENT_ROUTE_UP, "cn");
     assert_non_null(e);
     assert_true(e->duration >= 360);
-    assert_null(find(&s, EVENT_ROUTE_UP, "ru"));
+    /* ru went down with the country: its return is folded into the country_up when it comes
+     * back with it, else (it carried cn's traffic just before: more to come back to) an event
+     * of its own after it */
+    const struct event *cu = find(&s, EVENT_COUNTRY_UP, "*"), *ru = find(&s, EVENT_ROUTE_UP, "ru");
+    assert_true(!ru || ru->detected > cu->detected + 30);
     detect_free(s.d);
 }
 
@@ -302,6 +312,32 @@ static void subsume_keeps_what_was_told(void **state)
     assert_string_equal(ev[0].route, "cn");
     assert_int_equal(ev[1].kind, EVENT_COUNTRY_UP);
     assert_int_equal(told.n, 0);
+    /* folded into a country_down, back a bin after the country_up: folded into it too; a
+     * minute after it: an event of its own */
+    told.window = 30;
+    ev[0] = ev_of(EVENT_ROUTE_DOWN, "cn");
+    ev[1] = ev_of(EVENT_ROUTE_DOWN, "ru");
+    ev[2] = ev_of(EVENT_COUNTRY_DOWN, "*");
+    assert_int_equal(detect_subsume(ev, 3, &told), 1);
+    ev[0] = ev_of(EVENT_ROUTE_UP, "cn");
+    ev[1] = ev_of(EVENT_COUNTRY_UP, "*");
+    ev[0].detected = ev[1].detected = 1000;
+    assert_int_equal(detect_subsume(ev, 2, &told), 1);
+    ev[0] = ev_of(EVENT_ROUTE_UP, "ru");
+    ev[0].detected = 1010;
+    assert_int_equal(detect_subsume(ev, 1, &told), 0);
+    ev[0] = ev_of(EVENT_ROUTE_DOWN, "ru");
+    ev[1] = ev_of(EVENT_ROUTE_DOWN, "cn");
+    ev[2] = ev_of(EVENT_COUNTRY_DOWN, "*");
+    assert_int_equal(detect_subsume(ev, 3, &told), 1);
+    ev[0] = ev_of(EVENT_ROUTE_UP, "cn");
+    ev[1] = ev_of(EVENT_COUNTRY_UP, "*");
+    ev[0].detected = ev[1].detected = 2000;
+    assert_int_equal(detect_subsume(ev, 2, &told), 1);
+    ev[0] = ev_of(EVENT_ROUTE_UP, "ru");
+    ev[0].detected = 2060;
+    assert_int_equal(detect_subsume(ev, 1, &told), 1);
+    assert_int_equal(told.nfolded, 0);
     /* a plain failover: down and up both kept, nothing left behind */
     ev[0] = ev_of(EVENT_ROUTE_DOWN, "cn");
     assert_int_equal(detect_subsume(ev, 1, &told), 1);
@@ -401,12 +437,213 @@ static void thresholds_follow_the_bound(void **state)
 {
     struct detect_config c;
     detect_defaults(&c, BIN);
-    /* t* = ln(1/α)/λ; the threshold allows for a drop to margin × λ */
+    /* t* = ln(1/α)/λ; a silence is judged against traffic at up_above × λ */
     double tstar = detect_tstar(&c, 0.05);
     assert_true(fabs(tstar * 0.05 - log(2.0 * 30 * 86400 / BIN / c.alarms_per_month)) < 1e-9);
-    assert_true(fabs(detect_threshold(&c, 0.05) - tstar / c.margin) < 1e-9);
-    c.margin = 0;
+    assert_true(fabs(detect_threshold(&c, 0.05) - tstar / c.up_above) < 1e-9);
+    /* the up test's alternative makes traffic at up_above neutral */
+    double th = detect_up_theta(c.down_below, c.up_above);
+    assert_true(fabs((th - c.down_below) / log(th / c.down_below) - c.up_above) < 1e-9);
+    assert_true(th > 0.87 && th < 0.89);
+    c.down_below = 0;
     assert_null(detect_new(&c, 1, NAMES, "s"));
+    c.down_below = 0.5;
+    assert_null(detect_new(&c, 1, NAMES, "s")); /* up_above must be above down_below */
+    c.up_above = 1.5;
+    assert_null(detect_new(&c, 1, NAMES, "s"));
+}
+
+/* ---- collapse, the expected level, hysteresis ---- */
+
+/* Every route at conversation rate rate(t) × share each way, for seconds. */
+static void run_rate(struct sim *s, unsigned nroutes, unsigned seconds, double (*rate)(int64_t),
+                     double share)
+{
+    for (unsigned i = 0; i < seconds / BIN; i++) {
+        struct shape sh[3];
+        double r = rate(s->t) * share;
+        for (unsigned k = 0; k < nroutes; k++)
+            sh[k] = (struct shape){r, r, 20, 0};
+        step(s, sh, nroutes, false);
+    }
+}
+
+static double flat4(int64_t t)
+{
+    (void)t;
+    return 4;
+}
+
+/* 4 conversations/s at the peak, 15% of it at night (a cosine over the UTC day). */
+static double diurnal(int64_t t)
+{
+    return 4 * (0.575 + 0.425 * cos(2 * M_PI * (double)((t - 21600) % 86400) / 86400));
+}
+
+static unsigned count(const struct sim *s, enum event_kind k)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < s->nlog; i++)
+        n += s->log[i].kind == k;
+    return n;
+}
+
+static void collapse_is_down(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    int64_t drop = s.t;
+    run_rate(&s, 2, 1200, flat4, 0.1);
+    const struct event *e = find(&s, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(e);
+    assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_int_equal(e->cause, CAUSE_INTERNAL); /* fallen together, within their precision */
+    assert_true(e->detected - drop <= 300);
+    assert_true(e->since >= drop - 60 && e->since <= drop + 120);
+    assert_true(e->evidence.residual_in > 0.02 && e->evidence.residual_in < 0.25);
+    assert_true(e->evidence.residual_out > 0.02 && e->evidence.residual_out < 0.25);
+    assert_int_equal(e->evidence.nroutes, 2);
+    assert_string_equal(e->evidence.routes[0].name, "cn");
+    assert_int_equal(e->evidence.routes[1].kind, DOWN_KIND_COLLAPSE);
+    assert_false(e->evidence.one_way);
+    detect_free(s.d);
+}
+
+static void partial_drop_and_decline_are_not_down(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    run_rate(&s, 2, 4 * 3600, flat4, 0.4);
+    run_rate(&s, 2, 3600, flat4, 1);
+    for (unsigned h = 0; h < 4; h++) /* 100% to 30% over four hours, then two at 30% */
+        run_rate(&s, 2, 3600, flat4, 1 - 0.7 * (h + 1) / 4.0);
+    run_rate(&s, 2, 2 * 3600, flat4, 0.3);
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+/* Two days of a diurnal cycle with a 15% trough: nothing; from the second day on the
+ * expected level knows the time of day. */
+static void diurnal_trough_is_not_down(void **state)
+{
+    struct sim s;
+    struct detect_route_status st;
+    sim_init(&s, 1);
+    s.t = T0 - 6 * 3600; /* midnight: the first day starts at the trough */
+    run_rate(&s, 1, 2 * 86400 + 6 * 3600, diurnal, 1);
+    assert_int_equal(s.nlog, 0);
+    run_rate(&s, 1, 12 * 3600, diurnal, 1); /* to the trough of day three */
+    detect_route_status(s.d, 0, &st);
+    assert_int_equal(st.state, DS_UP);
+    double want = diurnal(s.t);
+    assert_true(st.expected[0] > 0.7 * want && st.expected[0] < 1.3 * want);
+    assert_int_equal(s.nlog, 0);
+    detect_free(s.d);
+}
+
+static double fluctuating(int64_t t)
+{
+    return 4 * ((t / 1800) % 2 ? 0.15 : 0.03);
+}
+
+/* A residual between 3% and 15% for a day: one down, no up; back to normal: up. */
+static void residual_gives_one_down_no_up(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    run_rate(&s, 2, 86400, fluctuating, 1);
+    assert_int_equal(count(&s, EVENT_COUNTRY_DOWN), 1);
+    assert_int_equal(count(&s, EVENT_COUNTRY_UP), 0);
+    assert_int_equal(count(&s, EVENT_ROUTE_UP), 0);
+    int64_t back = s.t;
+    run_rate(&s, 2, 300, flat4, 1);
+    const struct event *e = find(&s, EVENT_COUNTRY_UP, "*");
+    assert_non_null(e);
+    assert_true(e->since == back && e->detected - back <= 60);
+    detect_free(s.d);
+}
+
+/* Four minutes dark, six back, five times: five downs, five ups. */
+static void intermittent_outages(void **state)
+{
+    struct sim s;
+    sim_init(&s, 2);
+    run_rate(&s, 2, 3600, flat4, 1);
+    for (int i = 0; i < 5; i++) {
+        run_rate(&s, 2, 240, flat4, 0);
+        run_rate(&s, 2, 360, flat4, 1);
+    }
+    assert_int_equal(count(&s, EVENT_COUNTRY_DOWN), 5);
+    assert_int_equal(count(&s, EVENT_COUNTRY_UP), 5);
+    detect_free(s.d);
+}
+
+/* Thin routes whose long flows keep a packet or two in every bin (never silent): starts at
+ * rate each way. */
+static void run_thin(struct sim *s, unsigned nroutes, unsigned seconds, double rate)
+{
+    struct detect_route_bin rb[3];
+    for (unsigned i = 0; i < seconds / BIN; i++) {
+        memset(rb, 0, sizeof rb);
+        for (unsigned r = 0; r < nroutes; r++)
+            for (unsigned k = 0; k < 2; k++) {
+                rb[r].starts[k] = poisson(rate * BIN);
+                rb[r].pkts[k] = 4 * rb[r].starts[k] + 2;
+            }
+        feed(s, rb, nroutes, false);
+    }
+}
+
+/* Three thin routes collapse together: the sum decides long before a route alone does. */
+static void the_sum_of_thin_routes_collapses(void **state)
+{
+    struct sim s, one;
+    sim_init(&s, 3);
+    sim_init(&one, 1);
+    run_thin(&s, 3, 3600, 0.3);
+    run_thin(&one, 1, 3600, 0.3);
+    int64_t drop = s.t;
+    run_thin(&s, 3, 3600, 0.03);
+    run_thin(&one, 1, 3600, 0.03);
+    const struct event *c = find(&s, EVENT_COUNTRY_DOWN, "*"),
+                       *alone = find(&one, EVENT_COUNTRY_DOWN, "*");
+    assert_non_null(c);
+    assert_non_null(alone);
+    assert_true(2 * (c->detected - drop) < alone->detected - drop);
+    assert_int_equal(c->evidence.routes_silent, 3);
+    assert_int_equal(c->evidence.nroutes, 3);
+    assert_int_equal(c->evidence.kind, DOWN_KIND_COLLAPSE);
+    /* no route had decided alone: they went down with the sum, folded into it */
+    assert_int_equal(count(&s, EVENT_ROUTE_DOWN), 0);
+    detect_free(s.d);
+    detect_free(one.d);
+}
+
+/* One route collapses, the other carries on: that route only. */
+static void one_route_collapsing_is_a_route_event(void **state)
+{
+    struct sim s;
+    const struct shape busy[2] = {{4, 4, 20, 0}, {4, 4, 20, 0}};
+    const struct shape half[2] = {{0.3, 0.3, 20, 0}, {4, 4, 20, 0}};
+    sim_init(&s, 2);
+    run(&s, busy, 2, 3600);
+    run(&s, half, 2, 1800);
+    const struct event *e = find(&s, EVENT_ROUTE_DOWN, "cn");
+    assert_non_null(e);
+    assert_int_equal(e->evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_null(find(&s, EVENT_COUNTRY_DOWN, "*"));
+    assert_null(find(&s, EVENT_ROUTE_DOWN, "ru"));
+    detect_free(s.d);
+}
+
+static void state_is_small_and_bounded(void **state)
+{
+    /* most of it the days × slots of each direction's time-of-day shape */
+    assert_true(detect_route_bytes() < 4608);
+    assert_true(detect_route_bytes() > 2 * DETECT_DAYS * DETECT_SLOTS * sizeof(float));
 }
 
 int main(void)
@@ -427,6 +664,14 @@ int main(void)
         cmocka_unit_test(thresholds_follow_the_bound),
         cmocka_unit_test(take_over_follows_names),
         cmocka_unit_test(subsume_keeps_what_was_told),
+        cmocka_unit_test(collapse_is_down),
+        cmocka_unit_test(partial_drop_and_decline_are_not_down),
+        cmocka_unit_test(diurnal_trough_is_not_down),
+        cmocka_unit_test(residual_gives_one_down_no_up),
+        cmocka_unit_test(intermittent_outages),
+        cmocka_unit_test(the_sum_of_thin_routes_collapses),
+        cmocka_unit_test(one_route_collapsing_is_a_route_event),
+        cmocka_unit_test(state_is_small_and_bounded),
     };
     return cmocka_run_group_tests_name("detect", tests, NULL, NULL);
 }

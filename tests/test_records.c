@@ -74,6 +74,54 @@ static void round_trip(void **state)
     json_free(&j);
 }
 
+/* A collapse: residuals, kind and the country_down's routes, written and read back. */
+static void collapse_evidence(void **state)
+{
+    struct event e = make(EVENT_COUNTRY_DOWN, "*"), back;
+    struct json j;
+    char line[512];
+    e.cause = CAUSE_INTERNAL;
+    e.evidence.routes_silent = e.evidence.routes_total = 2;
+    e.evidence.residual_in = 0.125;
+    e.evidence.residual_out = 0.063;
+    e.evidence.kind = DOWN_KIND_COLLAPSE;
+    e.evidence.nroutes = 2;
+    e.evidence.routes[0] = (struct event_route){"cn", T0 + 3000, 0.25, 0.125, DOWN_KIND_COLLAPSE};
+    e.evidence.routes[1] = (struct event_route){"r.2", T0 + 3600, 0, 0, DOWN_KIND_SILENT};
+    json_init(&j);
+    event_json(&e, &j);
+    assert_non_null(strstr(j.buf,
+                           "\"one_way\":false,\"residual_in\":0.125,\"residual_out\":0.063,"
+                           "\"kind\":\"collapse\",\"routes\":{\"cn\":{\"since\":1749257400,"
+                           "\"residual_in\":0.25,\"residual_out\":0.125,\"kind\":\"collapse\"},"
+                           "\"r.2\":{\"since\":1749258000,\"residual_in\":0,"
+                           "\"residual_out\":0,\"kind\":\"silent\"}}}"));
+    assert_int_equal(event_from_json(j.buf, j.len, &back), 0);
+    assert_int_equal(back.evidence.kind, DOWN_KIND_COLLAPSE);
+    assert_true(back.evidence.residual_in == 0.125);
+    assert_int_equal(back.evidence.nroutes, 2);
+    assert_string_equal(back.evidence.routes[0].name, "cn");
+    assert_int_equal(back.evidence.routes[0].since, T0 + 3000);
+    assert_true(back.evidence.routes[0].residual_out == 0.125);
+    assert_string_equal(back.evidence.routes[1].name, "r.2"); /* a dot in a route name */
+    assert_int_equal(back.evidence.routes[1].kind, DOWN_KIND_SILENT);
+    event_text(&back, line, sizeof line);
+    assert_non_null(strstr(line, "cause internal, routes 2/2 down, collapse to in 13% out 6% of "
+                                 "expected"));
+    json_free(&j);
+
+    /* other events carry none of it */
+    e = make(EVENT_ROUTE_UP, "cn");
+    json_init(&j);
+    event_json(&e, &j);
+    assert_null(strstr(j.buf, "kind"));
+    assert_null(strstr(j.buf, "residual"));
+    json_free(&j);
+    static const char bad[] = "{\"type\":\"event\",\"event\":\"country_down\",\"evidence\":"
+                              "{\"routes\":{\"cn\":{\"since\":\"noon\"}}}}";
+    assert_int_equal(event_from_json(bad, strlen(bad), &back), -1);
+}
+
 static void refused(void **state)
 {
     struct event e;
@@ -173,6 +221,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip),
+        cmocka_unit_test(collapse_evidence),
         cmocka_unit_test(refused),
         cmocka_unit_test(readable_lines),
         cmocka_unit_test(extreme_values_read_back),

@@ -82,7 +82,10 @@ static int emit_write(struct gen_emit *em, const struct gen_pkt *p, const uint8_
 {
     const uint8_t *out = em->frame;
     size_t n, counted;
+    uint64_t rel_s = (t - em->o->start * 1000000ULL) / 1000000ULL;
 
+    if (em->o->only_to != 0 && (rel_s < em->o->only_from || rel_s >= em->o->only_to))
+        return 0; /* --only: another part of the scenario */
     if (emit_frame(em, p, ip, iplen, &n, &counted, err, errlen) < 0)
         return -1;
     if (em->o->wrap != GEN_WRAP_NONE && !gen_wrap_is_tunnel(em->o->wrap)) {

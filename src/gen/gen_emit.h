@@ -3,7 +3,8 @@
  * (--encap-mix), builds the datagram, fragments it when asked, wraps it in
  * the link header (and in the --wrap tunnel or mirror transport), writes
  * each frame and counts it in the expect truth as its bare twin. Stops
- * writing once the --packets cap is reached. */
+ * writing once the --packets cap is reached; with --only, writes (and
+ * counts) only the frames of that part of the scenario. */
 #ifndef GEN_EMIT_H
 #define GEN_EMIT_H
 

@@ -36,6 +36,10 @@ enum opt_id {
     OPT_BLIND,
     OPT_SCALE,
     OPT_SYNFLOOD,
+    OPT_RAMP, /* the window options, in the order of enum gen_win_kind */
+    OPT_TROUGH,
+    OPT_SESSIONS,
+    OPT_ONLY,
     OPT_HELP
 };
 
@@ -77,6 +81,10 @@ static const struct opt_def opt_defs[] = {
     {"--blind", "S:E", OPT_BLIND, 0, 0, "no packets at all (the sensor is blind)"},
     {"--scale", "S:E:F[:ROUTES]", OPT_SCALE, 0, 0, "country rate times F on ROUTES"},
     {"--syn-flood", "S:E:PPS[:ROUTES]", OPT_SYNFLOOD, 0, 0, "spoofed SYNs toward the country, PPS per route"},
+    {"--ramp", "S:E:F[:ROUTES]", OPT_RAMP, 0, 0, "country rate falls linearly to F times over S..E s, then stays"},
+    {"--trough", "F", OPT_TROUGH, 0.01, 1, "diurnal profile: the night's rate, a share of the day's peak (0.3)"},
+    {"--sessions", "ALPHA", OPT_SESSIONS, 1.05, 10, "country conversations come in sessions of Pareto(ALPHA) many"},
+    {"--only", "S:E", OPT_ONLY, 0, 0, "write only the frames of S..E s (a part of the same scenario)"},
     {"--help", NULL, OPT_HELP, 0, 0, "print this help and exit"},
 };
 /* clang-format on */
@@ -94,43 +102,64 @@ struct opt_preset {
     enum gen_mix mix;
     enum gen_profile profile;
     uint64_t packets, flows;
-    const char *win[3]; /* "KIND SPEC", as on the command line */
+    const char *win[12]; /* "KIND SPEC", as on the command line */
+    double trough;       /* diurnal night / peak, 0: 0.3 */
+    double sessions;     /* Pareto shape of conversations per session, 0: single ones */
 };
 
 /* clang-format off */
 static const struct opt_preset opt_presets[] = {
     /* name, what,
-     *   duration, routes, rate, bg per rate, encap, mix, profile, packets, flows, windows */
+     *   duration, routes, rate, bg per rate, encap, mix, profile, packets, flows, windows,
+     *   diurnal trough, session shape */
     {"golden", "10 min, rate 3, bg 6, every protocol, encap mix, no outage",
-     600, 2, 3, 2, 1, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {NULL}},
+     600, 2, 3, 2, 1, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {NULL}, 0, 0},
     {"proto", "one conversation per protocol on one route",
-     12, 1, 0, 0, 0, GEN_MIX_PROTO, GEN_PROF_FLAT, 0, 0, {NULL}},
+     12, 1, 0, 0, 0, GEN_MIX_PROTO, GEN_PROF_FLAT, 0, 0, {NULL}, 0, 0},
     {"blackout", "2 h, rate 4, every route silent 60..90 min",
-     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 3600:5400"}},
+     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 3600:5400"}, 0, 0},
     {"flood-blackout", "blackout after 3 min of inbound SYN flood (2000/s per route)",
      7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
-     {"syn-flood 3420:3600:2000", "outage 3600:5400"}},
+     {"syn-flood 3420:3600:2000", "outage 3600:5400"}, 0, 0},
     {"oneway", "2 h, rate 4, nothing comes back from the country 60..90 min",
-     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"oneway 3600:5400"}},
+     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"oneway 3600:5400"}, 0, 0},
     {"failover", "2 h, rate 4, cn silent 60..90 min, its traffic on ru",
-     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"failover 3600:5400:cn:ru"}},
+     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"failover 3600:5400:cn:ru"}, 0, 0},
     {"blind", "2 h, rate 4, all traffic stops 60..70 min",
-     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"blind 3600:4200"}},
+     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"blind 3600:4200"}, 0, 0},
     {"sparse", "8 h, rate 0.05, bg 0.5, every route silent 4..6 h",
-     28800, 2, 0.05, 10, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 14400:21600"}},
+     28800, 2, 0.05, 10, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"outage 14400:21600"}, 0, 0},
     {"partial", "4 h, rate 2, every route at 40% 2..3 h",
-     14400, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"scale 7200:10800:0.4"}},
+     14400, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0, {"scale 7200:10800:0.4"}, 0, 0},
     {"decline", "6 h, rate 2 falls to 30% over hours 1..5",
-     21600, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_DECLINE, 0, 0, {NULL}},
+     21600, 2, 2, 2, 0, GEN_MIX_FULL, GEN_PROF_DECLINE, 0, 0, {NULL}, 0, 0},
     {"diurnal", "48 h, rate 4 in a daily sinusoid 30%..100%, bg 1, DNS and ICMP only",
-     172800, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0, {NULL}},
+     172800, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0, {NULL}, 0, 0},
+    {"intermittent", "2 h, rate 4, every route silent 4 min and back 6 min, five times from 60 min",
+     7200, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
+     {"outage 3600:3840", "outage 4200:4440", "outage 4800:5040", "outage 5400:5640",
+      "outage 6000:6240"}, 0, 0},
+    {"rolling", "52 h, rate 3, DNS and ICMP, bg 1.5: from 26 h every route falls over 90 min "
+     "to 10%, then moves between 3% and 15% for a day",
+     187200, 2, 3, 0.5, 0, GEN_MIX_LIGHT, GEN_PROF_FLAT, 0, 0,
+     {"ramp 93600:99000:0.1", "scale 100800:111600:1.5", "scale 111600:122400:0.3",
+      "scale 122400:133200:1.5", "scale 133200:144000:0.3", "scale 144000:154800:1.5",
+      "scale 154800:165600:0.3", "scale 165600:176400:1.5", "scale 176400:187200:0.3"}, 0, 0},
+    {"week", "7 days, rate 4 in a daily cycle 15%..100%, sessions of Pareto(1.5) conversations, "
+     "DNS and ICMP, bg 1; every route at 40% 2.5 d..2.5 d+3 h, falling to 30% over 4 h from 6.5 d",
+     604800, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0,
+     {"scale 216000:226800:0.4", "ramp 561600:576000:0.3"}, 0.15, 1.5},
+    {"restart", "26 h, rate 4 in a daily cycle 15%..100%, DNS and ICMP, bg 1: every route silent "
+     "25 h 10 min..25 h 30 min (for a warm restart at 25 h: --only)",
+     93600, 2, 4, 0.25, 0, GEN_MIX_LIGHT, GEN_PROF_DIURNAL, 0, 0, {"outage 90600:91800"}, 0.15,
+     0},
     {"demo", "3 h, rate 4: cn fails over to ru 60..75 min, all silent 120..140 min",
      10800, 2, 4, 2, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 0, 0,
-     {"failover 3600:4500:cn:ru", "outage 7200:8400"}},
+     {"failover 3600:4500:cn:ru", "outage 7200:8400"}, 0, 0},
     {"haystack", "2,000,000 packets, 0.5% country (rate 1.2, bg 238.8)",
-     900, 2, 1.2, 199, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 2000000, 0, {NULL}},
+     900, 2, 1.2, 199, 0, GEN_MIX_FULL, GEN_PROF_FLAT, 2000000, 0, {NULL}, 0, 0},
     {"flood", "100% country, 200,000 flows (rate 1000), half the packets empty",
-     3600, 2, 1000, 0, 0, GEN_MIX_FLOOD, GEN_PROF_FLAT, 0, 200000, {NULL}},
+     3600, 2, 1000, 0, 0, GEN_MIX_FLOOD, GEN_PROF_FLAT, 0, 200000, {NULL}, 0, 0},
 };
 /* clang-format on */
 
@@ -236,8 +265,15 @@ static void opt_apply_preset(struct gen_opt *o, const struct opt_preset *p, stru
     o->max_packets = p->packets;
     o->max_flows = p->flows;
     o->profile = p->profile;
+    o->day_hi = 0.65; /* a night at 30% of the day, unless the preset says */
+    o->day_amp = 0.35;
+    if (p->trough > 0) {
+        o->day_hi = (1 + p->trough) / 2;
+        o->day_amp = (1 - p->trough) / 2;
+    }
+    o->sessions = p->sessions;
     o->mix = p->mix;
-    for (int i = 0; i < 3 && p->win[i] != NULL; i++) {
+    for (int i = 0; i < 12 && p->win[i] != NULL; i++) {
         const char *sp = strchr(p->win[i], ' ');
         size_t n = (size_t)(sp - p->win[i]);
         for (int k = 0; k < GEN_WIN_NKINDS; k++) {
@@ -289,7 +325,7 @@ static int opt_set_number(struct gen_opt *o, const struct opt_def *d, const char
     uint64_t u = 0;
     double x = 0;
 
-    if (d->id == OPT_RATE || d->id == OPT_BG) {
+    if (d->id == OPT_RATE || d->id == OPT_BG || d->id == OPT_TROUGH || d->id == OPT_SESSIONS) {
         if (opt_double(v, d->min, d->max, &x) < 0)
             return -1;
     } else if (opt_u64(v, (uint64_t)d->min, max, &u) < 0) {
@@ -326,6 +362,13 @@ static int opt_set_number(struct gen_opt *o, const struct opt_def *d, const char
     case OPT_BG:
         o->bg = x;
         *bg_set = 1;
+        break;
+    case OPT_TROUGH:
+        o->day_hi = (1 + x) / 2;
+        o->day_amp = (1 - x) / 2;
+        break;
+    case OPT_SESSIONS:
+        o->sessions = x;
         break;
     default:
         return -1;
@@ -370,6 +413,24 @@ static int opt_set_plain(struct gen_opt *o, enum opt_id id, const char *v)
     return 0;
 }
 
+/* --only S:E, seconds after the start. */
+static int opt_only(struct gen_opt *o, const char *v, char *err, size_t errlen)
+{
+    char buf[64];
+    const char *colon = strchr(v, ':');
+    uint64_t from, to;
+
+    snprintf(buf, sizeof(buf), "%.*s", colon ? (int)(colon - v) : 0, v);
+    if (colon == NULL || strlen(v) >= sizeof(buf) || opt_u64(buf, 0, 100000000, &from) < 0 ||
+        opt_u64(colon + 1, 1, 100000000, &to) < 0 || from >= to) {
+        snprintf(err, errlen, "--only '%s': expected S:E with S < E (seconds)", v);
+        return -1;
+    }
+    o->only_from = (uint32_t)from;
+    o->only_to = (uint32_t)to;
+    return 0;
+}
+
 static int opt_set(struct gen_opt *o, const struct opt_def *d, const char *v,
                    struct opt_pending *pw, int *bg_set, char *err, size_t errlen)
 {
@@ -389,7 +450,9 @@ static int opt_set(struct gen_opt *o, const struct opt_def *d, const char *v,
         snprintf(err, errlen, "%s '%s': expected %s", d->name, v, d->arg);
         return -1;
     }
-    if (d->id >= OPT_OUTAGE && d->id <= OPT_SYNFLOOD) {
+    if (d->id == OPT_ONLY)
+        return opt_only(o, v, err, errlen);
+    if (d->id >= OPT_OUTAGE && d->id <= OPT_RAMP) {
         /* the window options are listed in the order of enum gen_win_kind */
         if (opt_pending_add(pw, (enum gen_win_kind)(d->id - OPT_OUTAGE), v, 1) == 0)
             return 0;
@@ -424,7 +487,11 @@ static void opt_help(FILE *f)
             "\nScenarios use 2 routes and --bg = 2 x --rate unless said otherwise (sparse 10 x,\n"
             "haystack 199 x, proto and flood none). Times S and E are seconds after --start;\n"
             "ROUTES is a comma list (cn,ru). Any window option (--outage, --oneway,\n"
-            "--failover, --blind, --scale, --syn-flood) replaces the scenario's own windows.\n"
+            "--failover, --blind, --scale, --syn-flood, --ramp) replaces the scenario's own\n"
+            "windows. A ramp below 25%% (the detector's default --down-below) expects a down\n"
+            "where it crosses 25%%; scale windows expect nothing. Sessions: each country\n"
+            "arrival opens 1..1000 conversations (Pareto, 2 s apart on average) from one host,\n"
+            "the session rate set so that conversations still arrive at --rate.\n"
             "Route i (cn = 0) is marked by VLAN 100+i and router MAC 02:00:00:00:01:0i; the\n"
             "observing side is 02:00:00:00:00:01 and frames toward the country come from\n"
             "the router MAC. sll/sll2 carry the router MAC in their address field (no VLAN);\n"

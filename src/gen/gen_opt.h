@@ -54,6 +54,9 @@ struct gen_opt {
     uint64_t max_packets; /* 0 = no cap */
     uint64_t max_flows;   /* country conversations, 0 = no cap */
     enum gen_profile profile;
+    double day_hi, day_amp;      /* diurnal: rate factor hi + amp·cos(...), trough hi - amp */
+    double sessions;             /* Pareto shape of conversations per country session, 0: none */
+    uint32_t only_from, only_to; /* write only frames in [from, to) s after start (to 0: all) */
     enum gen_mix mix;
     struct gen_windows win;
 };

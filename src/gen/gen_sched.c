@@ -14,8 +14,10 @@
 #define US                1000000ULL
 #define SCHED_SLAB        64
 #define SCHED_MAX_STREAMS (2 * GEN_MAX_ROUTES + GEN_MAX_WIN * GEN_MAX_ROUTES + 1)
+#define SESSION_MAX       1000 /* conversations of one session at most */
+#define SESSION_GAP_S     2.0  /* mean gap between the conversations of a session */
 
-enum sched_type { ST_COUNTRY, ST_BG, ST_SYNFLOOD, ST_PROTO, ST_CONV };
+enum sched_type { ST_COUNTRY, ST_BG, ST_SYNFLOOD, ST_PROTO, ST_CONV, ST_SESSION };
 
 struct sched_stream {
     enum sched_type type;
@@ -49,6 +51,14 @@ struct sched_slab {
     struct gen_conv conv[SCHED_SLAB];
 };
 
+/* The conversations still to come of a country session (--sessions). */
+struct sched_session {
+    struct gen_rng rng;
+    int route;     /* its stream's route (failovers apply per conversation) */
+    unsigned left; /* conversations still to come */
+    unsigned host; /* the country host of every conversation */
+};
+
 struct sched_ctx {
     const struct gen_opt *o;
     struct gen_expect *exp;
@@ -56,6 +66,7 @@ struct sched_ctx {
     struct sched_keys keys;
     struct sched_slab *slabs;
     struct gen_conv *free;
+    double per_arrival; /* country conversations per arrival: 1, or a session's mean */
     struct gen_emit em;
     int nstreams;
     struct sched_stream streams[SCHED_MAX_STREAMS];
@@ -172,9 +183,9 @@ static double sched_profile(const struct gen_opt *o, uint64_t rel_us)
         if (t < 3600)
             return 1.0;
         return t >= 18000 ? 0.3 : 1.0 - 0.7 * (t - 3600) / 14400;
-    case GEN_PROF_DIURNAL: /* 30%..100%, peak at 06:00 UTC (15:00 in Pyongyang) */
+    case GEN_PROF_DIURNAL: /* 30%..100% (--trough), peak at 06:00 UTC (15:00 in Pyongyang) */
         day = fmod((double)o->start + t, 86400.0);
-        return 0.65 + 0.35 * cos(2.0 * M_PI * (day - 21600.0) / 86400.0);
+        return o->day_hi + o->day_amp * cos(2.0 * M_PI * (day - 21600.0) / 86400.0);
     case GEN_PROF_FLAT:
         break;
     }
@@ -250,8 +261,9 @@ static void sched_plan(const struct sched_ctx *x, struct gen_rng *r, enum sched_
     p->name = gen_rng_below(r, GEN_APP_NNAMES);
 }
 
-/* Start a conversation at t; NULL with x->err filled on failure. */
-static struct gen_conv *sched_start_conv(struct sched_ctx *x, struct sched_stream *s,
+/* Start a conversation at t, its random stream split from rng; NULL with x->err filled on
+ * failure. */
+static struct gen_conv *sched_start_conv(struct sched_ctx *x, struct gen_rng *rng,
                                          const struct gen_conv_plan *p, int route, uint64_t t)
 {
     struct gen_conv *c = conv_alloc(x);
@@ -259,7 +271,7 @@ static struct gen_conv *sched_start_conv(struct sched_ctx *x, struct sched_strea
 
     if (c == NULL)
         goto nomem;
-    gen_rng_split(&s->rng, &c->rng);
+    gen_rng_split(rng, &c->rng);
     c->route = (uint8_t)route;
     gen_conv_endpoints(c, p, &x->o->v6);
     while (p->country && added == 0) { /* every country 5-tuple is unique in the file */
@@ -332,6 +344,82 @@ static int sched_conv(struct sched_ctx *x, struct gen_conv *c, uint64_t t)
 
 /* ---- arrival streams ---- */
 
+/* A planned conversation at t on route, unless an outage or a one-way window stops it. */
+static int sched_launch(struct sched_ctx *x, struct gen_rng *rng, struct gen_conv_plan *p,
+                        int route, uint64_t t)
+{
+    const struct gen_opt *o = x->o;
+    uint64_t rel = t - x->start_us;
+
+    if (p->country && gen_window_active(&o->win, GEN_WIN_OUTAGE, route, rel))
+        return 0;
+    if (p->country && gen_window_active(&o->win, GEN_WIN_ONEWAY, route, rel)) {
+        if (p->country_init)
+            return 0; /* the country's own hosts are dark */
+        p->unanswered = 1;
+    }
+    return sched_start_conv(x, rng, p, route, t) != NULL ? 0 : -1;
+}
+
+/* Conversations in a session: floor of a Pareto(ALPHA) draw, at most SESSION_MAX. */
+static unsigned sched_session_size(const struct gen_opt *o, struct gen_rng *r)
+{
+    double k = pow(1.0 - gen_rng_unit(r), -1.0 / o->sessions);
+    return k >= SESSION_MAX ? SESSION_MAX : (unsigned)k;
+}
+
+static uint64_t sched_session_gap(struct gen_rng *r)
+{
+    return (uint64_t)floor(gen_rng_exp(r, SESSION_GAP_S * 1e6) + 0.5) + 1;
+}
+
+/* A new country session of stream s opened by the conversation planned as p. */
+static int sched_open_session(struct sched_ctx *x, struct sched_stream *s,
+                              const struct gen_conv_plan *p, uint64_t t)
+{
+    unsigned k = sched_session_size(x->o, &s->rng);
+    struct sched_session *ss;
+
+    if (k < 2)
+        return 0;
+    ss = malloc(sizeof(*ss)); /* freed when it ends, or by sched_free (the heap holds it) */
+    if (ss == NULL) {
+        snprintf(x->err, x->errlen, "out of memory");
+        return -1;
+    }
+    gen_rng_split(&s->rng, &ss->rng);
+    ss->route = s->route;
+    ss->left = k - 1;
+    ss->host = p->host;
+    if (heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION) < 0) {
+        free(ss);
+        return -1;
+    }
+    return 0;
+}
+
+/* The next conversation of a session. */
+static int sched_session(struct sched_ctx *x, struct sched_session *ss, uint64_t t)
+{
+    const struct gen_opt *o = x->o;
+    uint64_t rel = t - x->start_us;
+    struct gen_conv_plan p;
+    int rc = 0;
+
+    sched_plan(x, &ss->rng, ST_COUNTRY, t, &p);
+    p.host = ss->host;
+    if (!gen_window_active(&o->win, GEN_WIN_BLIND, ss->route, rel) &&
+        (o->max_flows == 0 || x->country_convs < o->max_flows))
+        rc = sched_launch(x, &ss->rng, &p, gen_window_failover(&o->win, ss->route, rel), t);
+    if (rc == 0 && --ss->left > 0 && t < x->end_us) {
+        rc = heap_push(x, t + sched_session_gap(&ss->rng), ss, ST_SESSION);
+        if (rc == 0)
+            return 0; /* the session goes on */
+    }
+    free(ss);
+    return rc;
+}
+
 /* One candidate arrival of stream s at t: thinning, then the windows. */
 static int sched_arrival(struct sched_ctx *x, struct sched_stream *s, uint64_t t)
 {
@@ -345,20 +433,16 @@ static int sched_arrival(struct sched_ctx *x, struct sched_stream *s, uint64_t t
     if (gen_window_active(&o->win, GEN_WIN_BLIND, route, rel))
         return 0;
     if (s->type == ST_COUNTRY) {
-        if (u * s->lmax >= o->rate * sched_factor(o, route, rel))
+        double rate = o->sessions > 0 ? o->rate / x->per_arrival : o->rate;
+        if (u * s->lmax >= rate * sched_factor(o, route, rel))
             return 0;
         if (o->max_flows != 0 && x->country_convs >= o->max_flows)
             return 0;
+        if (o->sessions > 0 && sched_open_session(x, s, &p, t) < 0)
+            return -1;
         route = gen_window_failover(&o->win, route, rel);
     }
-    if (p.country && gen_window_active(&o->win, GEN_WIN_OUTAGE, route, rel))
-        return 0;
-    if (p.country && gen_window_active(&o->win, GEN_WIN_ONEWAY, route, rel)) {
-        if (p.country_init)
-            return 0; /* the country's own hosts are dark */
-        p.unanswered = 1;
-    }
-    return sched_start_conv(x, s, &p, route, t) != NULL ? 0 : -1;
+    return sched_launch(x, &s->rng, &p, route, t);
 }
 
 /* The proto scenario: one conversation per protocol (and per IP version
@@ -380,7 +464,7 @@ static int sched_proto(struct sched_ctx *x, struct sched_stream *s, uint64_t t)
     p.host = gen_net_server((unsigned)k, p.v6);
     p.name = names[k];
     p.t_us = t;
-    c = sched_start_conv(x, s, &p, 0, t);
+    c = sched_start_conv(x, &s->rng, &p, 0, t);
     if (c == NULL)
         return -1;
     memset(&f, 0, sizeof(f));
@@ -452,8 +536,12 @@ static int sched_setup(struct sched_ctx *x)
 
     if (o->mix == GEN_MIX_PROTO)
         return sched_add_stream(x, ST_PROTO, 0, 0, 1.0, x->start_us + US);
+    x->per_arrival = 1;
+    for (int k = 2; o->sessions > 0 && k <= SESSION_MAX; k++)
+        x->per_arrival += pow(k, -o->sessions); /* E[K] = sum of P(K >= k) */
     for (int r = 0; r < o->routes; r++) {
-        rc |= sched_add_stream(x, ST_COUNTRY, r, 0, o->rate * gen_window_max_scale(&o->win),
+        double lmax = o->rate * gen_window_max_scale(&o->win);
+        rc |= sched_add_stream(x, ST_COUNTRY, r, 0, o->sessions > 0 ? lmax / x->per_arrival : lmax,
                                x->start_us);
         rc |= sched_add_stream(x, ST_BG, r, 0, o->bg, x->start_us);
     }
@@ -473,6 +561,9 @@ static void sched_free(struct sched_ctx *x)
         free(x->slabs);
         x->slabs = next;
     }
+    for (size_t i = 0; i < x->heap.n; i++)
+        if (x->heap.ev[i].type == ST_SESSION)
+            free(x->heap.ev[i].obj);
     free(x->heap.ev);
     free(x->keys.slot);
     free(x);
@@ -500,6 +591,8 @@ int gen_sched_run(const struct gen_opt *o, struct gen_pcap *out, struct gen_expe
         struct sched_ev ev = heap_pop(&x->heap);
         if (ev.type == ST_CONV)
             rc = sched_conv(x, ev.obj, ev.t);
+        else if (ev.type == ST_SESSION)
+            rc = sched_session(x, ev.obj, ev.t);
         else
             rc = sched_stream(x, ev.obj, ev.t);
     }

@@ -9,10 +9,11 @@
 
 #define US 1000000ULL
 
-static const char *const window_names[GEN_WIN_NKINDS] = {"outage", "oneway", "failover",
-                                                         "blind",  "scale",  "syn-flood"};
+static const char *const window_names[GEN_WIN_NKINDS] = {"outage", "oneway",    "failover", "blind",
+                                                         "scale",  "syn-flood", "ramp"};
 static const char *const window_forms[GEN_WIN_NKINDS] = {
-    "S:E[:ROUTES]", "S:E[:ROUTES]", "S:E:FROM:TO", "S:E", "S:E:F[:ROUTES]", "S:E:PPS[:ROUTES]"};
+    "S:E[:ROUTES]",   "S:E[:ROUTES]",     "S:E:FROM:TO",   "S:E",
+    "S:E:F[:ROUTES]", "S:E:PPS[:ROUTES]", "S:E:F[:ROUTES]"};
 
 void gen_window_route_name(int i, char *buf, size_t len)
 {
@@ -110,7 +111,9 @@ static int window_split(char *s, char **field, int max)
 static int window_fields(struct gen_window *w, char **f, int n, int routes, char *err,
                          size_t errlen)
 {
-    int has_value = w->kind == GEN_WIN_SCALE || w->kind == GEN_WIN_SYNFLOOD;
+    int has_value =
+        w->kind == GEN_WIN_SCALE || w->kind == GEN_WIN_SYNFLOOD || w->kind == GEN_WIN_RAMP;
+    double max = w->kind == GEN_WIN_SCALE ? 100 : w->kind == GEN_WIN_RAMP ? 1 : 1e6;
     int first_routes = has_value ? 3 : 2;
 
     w->routes = (1u << routes) - 1;
@@ -128,8 +131,7 @@ static int window_fields(struct gen_window *w, char **f, int n, int routes, char
     }
     if (w->kind == GEN_WIN_BLIND)
         return n == 2 ? 0 : -1;
-    if (has_value &&
-        (n < 3 || window_value(f[2], w->kind == GEN_WIN_SCALE ? 100 : 1e6, &w->value) < 0))
+    if (has_value && (n < 3 || window_value(f[2], max, &w->value) < 0))
         return -1;
     if (n > first_routes + 1)
         return -1;
@@ -193,13 +195,29 @@ int gen_window_failover(const struct gen_windows *ws, int route, uint64_t rel_us
     return route;
 }
 
+/* A ramp's factor at rel_us: 1 before it, linear to its value, then its value. */
+static double window_ramp(const struct gen_window *w, uint64_t rel_us)
+{
+    double t = (double)rel_us / US;
+
+    if (t < w->start)
+        return 1.0;
+    if (t >= w->end)
+        return w->value;
+    return 1.0 - (1.0 - w->value) * (t - w->start) / (w->end - w->start);
+}
+
 double gen_window_scale(const struct gen_windows *ws, int route, uint64_t rel_us)
 {
     double f = 1.0;
 
-    for (int i = 0; i < ws->n; i++)
-        if (ws->w[i].kind == GEN_WIN_SCALE && window_covers(&ws->w[i], route, rel_us))
-            f *= ws->w[i].value;
+    for (int i = 0; i < ws->n; i++) {
+        const struct gen_window *w = &ws->w[i];
+        if (w->kind == GEN_WIN_SCALE && window_covers(w, route, rel_us))
+            f *= w->value;
+        else if (w->kind == GEN_WIN_RAMP && (w->routes >> route & 1u))
+            f *= window_ramp(w, rel_us);
+    }
     return f;
 }
 
@@ -247,6 +265,28 @@ static const char *window_cause(const struct gen_windows *ws, const struct gen_w
     return "internal";
 }
 
+/* A ramp below GEN_DOWN_BELOW: down when it crosses it, for good. */
+static void window_ramp_events(struct window_list *l, const struct gen_window *w, int routes,
+                               uint32_t duration)
+{
+    uint32_t all = (1u << routes) - 1;
+    double at = w->start + (w->end - w->start) * (1.0 - GEN_DOWN_BELOW) / (1.0 - w->value);
+
+    if (w->value >= GEN_DOWN_BELOW || at >= duration)
+        return;
+    if ((w->routes & all) == all) {
+        window_add(l, (uint32_t)at, 0, "country_down", -1);
+        l->ev[l->n - 1].cause = "internal";
+        l->ev[l->n - 1].silent = "both";
+        return;
+    }
+    for (int r = 0; r < routes; r++)
+        if (w->routes & (1u << r)) {
+            window_add(l, (uint32_t)at, 0, "route_down", r);
+            l->ev[l->n - 1].silent = "both";
+        }
+}
+
 /* Down and up events of one window; no up event when it outlasts the scenario. */
 static void window_events(struct window_list *l, const struct gen_windows *ws,
                           const struct gen_window *w, int routes, uint32_t duration)
@@ -286,7 +326,9 @@ int gen_window_events(const struct gen_windows *ws, int routes, uint32_t duratio
 
     for (int i = 0; i < ws->n; i++) {
         const struct gen_window *w = &ws->w[i];
-        if (w->start < duration && w->kind != GEN_WIN_SCALE && w->kind != GEN_WIN_SYNFLOOD)
+        if (w->kind == GEN_WIN_RAMP)
+            window_ramp_events(&l, w, routes, duration);
+        else if (w->start < duration && w->kind != GEN_WIN_SCALE && w->kind != GEN_WIN_SYNFLOOD)
             window_events(&l, ws, w, routes, duration);
     }
     for (int i = 1; i < l.n; i++) { /* stable insertion sort by time */

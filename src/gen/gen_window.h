@@ -22,6 +22,7 @@ enum gen_win_kind {
     GEN_WIN_BLIND,    /* no packets at all (sensor blind) */
     GEN_WIN_SCALE,    /* country rate multiplied by value */
     GEN_WIN_SYNFLOOD, /* value spoofed SYN/s toward the country, per route */
+    GEN_WIN_RAMP,     /* country rate falls linearly to value over start..end, then stays */
     GEN_WIN_NKINDS
 };
 
@@ -30,7 +31,7 @@ struct gen_window {
     uint32_t start, end; /* seconds after the scenario start, end exclusive */
     uint32_t routes;     /* bit mask of the routes concerned */
     int from, to;        /* failover */
-    double value;        /* scale factor, or SYN/s per route */
+    double value;        /* scale factor (ramp: the final one), or SYN/s per route */
 };
 
 struct gen_windows {
@@ -54,9 +55,13 @@ void gen_window_route_name(int i, char *buf, size_t len);
 /* Option name of a kind ("outage", "syn-flood", ...). */
 const char *gen_window_kind_name(enum gen_win_kind kind);
 
+/* The share of its usual level below which a ramp's traffic counts as down
+ * (the detector's default --down-below): the ground truth of a ramp. */
+#define GEN_DOWN_BELOW 0.25
+
 /* Parse spec for kind with `routes` routes and append it to ws. Forms:
  * S:E[:ROUTES] (outage, oneway), S:E:FROM:TO (failover), S:E (blind),
- * S:E:F[:ROUTES] (scale), S:E:PPS[:ROUTES] (syn-flood). Returns 0, or -1
+ * S:E:F[:ROUTES] (scale, ramp), S:E:PPS[:ROUTES] (syn-flood). Returns 0, or -1
  * with one line in err. */
 int gen_window_parse(struct gen_windows *ws, enum gen_win_kind kind, const char *spec, int routes,
                      char *err, size_t errlen);
@@ -69,14 +74,16 @@ int gen_window_active(const struct gen_windows *ws, enum gen_win_kind kind, int 
 /* The route a country conversation of route goes to at rel_us. */
 int gen_window_failover(const struct gen_windows *ws, int route, uint64_t rel_us);
 
-/* Product of the scale windows in force on route at rel_us (1 if none),
- * and an upper bound of it over all times. */
+/* Product of the scale windows in force on route at rel_us and of the ramps
+ * begun by then (1 if none), and an upper bound of it over all times. */
 double gen_window_scale(const struct gen_windows *ws, int route, uint64_t rel_us);
 double gen_window_max_scale(const struct gen_windows *ws);
 
 /* The events these windows imply for a scenario of `duration` seconds on
- * `routes` routes, in time order, into ev (room for GEN_MAX_EVENTS).
- * Returns how many. */
+ * `routes` routes, in time order, into ev (room for GEN_MAX_EVENTS): down and
+ * up for outages, one-way silences, failovers and blind spells; a down where
+ * a ramp crosses GEN_DOWN_BELOW (none when it ends above), never an up.
+ * Scale windows imply nothing. Returns how many. */
 int gen_window_events(const struct gen_windows *ws, int routes, uint32_t duration,
                       struct gen_event *ev);
 
