@@ -738,10 +738,12 @@ static enum decode_status decode_link(enum decode_link link, struct cursor *c, s
 enum decode_status decode_packet(enum decode_link link, unsigned flags, const uint8_t *buf,
                                  size_t caplen, struct decoded *d)
 {
+    static const struct decoded blank = {.vlan = DECODE_NO_VLAN};
     struct cursor c;
 
-    memset(d, 0, offsetof(struct decoded, src));
-    d->vlan = DECODE_NO_VLAN;
+    /* a copy of fixed size from a template: a few vector moves, where memset was a string
+     * instruction with its start-up cost on every packet */
+    memcpy(d, &blank, offsetof(struct decoded, src));
     d->flags = (uint8_t)flags;
     cur_init(&c, buf, caplen);
     d->status = (uint8_t)decode_link(link, &c, d);
