@@ -735,6 +735,70 @@ static enum decode_status decode_link(enum decode_link link, struct cursor *c, s
     return DECODE_UNSUPPORTED;
 }
 
+/* The common frame in one pass: Ethernet, at most one 802.1Q tag, IPv4 without options or
+ * fragments, then TCP, or UDP to a port no mirror transport or tunnel uses. Every check
+ * comes before the first write, and any frame that fails one (or is anything else) goes to
+ * the general decoder: the result is the same as the general decoder's, field for field
+ * (tests/test_decode.c compares the two over every cut of many frames, and so does the
+ * fuzzer). Saves about 140 instructions per frame: one length check per header and no
+ * calls. */
+static bool decode_common(const uint8_t *buf, size_t caplen, struct decoded *d)
+{
+    struct cursor c;
+    uint16_t vlan = DECODE_NO_VLAN;
+
+    cur_init(&c, buf, caplen);
+    const uint8_t *eth = cur_take(&c, 14);
+    if (!eth)
+        return false;
+    uint16_t type = rd_be16(eth + 12);
+    if (type == ETH_VLAN) {
+        const uint8_t *tag = cur_take(&c, 4);
+        if (!tag)
+            return false;
+        vlan = rd_be16(tag) & 0x0fff;
+        type = rd_be16(tag + 2);
+    }
+    size_t ip_off = c.pos;
+    const uint8_t *ip = type == ETH_IPV4 ? cur_take(&c, 20) : NULL;
+    if (!ip || ip[0] != 0x45 || (rd_be16(ip + 6) & 0x3fff) != 0)
+        return false;
+    uint32_t ip_len = rd_be16(ip + 2), hlen = 8;
+    uint8_t proto = ip[9];
+    size_t fixed = proto == IPP_TCP ? 20 : proto == IPP_UDP ? 8 : 0;
+    const uint8_t *l4 = fixed && ip_len >= 20 + fixed ? cur_take(&c, fixed) : NULL;
+    if (!l4)
+        return false;
+    uint16_t dport = rd_be16(l4 + 2);
+    if (proto == IPP_TCP)
+        hlen = (uint32_t)(l4[12] >> 4) * 4;
+    else if (dport == UDP_VXLAN || dport == UDP_VXLAN_LINUX || dport == UDP_GENEVE ||
+             dport == UDP_GTPU)
+        return false;
+    if (hlen < fixed || hlen > ip_len - 20)
+        return false;
+
+    memcpy(d->dst_mac, eth, 6);
+    memcpy(d->src_mac, eth + 6, 6);
+    d->has_dst_mac = d->has_src_mac = 1;
+    d->vlan = vlan;
+    d->has_ip = 1;
+    d->ip_version = 4;
+    d->src4 = rd_be32(ip + 12);
+    d->dst4 = rd_be32(ip + 16);
+    set_v4_mapped(d->src, d->src4);
+    set_v4_mapped(d->dst, d->dst4);
+    d->l3 = ip;
+    d->l3_len = (uint32_t)(caplen - ip_off < ip_len ? caplen - ip_off : ip_len);
+    d->l4_proto = proto;
+    d->sport = rd_be16(l4);
+    d->dport = dport;
+    d->has_ports = 1;
+    d->tcp_flags = proto == IPP_TCP ? l4[13] : 0;
+    d->payload_len = ip_len - 20 - hlen;
+    return true;
+}
+
 enum decode_status decode_packet(enum decode_link link, unsigned flags, const uint8_t *buf,
                                  size_t caplen, struct decoded *d)
 {
@@ -745,6 +809,8 @@ enum decode_status decode_packet(enum decode_link link, unsigned flags, const ui
      * instruction with its start-up cost on every packet */
     memcpy(d, &blank, offsetof(struct decoded, src));
     d->flags = (uint8_t)flags;
+    if (link == DECODE_LINK_ETH && !(flags & DECODE_NO_FAST) && decode_common(buf, caplen, d))
+        return DECODE_OK; /* d->status is DECODE_OK (0) from the template */
     cur_init(&c, buf, caplen);
     d->status = (uint8_t)decode_link(link, &c, d);
     return (enum decode_status)d->status;
