@@ -110,13 +110,16 @@ void flow_free(struct flow_table *t)
 
 static uint64_t key_hash64(const struct flow_key *k)
 {
-    uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+    uint64_t w[5];
 
     memcpy(w, k, sizeof w);
-    for (int i = 0; i < 5; i++) {
-        h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
+    /* the five products are independent (they overlap in the pipeline), then one mix */
+    uint64_t h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^
+                 w[2] * 0x165667b19e3779f9ull ^ w[3] * 0xd6e8feb86659fd93ull ^
+                 (w[4] + 0x27d4eb2f165667c5ull) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return h;
 }
 
