@@ -735,13 +735,27 @@ static enum decode_status decode_link(enum decode_link link, struct cursor *c, s
     return DECODE_UNSUPPORTED;
 }
 
+/* The transport header of the common frame (fast path below): TCP, UDP to a port no mirror
+ * transport or tunnel uses, or ICMP. Writes nothing. Returns the header's length (TCP: its
+ * data offset; ICMP: 0, no ports), or -1 for anything the general decoder must see. */
+static int common_l4(uint8_t proto, const uint8_t *l4, uint32_t l4_len)
+{
+    if (proto == IPP_ICMP)
+        return 0;
+    uint16_t dport = rd_be16(l4 + 2);
+    uint32_t hlen = proto == IPP_TCP ? (uint32_t)(l4[12] >> 4) * 4 : 8;
+    if (proto == IPP_UDP && (dport == UDP_VXLAN || dport == UDP_VXLAN_LINUX ||
+                             dport == UDP_GENEVE || dport == UDP_GTPU))
+        return -1;
+    return hlen >= (proto == IPP_TCP ? 20u : 8u) && hlen <= l4_len ? (int)hlen : -1;
+}
+
 /* The common frame in one pass: Ethernet, at most one 802.1Q tag, IPv4 without options or
- * fragments, then TCP, or UDP to a port no mirror transport or tunnel uses. Every check
- * comes before the first write, and any frame that fails one (or is anything else) goes to
- * the general decoder: the result is the same as the general decoder's, field for field
+ * fragments, then TCP, UDP off the mirror and tunnel ports, or ICMP. Every check comes
+ * before the first write, and any frame that fails one (or is anything else) goes to the
+ * general decoder: the result is the same as the general decoder's, field for field
  * (tests/test_decode.c compares the two over every cut of many frames, and so does the
- * fuzzer). Saves about 140 instructions per frame: one length check per header and no
- * calls. */
+ * fuzzer). One length check per header and no calls: about 90 instructions less a frame. */
 static bool decode_common(const uint8_t *buf, size_t caplen, struct decoded *d)
 {
     struct cursor c;
@@ -763,19 +777,12 @@ static bool decode_common(const uint8_t *buf, size_t caplen, struct decoded *d)
     const uint8_t *ip = type == ETH_IPV4 ? cur_take(&c, 20) : NULL;
     if (!ip || ip[0] != 0x45 || (rd_be16(ip + 6) & 0x3fff) != 0)
         return false;
-    uint32_t ip_len = rd_be16(ip + 2), hlen = 8;
+    uint32_t ip_len = rd_be16(ip + 2);
     uint8_t proto = ip[9];
-    size_t fixed = proto == IPP_TCP ? 20 : proto == IPP_UDP ? 8 : 0;
+    size_t fixed = proto == IPP_TCP ? 20 : proto == IPP_UDP ? 8 : proto == IPP_ICMP ? 4 : 0;
     const uint8_t *l4 = fixed && ip_len >= 20 + fixed ? cur_take(&c, fixed) : NULL;
-    if (!l4)
-        return false;
-    uint16_t dport = rd_be16(l4 + 2);
-    if (proto == IPP_TCP)
-        hlen = (uint32_t)(l4[12] >> 4) * 4;
-    else if (dport == UDP_VXLAN || dport == UDP_VXLAN_LINUX || dport == UDP_GENEVE ||
-             dport == UDP_GTPU)
-        return false;
-    if (hlen < fixed || hlen > ip_len - 20)
+    int hlen = l4 ? common_l4(proto, l4, ip_len - 20) : -1;
+    if (hlen < 0)
         return false;
 
     memcpy(d->dst_mac, eth, 6);
@@ -791,11 +798,17 @@ static bool decode_common(const uint8_t *buf, size_t caplen, struct decoded *d)
     d->l3 = ip;
     d->l3_len = (uint32_t)(caplen - ip_off < ip_len ? caplen - ip_off : ip_len);
     d->l4_proto = proto;
+    if (proto == IPP_ICMP) {
+        d->icmp_type = l4[0];
+        d->icmp_code = l4[1];
+        d->payload_len = ip_len >= 28 ? ip_len - 28 : 0;
+        return true;
+    }
     d->sport = rd_be16(l4);
-    d->dport = dport;
+    d->dport = rd_be16(l4 + 2);
     d->has_ports = 1;
     d->tcp_flags = proto == IPP_TCP ? l4[13] : 0;
-    d->payload_len = ip_len - 20 - hlen;
+    d->payload_len = ip_len - 20 - (uint32_t)hlen;
     return true;
 }
 
