@@ -49,10 +49,9 @@ enum {
     FLOW_SEEN_OUT = 1 << 7,   /* a packet from the country was seen */
 };
 
-/* Aligned to cache lines: the fields a packet touches fill the first two, the host name the
- * others. */
+/* The fields a packet touches come first (112 bytes), the host name last. */
 struct flow {
-    _Alignas(64) struct flow_key key;
+    struct flow_key key;
     uint32_t prev, next; /* expiry list links (index + 1; 0 = none) */
     uint32_t cls;        /* classification handle owned by the caller, 0 = none */
     uint16_t label;      /* protocol label id owned by the caller */

@@ -55,10 +55,9 @@ struct flow_table {
     uint8_t *refused;         /* HLL_REGISTERS: distinct keys of refused flows */
 };
 
-/* The pool: zeroed pages, aligned to a page (flows never straddle more cache lines than
- * they must), touched (and in RSS) only as flows first use them, in huge pages where the
- * kernel gives them (fewer TLB misses: a flood spreads its flows over megabytes). Returns
- * NULL when out of memory. */
+/* The pool: zeroed pages, touched (and in RSS) only as flows first use them, in huge pages
+ * where the kernel gives them (fewer TLB misses: a flood spreads its flows over megabytes).
+ * Returns NULL when out of memory. */
 static struct flow *pool_map(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
