@@ -144,7 +144,7 @@ replay_check "--country KP,ir,MM, 4 registry files (CU, ET: control traffic)" KP
 replay_check "--country KP,IR,MM, the MaxMind DB" KP,IR,MM --country KP,IR,MM "${GEO[@]}"
 replay_check "--country CU,ET,KP, registry files and MaxMind DB together" CU,ET,KP --country CU,ET,KP "${RIR[@]}" "${GEO[@]}"
 # the steady countries' detectors came out of the warm-up and stayed up
-$PY - "$T/r.json" <<'PY' && ok "CU, ET: the detectors decided (up), KP, IR up again at the end" ||
+$PY - "$T/r.json" <<'PY' && ok "the detectors of CU, ET (steady) and KP (back after its outage) are up at the end" ||
 import json, sys
 d = json.loads(open(sys.argv[1]).readlines()[-1])["detector"]["countries"]
 for cc in ("CU", "ET", "KP"):
