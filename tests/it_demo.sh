@@ -87,6 +87,21 @@ assert flagged and flagged <= set(last.items()), flagged
 PY
     not_ok "partial column of bins.csv"
 
+# the last step: a sensor watching every country of a registry file; KP's blackout is the only
+# alert, its neighbours are up, the countries without traffic are nowhere
+sed -n '/^[0-9]*\. Every country of a registry file/,/^Done/p' "$T/demo.out" >"$T/world-step"
+python3 - "$T/world-step" <<'PY' && ok "every country: KP's country_down the only alert, CN JP KR MN up, TW HK absent" ||
+import re, sys
+text = open(sys.argv[1]).read()
+alerts = re.findall(r"^ +\S+ \S+ +(\w+) +(\S+) +sensor ixp", text, re.M)
+assert alerts == [("country_down", "KP/*")], alerts
+blocks = dict(re.findall(r"^ +country (\w\w): .*\n.*\n +ixp +\* +(\w+)", text, re.M))
+assert blocks == {"KP": "down", "CN": "up", "JP": "up", "KR": "up", "MN": "up"}, blocks
+PY
+    not_ok "every-country step: $(cat "$T/world-step")"
+[ -s "$T/demo/delegated-apnic-sample.txt" ] && [ -s "$T/demo/world.pcap" ] &&
+    ok "the sample registry file and world.pcap are left in the demo's folder" || not_ok "world files"
+
 # no redis-server of the demo left: its pid gone, nothing new on its port, its directory gone
 DPID=$(sed -n 's/.*(pid \([0-9]*\);.*/\1/p' "$T/demo.out")
 DPORT=$(sed -n 's|.*redis://127.0.0.1:\([0-9]*\)/0 (pid.*|\1|p' "$T/demo.out")
