@@ -110,10 +110,11 @@ test: deps
 	scripts/check-style
 	tests/run.sh
 
-# Speed and memory beside tcpdump and ndpiReader (RUNS=5 for best of more runs).
+# Speed and memory beside tcpdump and ndpiReader, instructions per packet by stage (RUNS=5 for
+# the median of more runs).
 bench: deps all build/bench-prefix
 	build/bench-prefix
-	scripts/bench --runs $(or $(RUNS),3) --callgrind
+	scripts/bench --runs $(or $(RUNS),3) --stages
 	scripts/bench-countries --runs $(or $(RUNS),3) --callgrind
 
 build/bench-prefix: tests/bench_prefix.c $(LIB_OBJS)

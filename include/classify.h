@@ -9,7 +9,9 @@
  * could refine the result, as ndpiReader does. Flows that never carried payload are
  * labelled by nDPI's port/address guess at the end. Under load (more new nDPI flows in a
  * second of packet time than the budget) new flows get that guess too, but for a sample
- * still inspected, so a flood of conversations cannot make the sensor fall behind. The
+ * still inspected, and while load lasts (that second and the next) nDPI's first answer is
+ * final (no packets after detection), so a flood of conversations cannot make the sensor
+ * fall behind. The
  * label is the application protocol's id, or the master protocol's when the application
  * is unknown: the label ndpiReader lists under "Detected protocols". */
 #ifndef BLACKOUT_CLASSIFY_H

@@ -57,6 +57,7 @@ enum decode_status {
 
 /* Options of decode_packet. */
 #define DECODE_TUNNELS 1u /* open IP tunnels (mirror transports are always opened) */
+#define DECODE_NO_FAST 2u /* every frame through the general decoder (tests compare the two) */
 
 /* What was opened: one counter each in the summary's "decode" object ("decapsulated"). */
 enum decode_encap {

@@ -2,10 +2,12 @@
  *
  * Pipeline stage 4, after match: every country packet finds (or creates) its flow, keyed by
  * VLAN, IP protocol, both addresses and both ports, whichever way the packet goes. The
- * table is a fixed pool of flows allocated once (--max-flows) with an open-addressing hash
- * of 32-bit tags and pool indices beside it: no allocation per packet, and memory never
- * grows with a flood; a packet whose flow cannot be created because the pool is full is
- * counted as refused. Pages of the pool are touched only as flows are first used.
+ * table is a fixed pool of flows mapped once (--max-flows) with an open-addressing hash of
+ * 32-bit tags and pool indices beside it, which starts at 4,096 slots and doubles while the
+ * flows in use fill half of it (a few times per run at most, up to twice the pool): no
+ * allocation per packet, and memory never grows past the cap with a flood; a packet whose
+ * flow cannot be created because the pool is full is counted as refused. Pages of the pool
+ * are touched only as flows are first used.
  *
  * Flows leave by idle timeout (sooner once a TCP FIN or RST was seen), checked from the
  * head of lists kept in order of last packet (packet time is close to monotonic; a late
@@ -47,6 +49,7 @@ enum {
     FLOW_SEEN_OUT = 1 << 7,   /* a packet from the country was seen */
 };
 
+/* The fields a packet touches come first (112 bytes), the host name last. */
 struct flow {
     struct flow_key key;
     uint32_t prev, next; /* expiry list links (index + 1; 0 = none) */
@@ -79,6 +82,21 @@ struct flow_table;
 /* Returns a table for up to max_flows flows (1 .. FLOW_MAX), or NULL when out of memory. */
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *t);
 void flow_free(struct flow_table *t);
+
+/* A packet's flow key and hash, made once by flow_hint, which also starts fetching the hash
+ * slot the lookup will read: work the caller does before flow_get_hinted overlaps that memory
+ * access. It holds the key and its hash only: valid for the packet it was made of. */
+struct flow_hint {
+    struct flow_key key;
+    uint32_t hash;
+    bool src_is_a;
+};
+
+void flow_hint(const struct flow_table *t, const struct decoded *d, struct flow_hint *h);
+
+/* flow_get with the packet's hint (made by flow_hint for the same d, since no other call). */
+struct flow *flow_get_hinted(struct flow_table *t, const struct decoded *d,
+                             const struct flow_hint *h, int64_t now_us, bool *created);
 
 /* Finds the flow of a decoded IP packet, or creates it (*created set). A fragment after the
  * first (no ports) goes to the flow of its datagram's first fragment when that was seen.

@@ -1,10 +1,10 @@
 /* pcapfile — a fast reader for classic pcap files.
  *
- * Used by the capture module for replay: the file is read in 4 MiB blocks into one buffer
- * (memory does not grow with the file) and records are handed out in place, each checked
- * against the bytes read and a maximum capture length first. Anything that is not a
- * classic pcap file of a link type the decoder reads (pcapng, stdin, a pipe, an exotic link
- * type) is left to libpcap. */
+ * Used by the capture module for replay: the file is read in 128 KiB pieces into one
+ * 512 KiB buffer (memory does not grow with the file) and records are handed out in place, each
+ * checked against the bytes read and a maximum capture length first. Anything that is not a classic
+ * pcap file of a link type the decoder reads (pcapng, stdin, a pipe, an exotic link type) is left
+ * to libpcap. */
 #ifndef BLACKOUT_PCAPFILE_H
 #define BLACKOUT_PCAPFILE_H
 

@@ -4,7 +4,9 @@
  * of every packet. IPv4 is one byte per /24 (a flat 16 MiB table, zero pages until
  * written): the country's index, or PREFIX_SPLIT for a /24 that longer prefixes divide
  * between countries; a split /24 is found by its rank in a bitmap (a count per /16 plus a
- * popcount) and holds its runs (first host, country) in a short sorted array. IPv6 is the
+ * popcount) and holds its runs (first host, country) in a short sorted array; a bit per /16
+ * (8 KiB) says whether any of its /24s is watched, so an address far from every watched
+ * block is answered without touching the table. IPv6 is the
  * address space cut into sorted runs (first address, country); a table of where the runs of
  * each /16 start, with a table for the next 8 bits of every bucket holding more than a few
  * runs (down to /64), leaves a binary search over a handful of runs. IPv4 answers in one
@@ -66,6 +68,7 @@ struct prefix_stats {
 struct prefix_set {
     /* lookup tables, built by prefix_finish */
     uint8_t *v4;          /* [1 << 24] country index per /24, or PREFIX_SPLIT */
+    uint64_t *v4_any;     /* bit per /16: some /24 of it is watched (8 KiB, always cached) */
     uint64_t *split;      /* bit per /24: split */
     uint32_t *split_base; /* [65536 + 1] split /24s in the /16s before */
     uint32_t *split_off;  /* [nsplit + 1] first run of each split /24 */
@@ -142,6 +145,8 @@ unsigned prefix_country_v4_split(const struct prefix_set *p, uint32_t a);
 /* The watched country of IPv4 address a (host order): 1..N, or 0. */
 static inline unsigned prefix_country_v4(const struct prefix_set *p, uint32_t a)
 {
+    if (!(p->v4_any[a >> 22] >> (a >> 16 & 63) & 1))
+        return 0; /* nothing watched in its /16: the 16 MiB table is not touched */
     unsigned c = p->v4[a >> 8];
     return c != PREFIX_SPLIT ? c : prefix_country_v4_split(p, a);
 }

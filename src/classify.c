@@ -20,6 +20,7 @@ struct classify {
     /* load shedding: new nDPI flows in the current second of packet time */
     int64_t sec;
     uint32_t started, sampled;
+    int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
 };
 
 #define SHED_CHECK 16 /* one flow in this many still goes to nDPI while shedding */
@@ -37,6 +38,7 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     if (!c)
         goto nomem;
     c->cfg = *cfg;
+    c->over_sec = INT64_MIN;
     c->flow_size = SIZEOF_FLOW_STRUCT;
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
     if (!c->ndpi) {
@@ -116,7 +118,10 @@ static bool shed(struct classify *c, struct flow *f, int64_t now_us)
         c->sec = sec;
         c->started = 0;
     }
-    if (c->cfg.budget == 0 || c->started++ < c->cfg.budget || ++c->sampled % SHED_CHECK == 0)
+    if (c->cfg.budget == 0 || c->started++ < c->cfg.budget)
+        return false;
+    c->over_sec = sec;
+    if (++c->sampled % SHED_CHECK == 0)
         return false;
     guess(c, f);
     c->stats.shed++;
@@ -136,6 +141,15 @@ static void finish(struct classify *c, struct flow *f)
     pool_put(c, f->cls);
     f->cls = 0;
     f->flags |= FLOW_CLASSIFIED;
+}
+
+/* Under load (this second of packet time or the one before went over the budget), nDPI's
+ * first answer is final: no packets after detection. They would only refine a label most
+ * flows already have, at a cost that is as high as the detection's (a TLS server hello and
+ * certificate cost more than the client hello). */
+static bool loaded(const struct classify *c, int64_t now_us)
+{
+    return c->cfg.budget && c->over_sec >= now_us / 1000000 - 1;
 }
 
 static void give_up(struct classify *c, struct flow *f)
@@ -163,6 +177,10 @@ void classify_packet(struct classify *c, struct flow *f, const struct decoded *d
     }
     if (d->payload_len == 0 || d->later_frag || d->l3_len == 0)
         return;
+    if ((f->flags & FLOW_DETECTED) && loaded(c, now_us)) {
+        finish(c, f);
+        return;
+    }
     unsigned limit = d->l4_proto == IPPROTO_TCP_ ? c->cfg.tcp_pkts : c->cfg.udp_pkts;
     uint16_t len = d->l3_len > 0xffff ? 0xffff : (uint16_t)d->l3_len;
     struct ndpi_flow_struct *nf = slot(c, f->cls);
@@ -178,7 +196,7 @@ void classify_packet(struct classify *c, struct flow *f, const struct decoded *d
         }
         f->flags |= FLOW_DETECTED;
         if (!c->cfg.extra || f->cls_pkts >= limit ||
-            (unsigned)(f->cls_pkts - f->cls_found) >= c->cfg.extra_pkts ||
+            (unsigned)(f->cls_pkts - f->cls_found) >= c->cfg.extra_pkts || loaded(c, now_us) ||
             !ndpi_extra_dissection_possible(c->ndpi, nf))
             finish(c, f);
         return;

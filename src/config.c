@@ -234,7 +234,8 @@ static const struct optdef optdefs[] = {
      .max = 10000000,
      .off = O(dpi_budget),
      .help = "new flows per second (packet time) inspected by nDPI; beyond it, 15 in 16 new "
-             "flows are labelled by nDPI's port/address guess only (0: never shed)"},
+             "flows are labelled by nDPI's port/address guess only, and until a second later "
+             "nDPI's first answer is final (no --dpi-extra packets) (0: never shed)"},
     {.name = "dpi-extra",
      .kind = OPT_UINT,
      .cmds = SENSING,

@@ -735,14 +735,95 @@ static enum decode_status decode_link(enum decode_link link, struct cursor *c, s
     return DECODE_UNSUPPORTED;
 }
 
+/* The transport header of the common frame (fast path below): TCP, UDP to a port no mirror
+ * transport or tunnel uses, or ICMP. Writes nothing. Returns the header's length (TCP: its
+ * data offset; ICMP: 0, no ports), or -1 for anything the general decoder must see. */
+static int common_l4(uint8_t proto, const uint8_t *l4, uint32_t l4_len)
+{
+    if (proto == IPP_ICMP)
+        return 0;
+    uint16_t dport = rd_be16(l4 + 2);
+    uint32_t hlen = proto == IPP_TCP ? (uint32_t)(l4[12] >> 4) * 4 : 8;
+    if (proto == IPP_UDP && (dport == UDP_VXLAN || dport == UDP_VXLAN_LINUX ||
+                             dport == UDP_GENEVE || dport == UDP_GTPU))
+        return -1;
+    return hlen >= (proto == IPP_TCP ? 20u : 8u) && hlen <= l4_len ? (int)hlen : -1;
+}
+
+/* The common frame in one pass: Ethernet, at most one 802.1Q tag, IPv4 without options or
+ * fragments, then TCP, UDP off the mirror and tunnel ports, or ICMP. Every check comes
+ * before the first write, and any frame that fails one (or is anything else) goes to the
+ * general decoder: the result is the same as the general decoder's, field for field
+ * (tests/test_decode.c compares the two over every cut of many frames, and so does the
+ * fuzzer). One length check per header and no calls: about 90 instructions less a frame. */
+static bool decode_common(const uint8_t *buf, size_t caplen, struct decoded *d)
+{
+    struct cursor c;
+    uint16_t vlan = DECODE_NO_VLAN;
+
+    cur_init(&c, buf, caplen);
+    const uint8_t *eth = cur_take(&c, 14);
+    if (!eth)
+        return false;
+    uint16_t type = rd_be16(eth + 12);
+    if (type == ETH_VLAN) {
+        const uint8_t *tag = cur_take(&c, 4);
+        if (!tag)
+            return false;
+        vlan = rd_be16(tag) & 0x0fff;
+        type = rd_be16(tag + 2);
+    }
+    size_t ip_off = c.pos;
+    const uint8_t *ip = type == ETH_IPV4 ? cur_take(&c, 20) : NULL;
+    if (!ip || ip[0] != 0x45 || (rd_be16(ip + 6) & 0x3fff) != 0)
+        return false;
+    uint32_t ip_len = rd_be16(ip + 2);
+    uint8_t proto = ip[9];
+    size_t fixed = proto == IPP_TCP ? 20 : proto == IPP_UDP ? 8 : proto == IPP_ICMP ? 4 : 0;
+    const uint8_t *l4 = fixed && ip_len >= 20 + fixed ? cur_take(&c, fixed) : NULL;
+    int hlen = l4 ? common_l4(proto, l4, ip_len - 20) : -1;
+    if (hlen < 0)
+        return false;
+
+    memcpy(d->dst_mac, eth, 6);
+    memcpy(d->src_mac, eth + 6, 6);
+    d->has_dst_mac = d->has_src_mac = 1;
+    d->vlan = vlan;
+    d->has_ip = 1;
+    d->ip_version = 4;
+    d->src4 = rd_be32(ip + 12);
+    d->dst4 = rd_be32(ip + 16);
+    set_v4_mapped(d->src, d->src4);
+    set_v4_mapped(d->dst, d->dst4);
+    d->l3 = ip;
+    d->l3_len = (uint32_t)(caplen - ip_off < ip_len ? caplen - ip_off : ip_len);
+    d->l4_proto = proto;
+    if (proto == IPP_ICMP) {
+        d->icmp_type = l4[0];
+        d->icmp_code = l4[1];
+        d->payload_len = ip_len >= 28 ? ip_len - 28 : 0;
+        return true;
+    }
+    d->sport = rd_be16(l4);
+    d->dport = rd_be16(l4 + 2);
+    d->has_ports = 1;
+    d->tcp_flags = proto == IPP_TCP ? l4[13] : 0;
+    d->payload_len = ip_len - 20 - (uint32_t)hlen;
+    return true;
+}
+
 enum decode_status decode_packet(enum decode_link link, unsigned flags, const uint8_t *buf,
                                  size_t caplen, struct decoded *d)
 {
+    static const struct decoded blank = {.vlan = DECODE_NO_VLAN};
     struct cursor c;
 
-    memset(d, 0, offsetof(struct decoded, src));
-    d->vlan = DECODE_NO_VLAN;
+    /* a copy of fixed size from a template: a few vector moves, where memset was a string
+     * instruction with its start-up cost on every packet */
+    memcpy(d, &blank, offsetof(struct decoded, src));
     d->flags = (uint8_t)flags;
+    if (link == DECODE_LINK_ETH && !(flags & DECODE_NO_FAST) && decode_common(buf, caplen, d))
+        return DECODE_OK; /* d->status is DECODE_OK (0) from the template */
     cur_init(&c, buf, caplen);
     d->status = (uint8_t)decode_link(link, &c, d);
     return (enum decode_status)d->status;

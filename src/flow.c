@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define TH_FIN       0x01
 #define TH_RST       0x04
@@ -35,18 +36,37 @@ struct flow_list {
     uint32_t head, tail; /* index + 1 */
 };
 
+/* The hash starts at SLOTS_MIN slots and doubles while the flows in use reach half its
+ * slots, up to twice the pool: a table sized for --max-flows from the start would cost a
+ * cache and TLB miss per packet (16 MiB of slots at the default) for a few thousand flows. */
+#define SLOTS_MIN 4096u
+
 struct flow_table {
     struct flow *pool;
+    size_t pool_bytes;
     uint32_t max, fresh; /* pool size; pool entries never used yet start at `fresh` */
     uint32_t free1;      /* free list of recycled flows (index + 1), linked by `next` */
     struct slot *slots;
-    uint32_t mask;
+    uint32_t mask, max_slots;
     struct flow_list lists[NLISTS];
     struct flow_timeouts to;
     struct flow_stats stats;
     struct frag_entry *frags; /* FRAG_SLOTS */
     uint8_t *refused;         /* HLL_REGISTERS: distinct keys of refused flows */
 };
+
+/* The pool: zeroed pages, touched (and in RSS) only as flows first use them, in huge pages
+ * where the kernel gives them (fewer TLB misses: a flood spreads its flows over megabytes).
+ * Returns NULL when out of memory. */
+static struct flow *pool_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
+}
 
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
 {
@@ -59,10 +79,12 @@ struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
     while (size < 2 * max_flows)
         size *= 2;
     t->max = max_flows;
+    t->max_slots = size;
+    size = size < SLOTS_MIN ? size : SLOTS_MIN;
     t->mask = size - 1;
     t->to = *to;
-    /* calloc'd: pages stay untouched (and out of RSS) until flows use them */
-    t->pool = calloc(max_flows, sizeof *t->pool);
+    t->pool_bytes = (size_t)max_flows * sizeof *t->pool;
+    t->pool = pool_map(t->pool_bytes);
     t->slots = calloc(size, sizeof *t->slots);
     t->frags = calloc(FRAG_SLOTS, sizeof *t->frags);
     t->refused = calloc(HLL_REGISTERS, 1);
@@ -80,19 +102,23 @@ void flow_free(struct flow_table *t)
     free(t->refused);
     free(t->frags);
     free(t->slots);
-    free(t->pool);
+    if (t->pool)
+        munmap(t->pool, t->pool_bytes);
     free(t);
 }
 
 static uint64_t key_hash64(const struct flow_key *k)
 {
-    uint64_t w[5], h = 0x9e3779b97f4a7c15ull;
+    uint64_t w[5];
 
     memcpy(w, k, sizeof w);
-    for (int i = 0; i < 5; i++) {
-        h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
+    /* the five products are independent (they overlap in the pipeline), then one mix */
+    uint64_t h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^
+                 w[2] * 0x165667b19e3779f9ull ^ w[3] * 0xd6e8feb86659fd93ull ^
+                 (w[4] + 0x27d4eb2f165667c5ull) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
     return h;
 }
 
@@ -104,11 +130,35 @@ static uint32_t key_hash(const struct flow_key *k)
 
 _Static_assert(sizeof(struct flow_key) == 40, "flow_key is hashed as five 64-bit words");
 
+static bool key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+    uint64_t x[5], y[5];
+
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+/* memcmp's order of two 16-byte addresses (-1, 0, 1), two word compares instead of a call. */
+static int addr_order(const uint8_t a[16], const uint8_t b[16])
+{
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return 0;
+}
+
 /* Builds the canonical key; *src_is_a tells which end the packet came from. */
 static void make_key(const struct decoded *d, struct flow_key *k, bool *src_is_a)
 {
     uint16_t sp = d->has_ports ? d->sport : 0, dp = d->has_ports ? d->dport : 0;
-    int c = memcmp(d->src, d->dst, 16);
+    int c = addr_order(d->src, d->dst);
 
     if (c == 0)
         c = sp < dp ? -1 : sp > dp;
@@ -211,10 +261,18 @@ static void frag_remember(struct flow_table *t, const struct decoded *d, const s
     e->seen_us = now_us;
 }
 
-static struct flow *lookup_or_create(struct flow_table *t, const struct decoded *d, int64_t now_us,
-                                     bool *created);
+static struct flow *lookup_or_create(struct flow_table *t, const struct flow_hint *h,
+                                     int64_t now_us, bool *created);
 
-struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created)
+void flow_hint(const struct flow_table *t, const struct decoded *d, struct flow_hint *h)
+{
+    make_key(d, &h->key, &h->src_is_a);
+    h->hash = key_hash(&h->key);
+    __builtin_prefetch(&t->slots[h->hash & t->mask]);
+}
+
+struct flow *flow_get_hinted(struct flow_table *t, const struct decoded *d,
+                             const struct flow_hint *h, int64_t now_us, bool *created)
 {
     if (d->later_frag) {
         struct flow *f = frag_find(t, d, now_us);
@@ -223,37 +281,83 @@ struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now
             return f;
         }
     }
-    struct flow *f = lookup_or_create(t, d, now_us, created);
+    struct flow *f = lookup_or_create(t, h, now_us, created);
     if (f && d->is_fragment && !d->later_frag)
         frag_remember(t, d, f, now_us);
     return f;
 }
 
-static struct flow *lookup_or_create(struct flow_table *t, const struct decoded *d, int64_t now_us,
-                                     bool *created)
+struct flow *flow_get(struct flow_table *t, const struct decoded *d, int64_t now_us, bool *created)
 {
-    struct flow_key k;
-    bool src_is_a;
+    struct flow_hint h;
 
-    make_key(d, &k, &src_is_a);
-    uint32_t h = key_hash(&k), pos = h & t->mask;
+    flow_hint(t, d, &h);
+    return flow_get_hinted(t, d, &h, now_us, created);
+}
+
+/* Doubles the hash (rare: a few times per run at most) and puts every flow back by its tag:
+ * the tag is the key's whole 32-bit hash. Returns 0, or -1 (out of memory: the table stays
+ * as it was). */
+static int grow_slots(struct flow_table *t)
+{
+    uint32_t size = (t->mask + 1) * 2, mask = size - 1;
+    struct slot *slots = calloc(size, sizeof *slots);
+
+    if (!slots)
+        return -1;
+    for (uint32_t i = 0; i <= t->mask; i++) {
+        if (!t->slots[i].idx1)
+            continue;
+        uint32_t j = t->slots[i].tag & mask;
+        while (slots[j].idx1)
+            j = (j + 1) & mask;
+        slots[j] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->mask = mask;
+    return 0;
+}
+
+/* Room for one more flow in the hash: grown at half full; when growing failed, new flows are
+ * refused at three quarters (open addressing needs empty slots to end its probes). */
+static bool slot_room(struct flow_table *t)
+{
+    uint32_t size = t->mask + 1;
+
+    if (2 * (t->stats.active + 1) <= size || (size < t->max_slots && grow_slots(t) == 0))
+        return true;
+    return 4 * (t->stats.active + 1) <= 3 * size;
+}
+
+static struct flow *lookup_or_create(struct flow_table *t, const struct flow_hint *hint,
+                                     int64_t now_us, bool *created)
+{
+    const struct flow_key *k = &hint->key;
+    uint32_t h = hint->hash, pos = h & t->mask;
+
     for (; t->slots[pos].idx1; pos = (pos + 1) & t->mask) {
         const struct slot *s = &t->slots[pos];
-        if (s->tag == h && memcmp(&t->pool[s->idx1 - 1].key, &k, sizeof k) == 0) {
+        if (s->tag == h && key_equal(&t->pool[s->idx1 - 1].key, k)) {
             *created = false;
             return &t->pool[s->idx1 - 1];
         }
     }
-    struct flow *f = alloc_flow(t);
+    uint32_t size = t->mask + 1;
+    struct flow *f = slot_room(t) ? alloc_flow(t) : NULL;
+    if (f && t->mask + 1 != size) { /* grown: the key's empty slot is elsewhere now */
+        for (pos = h & t->mask; t->slots[pos].idx1; pos = (pos + 1) & t->mask)
+            ;
+    }
     if (!f) {
         t->stats.refused_pkts++;
-        hll_add(t->refused, key_hash64(&k));
+        hll_add(t->refused, key_hash64(k));
         return NULL;
     }
     memset(f, 0, offsetof(struct flow, host));
     f->host[0] = '\0';
-    f->key = k;
-    f->flags = src_is_a ? FLOW_SRC_IS_A : 0;
+    f->key = *k;
+    f->flags = hint->src_is_a ? FLOW_SRC_IS_A : 0;
     f->first_us = f->last_us = now_us;
     t->slots[pos].tag = h;
     t->slots[pos].idx1 = (uint32_t)(f - t->pool) + 1;
@@ -314,6 +418,8 @@ void flow_count(struct flow_table *t, struct flow *f, unsigned dir, uint64_t byt
     unsigned from = list_of(f);
     if (f->key.proto == IPPROTO_TCP_ && (tcp_flags & (TH_FIN | TH_RST)))
         f->flags |= FLOW_CLOSING;
+    if (from == list_of(f) && t->lists[from].tail == (uint32_t)(f - t->pool) + 1)
+        return; /* the last flow with a packet already */
     list_unlink(t, from, f);
     list_append(t, list_of(f), f);
 }

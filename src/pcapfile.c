@@ -11,7 +11,11 @@
 
 #define MAGIC_USEC 0xa1b2c3d4u
 #define MAGIC_NSEC 0xa1b23c4du
-#define BLOCK      ((size_t)4 << 20) /* read size; one record (at most 256 KiB) always fits */
+/* The buffer holds any record (at most 256 KiB); it is filled CHUNK bytes at a time, so the
+ * bytes read() just copied are still in the core's cache when the records are decoded (with
+ * 4 MiB reads, each record's first touch was a cache miss). */
+#define BLOCK ((size_t)512 << 10)
+#define CHUNK ((size_t)128 << 10)
 
 struct pcapfile {
     int fd;
@@ -39,7 +43,8 @@ static bool fill(struct pcapfile *f, size_t n)
     f->have -= f->pos;
     f->pos = 0;
     while (f->have < n && !f->eof) {
-        ssize_t r = read(f->fd, f->buf + f->have, BLOCK - f->have);
+        size_t room = BLOCK - f->have;
+        ssize_t r = read(f->fd, f->buf + f->have, room < CHUNK ? room : CHUNK);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
@@ -50,6 +55,12 @@ static bool fill(struct pcapfile *f, size_t n)
     }
     errno = 0;
     return f->have >= n;
+}
+
+/* fill's test, inlined into the per-record path: a read is needed once per CHUNK bytes. */
+static inline bool have(struct pcapfile *f, size_t n)
+{
+    return f->have - f->pos >= n || fill(f, n);
 }
 
 /* Reads the global header; returns false for anything that is not classic pcap. */
@@ -107,7 +118,7 @@ out:
 
 int pcapfile_next(struct pcapfile *f, struct pcapfile_record *r, char *err, size_t errlen)
 {
-    if (!fill(f, 16)) {
+    if (!have(f, 16)) {
         if (errno) {
             snprintf(err, errlen, "%s: %s", f->name, strerror(errno));
             return -1;
@@ -129,7 +140,7 @@ int pcapfile_next(struct pcapfile *f, struct pcapfile_record *r, char *err, size
                  PCAPFILE_MAX_CAPLEN);
         return -1;
     }
-    if (!fill(f, 16 + (size_t)caplen)) {
+    if (!have(f, 16 + (size_t)caplen)) {
         snprintf(err, errlen,
                  "%s: truncated dump file: record %llu at offset %llu needs %u bytes, %zu left",
                  f->name, (unsigned long long)f->records + 1, (unsigned long long)f->consumed,

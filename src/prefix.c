@@ -56,10 +56,11 @@ struct prefix_set *prefix_new(void)
     /* calloc'd tables stay on shared zero pages until written: a small map costs little. */
     p->v4 = v4_alloc();
     p->split = calloc(V4_SLOTS / 64, sizeof(uint64_t));
+    p->v4_any = calloc(NET16 / 64, sizeof(uint64_t));
     p->split_base = calloc(NET16 + 1, sizeof(uint32_t));
     p->v6_first = calloc(NET16 + 1, sizeof(uint32_t));
     p->v6_sub = calloc(NET16, sizeof(uint32_t));
-    if (!p->v4 || !p->split || !p->split_base || !p->v6_first || !p->v6_sub)
+    if (!p->v4 || !p->split || !p->v4_any || !p->split_base || !p->v6_first || !p->v6_sub)
         goto err;
     return p;
 err:
@@ -81,6 +82,7 @@ void prefix_free(struct prefix_set *p)
     free(p->runs);
     free(p->split_off);
     free(p->split_base);
+    free(p->v4_any);
     free(p->split);
     if (p->v4)
         munmap(p->v4, V4_SLOTS);
@@ -463,6 +465,13 @@ static void *grow(void *v, size_t *cap, size_t need, size_t size)
     return n;
 }
 
+/* Marks the /16s of the /24s first..last as holding a watched address. */
+static void v4_mark(struct prefix_set *p, uint32_t first, uint32_t last)
+{
+    for (uint32_t n16 = first >> 8; n16 <= last >> 8; n16++)
+        p->v4_any[n16 >> 6] |= (uint64_t)1 << (n16 & 63);
+}
+
 /* Ends the /24 in f->net: one country, or a split /24 with its runs. */
 static int v4_flush(struct v4_fill *f)
 {
@@ -472,6 +481,8 @@ static int v4_flush(struct v4_fill *f)
         return 0;
     if (f->nruns == 1) {
         p->v4[f->net] = (uint8_t)f->runs[0];
+        if ((uint8_t)f->runs[0])
+            v4_mark(p, f->net, f->net);
     } else {
         uint32_t *off = grow(p->split_off, &f->cap_off, p->nsplit + 2, sizeof *off);
         if (!off)
@@ -482,6 +493,7 @@ static int v4_flush(struct v4_fill *f)
             return -1;
         p->runs = runs;
         p->v4[f->net] = PREFIX_SPLIT;
+        v4_mark(p, f->net, f->net);
         p->split[f->net >> 6] |= (uint64_t)1 << (f->net & 63);
         p->split_base[(f->net >> 8) + 1]++;
         p->split_off[p->nsplit++] = (uint32_t)p->nruns;
@@ -515,13 +527,17 @@ static int v4_run(struct v4_fill *f, uint32_t s, uint32_t e, unsigned c)
     }
     if ((e & 255) != 255) {
         uint32_t whole = (e >> 8) - (s >> 8);
-        if (c && whole)
+        if (c && whole) {
             memset(f->p->v4 + (s >> 8), (int)c, whole);
+            v4_mark(f->p, s >> 8, (s >> 8) + whole - 1);
+        }
         v4_part(f, e & ~255u, c);
         return 0;
     }
-    if (c)
+    if (c) {
         memset(f->p->v4 + (s >> 8), (int)c, (e >> 8) - (s >> 8) + 1);
+        v4_mark(f->p, s >> 8, e >> 8);
+    }
     return 0;
 }
 
@@ -777,7 +793,7 @@ struct prefix_stats prefix_stats(const struct prefix_set *p)
 
 size_t prefix_bytes(const struct prefix_set *p)
 {
-    return V4_SLOTS + V4_SLOTS / 8 + (NET16 + 1) * sizeof(uint32_t) +
+    return V4_SLOTS + V4_SLOTS / 8 + NET16 / 8 + (NET16 + 1) * sizeof(uint32_t) +
            (p->nsplit + 1) * sizeof(uint32_t) + p->nruns * sizeof(uint16_t) + p->nv6 * 17 +
            (2 * NET16 + 1) * sizeof(uint32_t) + p->nv6_tables * sizeof(struct prefix_v6_table);
 }

@@ -269,13 +269,6 @@ static unsigned pick_route(const struct route_table *t, const struct decoded *d,
     return t->fallback;
 }
 
-static unsigned country_of(const struct prefix_set *p, const struct decoded *d, bool src)
-{
-    if (d->ip_version == 4)
-        return prefix_country_v4(p, src ? d->src4 : d->dst4);
-    return prefix_country_v6(p, src ? d->src : d->dst);
-}
-
 static void add_hit(struct route_verdict *v, unsigned country, uint8_t dir, const uint8_t *chost)
 {
     v->hit[v->nhits++] = (struct route_hit){.country = country, .dir = dir, .chost = chost};
@@ -286,7 +279,10 @@ void route_match(const struct route_table *t, const struct prefix_set *country,
 {
     v->nhits = 0;
     if (d->has_ip) {
-        unsigned from = country_of(country, d, true), to = country_of(country, d, false);
+        bool v4 = d->ip_version == 4;
+        unsigned from =
+            v4 ? prefix_country_v4(country, d->src4) : prefix_country_v6(country, d->src);
+        unsigned to = v4 ? prefix_country_v4(country, d->dst4) : prefix_country_v6(country, d->dst);
         if (from)
             add_hit(v, from, DIR_OUT, d->src);
         if (to && to != from)

@@ -500,7 +500,8 @@ static unsigned flow_dir(const struct sensor *s, const struct flow *f,
 /* The flow and classification stages of a country packet counted on pair[0] (and pair[1]
  * when it goes between two countries). */
 static void track_flow(struct sensor *s, const struct packet *p, const struct decoded *d,
-                       const struct route_verdict *v, const int *pair, uint32_t bytes)
+                       const struct flow_hint *hint, const struct route_verdict *v, const int *pair,
+                       uint32_t bytes)
 {
     int64_t now_us = (p->ts_sec < 0 ? 0 : p->ts_sec) * 1000000 + p->ts_usec;
     bool created;
@@ -509,7 +510,7 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
         flow_expire(s->flows, now_us, on_flow, s);
         s->expired_at = p->ts_sec;
     }
-    struct flow *f = flow_get(s->flows, d, now_us, &created);
+    struct flow *f = flow_get_hinted(s->flows, d, hint, now_us, &created);
     if (!f)
         return; /* counted by the flow table; the bins have the packet already */
     if (created) {
@@ -633,6 +634,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
 {
     struct decoded d;
     struct route_verdict v;
+    struct flow_hint hint;
     int pair[2] = {-1, -1};
 
     s->packets++;
@@ -647,6 +649,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
         return;
     }
     uint32_t bytes = decode_bytes(&d, p->len);
+    flow_hint(s->flows, &d, &hint); /* its slot arrives while the bins count */
     for (unsigned i = 0; i < v.nhits; i++) {
         pair[i] = hit_pair(s, &v.hit[i]);
         if (pair[i] >= 0)
@@ -660,7 +663,7 @@ void sensor_packet(struct sensor *s, const struct packet *p)
         s->refused++;
         return;
     }
-    track_flow(s, p, &d, &v, pair, bytes);
+    track_flow(s, p, &d, &hint, &v, pair, bytes);
 }
 
 bool sensor_tick(struct sensor *s, int64_t ts)

@@ -251,6 +251,90 @@ static void every_prefix_is_safe(void **state)
     }
 }
 
+/* The two decodes of a frame agree: status, every field up to the addresses (the option
+ * bits aside), and the addresses when there are any. */
+static void assert_same_decode(const uint8_t *b, size_t n, unsigned flags)
+{
+    struct decoded fast, slow;
+
+    enum decode_status a = decode_packet(DECODE_LINK_ETH, flags, b, n, &fast);
+    enum decode_status c = decode_packet(DECODE_LINK_ETH, flags | DECODE_NO_FAST, b, n, &slow);
+    assert_int_equal(a, c);
+    fast.flags = slow.flags = 0;
+    assert_memory_equal(&fast, &slow, offsetof(struct decoded, src));
+    if (fast.has_ip) {
+        assert_memory_equal(fast.src, slow.src, 16);
+        assert_memory_equal(fast.dst, slow.dst, 16);
+    }
+}
+
+/* One frame of the grid: link (0 bare, 1 802.1Q, 2 802.1ad, 3 two 802.1Q tags), IPv4 first
+ * byte, total length (0: exact, else this), fragment field, protocol, TCP data offset in
+ * words, UDP destination port, payload bytes. */
+static void grid_frame(struct pkt *p, unsigned link, unsigned vhl, unsigned tot, unsigned frag,
+                       unsigned proto, unsigned doff, unsigned dport, unsigned payload)
+{
+    static const unsigned first[] = {0x0800, 0x8100, 0x88a8, 0x8100};
+    size_t l4 = proto == 6 ? 20 : proto == 17 ? 8 : 4, opt = vhl == 0x46 ? 4 : 0;
+
+    memset(p, 0, sizeof *p);
+    pk_eth(p, first[link]);
+    if (link)
+        pk_vlan(p, 100 + link, link == 3 ? 0x8100 : 0x0800);
+    if (link == 3)
+        pk_vlan(p, 7, 0x0800);
+    pk_ip4(p, EXT, KP, proto, l4 + payload, frag, opt);
+    p->b[p->n - 20 - opt] = (uint8_t)vhl;
+    if (tot) {
+        p->b[p->n - 18 - opt] = (uint8_t)(tot >> 8);
+        p->b[p->n - 17 - opt] = (uint8_t)tot;
+    }
+    if (proto == 6) {
+        pk_tcp(p, 40000, 443, 0x18, 0);
+        p->b[p->n - 8] = (uint8_t)(doff << 4);
+    } else if (proto == 17) {
+        pk_udp(p, 40000, dport, 0);
+    } else {
+        pk_u32(p, 0x08000000);
+    }
+    for (unsigned i = 0; i < payload; i++)
+        pk_u8(p, 'a' + i % 26);
+}
+
+/* The one-pass decoder of the common frame against the general one, over a grid of frames
+ * near and across its limits, every cut of each, with and without tunnels opened. */
+static void common_frames_decode_as_the_general_decoder(void **state)
+{
+    static const unsigned vhls[] = {0x45, 0x46, 0x44, 0x55};
+    static const unsigned tots[] = {0, 1, 20, 27, 28, 39, 40, 44, 1500};
+    static const unsigned frags[] = {0, 0x4000, 0x2000, 0x0001, 0x8000};
+    static const unsigned protos[] = {6, 17, 1, 47, 4};
+    static const unsigned doffs[] = {5, 4, 6, 0, 15};
+    static const unsigned dports[] = {53, 4789, 8472, 6081, 2152};
+    static const unsigned payloads[] = {0, 3, 20};
+    struct pkt p;
+    unsigned frames = 0;
+
+    for (unsigned link = 0; link < 4; link++)
+        for (size_t v = 0; v < sizeof vhls / sizeof vhls[0]; v++)
+            for (size_t t = 0; t < sizeof tots / sizeof tots[0]; t++)
+                for (size_t f = 0; f < sizeof frags / sizeof frags[0]; f++)
+                    for (size_t pr = 0; pr < sizeof protos / sizeof protos[0]; pr++)
+                        for (size_t x = 0; x < 5; x++)
+                            for (size_t pl = 0; pl < sizeof payloads / sizeof payloads[0]; pl++) {
+                                if (x && protos[pr] != 6 && protos[pr] != 17)
+                                    continue;
+                                grid_frame(&p, link, vhls[v], tots[t], frags[f], protos[pr],
+                                           doffs[x], dports[x], payloads[pl]);
+                                for (size_t n = 0; n <= p.n; n++) {
+                                    assert_same_decode(p.b, n, 0);
+                                    assert_same_decode(p.b, n, DECODE_TUNNELS);
+                                }
+                                frames++;
+                            }
+    assert_true(frames > 10000);
+}
+
 static void ipv6_extension_chain(void **state)
 {
     struct pkt p = {0};
@@ -897,6 +981,7 @@ int main(void)
         cmocka_unit_test(tcp_bad_offset_keeps_addresses),
         cmocka_unit_test(truncations),
         cmocka_unit_test(every_prefix_is_safe),
+        cmocka_unit_test(common_frames_decode_as_the_general_decoder),
         cmocka_unit_test(ipv6_extension_chain),
         cmocka_unit_test(ipv6_chain_limits),
         cmocka_unit_test(ipv6_fragments),

@@ -226,6 +226,74 @@ static void deletion_keeps_chains_intact(void **state)
     flow_free(t);
 }
 
+/* The hash starts small and doubles with the flows in use (50,000 here, 4,096 slots at the
+ * start): every flow stays reachable from both ends, and flows that leave free their slots. */
+static void hash_grows_with_the_flows(void **state)
+{
+    enum { N = 50000 };
+    struct flow_table *t = flow_new(1u << 20, &TO);
+    struct exports e = {0};
+    bool created;
+
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(EXT + i, (uint16_t)(1024 + i % 60000), KP, 443);
+        struct flow *f = flow_get(t, &d, i < N / 2 ? 0 : 30 * SEC, &created);
+        assert_non_null(f);
+        assert_true(created);
+        flow_count(t, f, 0, 1, 0x10, i < N / 2 ? 0 : 30 * SEC, on_export, &e);
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(KP, 443, EXT + i, (uint16_t)(1024 + i % 60000));
+        assert_non_null(flow_get(t, &d, 31 * SEC, &created));
+        assert_false(created);
+    }
+    flow_expire(t, 60 * SEC, on_export, &e); /* the first half leaves */
+    assert_int_equal(e.n, N / 2);
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(EXT + i, (uint16_t)(1024 + i % 60000), KP, 443);
+        assert_non_null(flow_get(t, &d, 61 * SEC, &created));
+        assert_int_equal(created, i < N / 2);
+    }
+    assert_int_equal(flow_stats(t)->active, N);
+    flow_free(t);
+}
+
+struct order {
+    unsigned n;
+    uint16_t port[8];
+};
+
+static void on_order(void *ctx, struct flow *f, enum flow_end why)
+{
+    struct order *o = ctx;
+    (void)why;
+    if (o->n < 8)
+        o->port[o->n++] = f->key.pb; /* EXT's port: KP is the lower end of these keys */
+}
+
+/* Flows leave in the order of their last packet, also when a flow gets several packets in a
+ * row (it stays last without moving). */
+static void expiry_in_order_of_last_packet(void **state)
+{
+    struct flow_table *t = flow_new(16, &TO);
+    struct order o = {0};
+    bool created;
+    static const uint16_t ports[] = {1001, 1002, 1003, 1001, 1003, 1002, 1001, 1001};
+    static const int64_t at[] = {0, 1, 2, 3, 4, 5, 6, 7};
+
+    for (unsigned i = 0; i < 8; i++) {
+        struct decoded d = tcp(KP, 80, EXT, ports[i]);
+        struct flow *f = flow_get(t, &d, at[i] * SEC, &created);
+        flow_count(t, f, 1, 1, 0x10, at[i] * SEC, on_order, &o);
+    }
+    flow_expire(t, 100 * SEC, on_order, &o);
+    assert_int_equal(o.n, 3);
+    assert_int_equal(o.port[0], 1003);
+    assert_int_equal(o.port[1], 1002);
+    assert_int_equal(o.port[2], 1001);
+    flow_free(t);
+}
+
 /* Later fragments (no ports) belong to the flow of their datagram's first fragment. */
 static void fragments_join_their_flow(void **state)
 {
@@ -310,6 +378,8 @@ int main(void)
         cmocka_unit_test(active_timeout_exports_and_goes_on),
         cmocka_unit_test(full_pool_refuses_and_counts),
         cmocka_unit_test(deletion_keeps_chains_intact),
+        cmocka_unit_test(hash_grows_with_the_flows),
+        cmocka_unit_test(expiry_in_order_of_last_packet),
         cmocka_unit_test(fragments_join_their_flow),
         cmocka_unit_test(fragment_of_expired_flow),
         cmocka_unit_test(bad_sizes),

@@ -85,11 +85,22 @@ static void byte_orders_and_precision(void **state)
     free(c);
 }
 
-/* 40 records of 200 KiB: many 4 MiB blocks, records across every boundary. */
+/* 40 records of 200 KiB: many reads of 128 KiB and refills of the 512 KiB buffer, records
+ * across every boundary. */
 static void records_across_blocks(void **state)
 {
     char *p = make_file(0xa1b2c3d4u, false, 1, 40, 200 * 1024);
     read_all(p, 40, 200 * 1024, 123456);
+    unlink(p);
+    free(p);
+}
+
+/* Records of the largest capture length, each longer than two reads and more than half the
+ * buffer: every one is gathered whole. */
+static void largest_records(void **state)
+{
+    char *p = make_file(0xa1b2c3d4u, false, 1, 9, PCAPFILE_MAX_CAPLEN);
+    read_all(p, 9, PCAPFILE_MAX_CAPLEN, 123456);
     unlink(p);
     free(p);
 }
@@ -146,9 +157,8 @@ static void others_go_to_libpcap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(byte_orders_and_precision),
-        cmocka_unit_test(records_across_blocks),
-        cmocka_unit_test(cut_and_corrupt),
+        cmocka_unit_test(byte_orders_and_precision), cmocka_unit_test(records_across_blocks),
+        cmocka_unit_test(largest_records),           cmocka_unit_test(cut_and_corrupt),
         cmocka_unit_test(others_go_to_libpcap),
     };
     return cmocka_run_group_tests_name("pcapfile", tests, NULL, NULL);

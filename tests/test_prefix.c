@@ -140,6 +140,27 @@ static void everything(void **state)
     prefix_free(p);
 }
 
+/* Addresses in /16s without a watched /24 are answered by the /16 bits: next to a watched
+ * /24, a split /24, a /14 over four /16s, and a /16 of a country not selected. */
+static void far_from_watched_blocks(void **state)
+{
+    static const char *const lines[] = {"10.1.2.0/24 KP", "10.1.3.16/28 IR", "20.0.0.0/14 IR",
+                                        "30.1.0.0/16 CN", NULL};
+    struct prefix_set *p = from_text(lines, "KP,IR");
+
+    assert_int_equal(prefix_country_v4(p, IP4(10, 1, 2, 77)), 1);
+    assert_int_equal(prefix_country_v4(p, IP4(10, 1, 4, 1)), 0); /* same /16 */
+    assert_int_equal(prefix_country_v4(p, IP4(10, 0, 2, 77)), 0);
+    assert_int_equal(prefix_country_v4(p, IP4(10, 1, 3, 17)), 2); /* split /24 */
+    assert_int_equal(prefix_country_v4(p, IP4(10, 1, 3, 15)), 0);
+    for (unsigned b = 0; b < 4; b++)
+        assert_int_equal(prefix_country_v4(p, IP4(20, b, 200, 1)), 2);
+    assert_int_equal(prefix_country_v4(p, IP4(20, 4, 0, 0)), 0);
+    assert_int_equal(prefix_country_v4(p, IP4(19, 255, 255, 255)), 0);
+    assert_int_equal(prefix_country_v4(p, IP4(30, 1, 0, 1)), 0); /* CN, not selected */
+    prefix_free(p);
+}
+
 static void ipv6_ranges_merge(void **state)
 {
     const char *const lines[] = {"2001:db8:1::/48", "2001:db8:1:8000::/49", "2001:db8:2::/48",
@@ -317,17 +338,12 @@ static void random_against_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_cidrs),
-        cmocka_unit_test(builtin_kp_edges),
-        cmocka_unit_test(partial_slash24s),
-        cmocka_unit_test(ranges_with_ragged_ends),
-        cmocka_unit_test(everything),
-        cmocka_unit_test(ipv6_ranges_merge),
-        cmocka_unit_test(most_specific_wins),
-        cmocka_unit_test(selection),
-        cmocka_unit_test(empty_map),
-        cmocka_unit_test(country_lists),
-        cmocka_unit_test(random_against_reference),
+        cmocka_unit_test(parse_cidrs),       cmocka_unit_test(builtin_kp_edges),
+        cmocka_unit_test(partial_slash24s),  cmocka_unit_test(ranges_with_ragged_ends),
+        cmocka_unit_test(everything),        cmocka_unit_test(far_from_watched_blocks),
+        cmocka_unit_test(ipv6_ranges_merge), cmocka_unit_test(most_specific_wins),
+        cmocka_unit_test(selection),         cmocka_unit_test(empty_map),
+        cmocka_unit_test(country_lists),     cmocka_unit_test(random_against_reference),
     };
     return cmocka_run_group_tests_name("prefix", tests, NULL, NULL);
 }

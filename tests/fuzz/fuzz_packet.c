@@ -5,7 +5,8 @@
  * (bits 4-5: none, eth0, eth1) and whether IP tunnels stay closed (bit 6: --tunnels off). Then up
  * to MAX_FRAMES frames, each as one byte of seconds since the previous frame, two bytes of length
  * (big-endian) and the frame (cut to what is left of the input). Each frame goes through the path
- * twice at the same time, so that its flow is found as well as made. Every input gets a fresh flow
+ * twice at the same time, so that its flow is found as well as made; its decode must equal the
+ * general decoder's (DECODE_NO_FAST). Every input gets a fresh flow
  * table, flushed at the end (every nDPI flow goes back to the pool): inputs do not depend on each
  * other and memory stays bounded. nDPI, the country set and the route table are built once. */
 
@@ -92,6 +93,19 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
     json_free(&j);
 }
 
+/* The one-pass decoder of the common frame gives what the general decoder gives. */
+static void same_as_general(enum decode_link link, unsigned flags, const uint8_t *buf, size_t len,
+                            const struct decoded *d)
+{
+    struct decoded g;
+
+    decode_packet(link, flags | DECODE_NO_FAST, buf, len, &g);
+    g.flags = d->flags;
+    if (memcmp(&g, d, offsetof(struct decoded, src)) != 0 ||
+        (d->has_ip && (memcmp(g.src, d->src, 16) != 0 || memcmp(g.dst, d->dst, 16) != 0)))
+        abort();
+}
+
 /* The stages of sensor_packet after decode, less the bins. */
 static void one_packet(enum decode_link link, unsigned flags, int iface, const uint8_t *buf,
                        size_t len, int64_t now_us)
@@ -101,6 +115,7 @@ static void one_packet(enum decode_link link, unsigned flags, int iface, const u
     bool created;
 
     decode_packet(link, flags, buf, len, &d);
+    same_as_general(link, flags, buf, len, &d);
     (void)decode_status_name((enum decode_status)d.status);
     for (unsigned i = 0; i < d.nencap; i++)
         (void)decode_encap_name((enum decode_encap)d.encap[i]);

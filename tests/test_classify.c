@@ -1,0 +1,174 @@
+/* Unit tests for the classifier (the real nDPI): a flow named from its payload gets the
+ * packets after detection that can refine the label while there is no load, and none while
+ * the budget of new flows is exceeded (that second and the next); a flow over the budget is
+ * labelled by the port guess. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "classify.h"
+#include "flow.h"
+#include "pkt.h"
+
+#include <string.h>
+
+#define SEC 1000000LL
+
+static const struct flow_timeouts TO = {
+    .idle_us = 60 * SEC, .closing_us = 10 * SEC, .active_us = 300 * SEC};
+
+static const char REQUEST[] = "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n"
+                              "User-Agent: test\r\nAccept: */*\r\n\r\n";
+static const char RESPONSE[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                               "Content-Length: 0\r\n\r\n";
+
+static const uint32_t CLIENT = IP4(198, 51, 100, 7), SERVER = IP4(175, 45, 176, 10);
+
+/* An Ethernet/IPv4/TCP segment carrying text, decoded into *d (pointing into *p). */
+static void segment(struct pkt *p, struct decoded *d, uint32_t src, unsigned sport, uint32_t dst,
+                    unsigned dport, const char *text)
+{
+    size_t n = strlen(text);
+
+    memset(p, 0, sizeof *p);
+    pk_eth(p, 0x0800);
+    pk_ip4(p, src, dst, 6, 20 + n, 0, 0);
+    pk_tcp(p, sport, dport, 0x18, 0);
+    pk_bytes(p, text, n);
+    assert_int_equal(decode_packet(DECODE_LINK_ETH, 0, p->b, p->n, d), DECODE_OK);
+}
+
+struct rig {
+    struct flow_table *flows;
+    struct classify *cls;
+};
+
+static void rig_init(struct rig *r, uint32_t budget)
+{
+    const struct classify_config cc = {.max_active = 64,
+                                       .tcp_pkts = 12,
+                                       .udp_pkts = 10,
+                                       .extra = true,
+                                       .extra_pkts = 4,
+                                       .budget = budget};
+    char err[256];
+
+    r->flows = flow_new(64, &TO);
+    r->cls = classify_new(&cc, err, sizeof err);
+    assert_non_null(r->flows);
+    assert_non_null(r->cls);
+}
+
+static void done(void *ctx, struct flow *f, enum flow_end why)
+{
+    (void)why;
+    classify_done(ctx, f);
+}
+
+/* As the sensor ends: every flow's label made final (its nDPI flow given back), then free. */
+static void rig_free(struct rig *r)
+{
+    flow_flush(r->flows, done, r->cls);
+    classify_free(r->cls);
+    flow_free(r->flows);
+}
+
+/* One HTTP segment of the conversation on client port `port`, at time t (us): request (toward
+ * the server) or response. Returns the flow. */
+static struct flow *talk(struct rig *r, unsigned port, bool request, int64_t t)
+{
+    struct pkt p;
+    struct decoded d;
+    bool created;
+
+    if (request)
+        segment(&p, &d, CLIENT, port, SERVER, 80, REQUEST);
+    else
+        segment(&p, &d, SERVER, 80, CLIENT, port, RESPONSE);
+    struct flow *f = flow_get(r->flows, &d, t, &created);
+    assert_non_null(f);
+    classify_packet(r->cls, f, &d, t);
+    return f;
+}
+
+static const char *label(const struct rig *r, const struct flow *f)
+{
+    return classify_name(r->cls, f->label);
+}
+
+/* Without load the response follows the request into nDPI (it may refine the label). */
+static void extra_packets_without_load(void **state)
+{
+    struct rig r;
+    rig_init(&r, 10);
+
+    struct flow *f = talk(&r, 40000, true, 1 * SEC);
+    assert_true(f->flags & FLOW_DETECTED);
+    assert_string_equal(label(&r, f), "HTTP");
+    assert_int_equal(classify_stats(r.cls)->packets, 1);
+    talk(&r, 40000, false, 1 * SEC + 1000);
+    assert_int_equal(classify_stats(r.cls)->packets, 2);
+    assert_int_equal(classify_stats(r.cls)->shed, 0);
+    rig_free(&r);
+}
+
+/* Over the budget (1 new flow per second): the second flow of the second is labelled by
+ * guess, and the first flow's label is final at detection, the response not inspected; two
+ * seconds later load is over and a new flow gets its response inspected again. */
+static void no_extra_packets_under_load(void **state)
+{
+    struct rig r;
+    rig_init(&r, 1);
+
+    struct flow *a = talk(&r, 40001, true, 5 * SEC);
+    assert_int_equal(classify_stats(r.cls)->packets, 1);
+    struct flow *b = talk(&r, 40002, true, 5 * SEC + 100);
+    assert_int_equal(classify_stats(r.cls)->shed, 1);
+    assert_true(b->flags & FLOW_CLASSIFIED);
+    assert_string_equal(label(&r, b), "HTTP"); /* port 80 */
+    talk(&r, 40001, false, 5 * SEC + 200);
+    assert_int_equal(classify_stats(r.cls)->packets, 1);
+    assert_true(a->flags & FLOW_CLASSIFIED);
+    assert_string_equal(label(&r, a), "HTTP");
+    /* the next second is still under load: a flow detected then is final at once */
+    struct flow *c = talk(&r, 40003, true, 6 * SEC + 100);
+    talk(&r, 40003, false, 6 * SEC + 200);
+    assert_int_equal(classify_stats(r.cls)->packets, 2);
+    assert_true(c->flags & FLOW_CLASSIFIED);
+    /* two seconds after the last one over the budget: refined again */
+    struct flow *d = talk(&r, 40004, true, 7 * SEC + 100);
+    assert_false(d->flags & FLOW_CLASSIFIED);
+    talk(&r, 40004, false, 7 * SEC + 200);
+    assert_int_equal(classify_stats(r.cls)->packets, 4);
+    rig_free(&r);
+}
+
+/* A flow still being refined when load begins gets no more packets. */
+static void load_ends_refining(void **state)
+{
+    struct rig r;
+    rig_init(&r, 1);
+
+    struct flow *a = talk(&r, 40010, true, 10 * SEC);
+    assert_false(a->flags & FLOW_CLASSIFIED);
+    talk(&r, 40011, true, 11 * SEC);       /* the budget's one flow of second 11 */
+    talk(&r, 40012, true, 11 * SEC + 100); /* over it */
+    assert_int_equal(classify_stats(r.cls)->shed, 1);
+    unsigned long long before = classify_stats(r.cls)->packets;
+    talk(&r, 40010, false, 11 * SEC + 200);
+    assert_int_equal(classify_stats(r.cls)->packets, before);
+    assert_true(a->flags & FLOW_CLASSIFIED);
+    rig_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(extra_packets_without_load),
+        cmocka_unit_test(no_extra_packets_under_load),
+        cmocka_unit_test(load_ends_refining),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
