@@ -14,8 +14,8 @@
  * A removed route's flows finish on the fallback route (`other`, or `all` without rules),
  * and its totals stay in the summary and in Redis. A flow keeps the route it started on
  * until it ends, while every packet is binned by the rules in force. The country's and the
- * sensor's detector state carry over. Options other than --country, --prefixes, --rir and
- * --route need a restart. */
+ * sensor's detector state carry over. Options other than --country, --prefixes, --rir,
+ * --geoip and --route need a restart. */
 #ifndef BLACKOUT_RELOAD_H
 #define BLACKOUT_RELOAD_H
 

@@ -142,8 +142,8 @@ static const struct optdef optdefs[] = {
      .arg = "FILE",
      .off = O(geoip),
      .help = "address source: a MaxMind DB country database (.mmdb: GeoLite2-Country, DB-IP "
-             "Country Lite), read once at start; the most specific prefix of all sources "
-             "wins"},
+             "Country Lite), read at start and on reload; the most specific prefix of all "
+             "sources wins"},
     {.name = "route",
      .kind = OPT_LIST,
      .cmds = SENSING,
@@ -641,8 +641,8 @@ static const struct {
      "detector."},
     {"capture", CMD_CAPTURE, "capture [OPTIONS] -i IFACE...",
      "Live capture on mirror ports; kernel time stamps drive bins, a wall-clock tick closes "
-     "them in silence. SIGTERM or SIGINT: flush and exit; SIGHUP: reload prefixes and "
-     "routes."},
+     "them in silence. SIGTERM or SIGINT: flush and exit; SIGHUP: reload the country "
+     "set, its address sources and the routes."},
     {"detect", CMD_DETECT, "detect [OPTIONS]",
      "The detector over bins in Redis, one per sensor, combined: a route silent at every "
      "sensor that judges it is an outage, at one sensor only that sensor's problem."},
@@ -819,8 +819,9 @@ static void print_help(enum cmd cmd)
         ;
     if (c == NCMDS) {
         printf("usage: blackout SUBCOMMAND [OPTIONS]\n\n"
-               "A passive sensor that counts traffic to and from one country's address blocks\n"
-               "per route and flags when the country goes silent.\n\nSubcommands:\n");
+               "A passive sensor that counts traffic to and from countries' address blocks per\n"
+               "route and flags when a country goes silent or collapses, on one route or on "
+               "all.\n\nSubcommands:\n");
         for (c = 0; c < NCMDS; c++)
             printf("  blackout %s\n      %s\n", commands[c].usage, commands[c].about);
         printf("\n  blackout --help | --version | SUBCOMMAND --help\n"
