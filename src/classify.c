@@ -146,10 +146,13 @@ static void finish(struct classify *c, struct flow *f)
 /* Under load (this second of packet time or the one before went over the budget), nDPI's
  * first answer is final: no packets after detection. They would only refine a label most
  * flows already have, at a cost that is as high as the detection's (a TLS server hello and
- * certificate cost more than the client hello). */
+ * certificate cost more than the client hello). A second over the budget later in packet
+ * time than now (files given out of order, a clock stepped back) is not load now. */
 static bool loaded(const struct classify *c, int64_t now_us)
 {
-    return c->cfg.budget && c->over_sec >= now_us / 1000000 - 1;
+    int64_t sec = now_us / 1000000;
+
+    return c->cfg.budget && (c->over_sec == sec || c->over_sec == sec - 1);
 }
 
 static void give_up(struct classify *c, struct flow *f)

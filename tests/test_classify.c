@@ -163,12 +163,32 @@ static void load_ends_refining(void **state)
     rig_free(&r);
 }
 
+/* Load is of a second and the one after it: packet time that goes back (a later file given
+ * first, a clock stepped back) to before a second over the budget is not under load. */
+static void load_is_not_in_the_past(void **state)
+{
+    struct rig r;
+    rig_init(&r, 1);
+
+    talk(&r, 40020, true, 1000000 * SEC);
+    talk(&r, 40021, true, 1000000 * SEC + 100); /* over the budget at t = 1,000,000 s */
+    assert_int_equal(classify_stats(r.cls)->shed, 1);
+    struct flow *f = talk(&r, 40022, true, 500000 * SEC);
+    assert_true(f->flags & FLOW_DETECTED);
+    assert_false(f->flags & FLOW_CLASSIFIED); /* its response may still refine the label */
+    unsigned long long before = classify_stats(r.cls)->packets;
+    talk(&r, 40022, false, 500000 * SEC + 100);
+    assert_int_equal(classify_stats(r.cls)->packets, before + 1);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(extra_packets_without_load),
         cmocka_unit_test(no_extra_packets_under_load),
         cmocka_unit_test(load_ends_refining),
+        cmocka_unit_test(load_is_not_in_the_past),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
