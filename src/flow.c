@@ -2,11 +2,15 @@
 #include "flow.h"
 
 #include "hll.h"
+#include "log.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define TH_FIN       0x01
 #define TH_RST       0x04
@@ -41,6 +45,8 @@ struct flow_list {
  * cache and TLB miss per packet (16 MiB of slots at the default) for a few thousand flows. */
 #define SLOTS_MIN 4096u
 
+#define HASH_SEEDS 6
+
 struct flow_table {
     struct flow *pool;
     size_t pool_bytes;
@@ -51,8 +57,10 @@ struct flow_table {
     struct flow_list lists[NLISTS];
     struct flow_timeouts to;
     struct flow_stats stats;
-    struct frag_entry *frags; /* FRAG_SLOTS */
-    uint8_t *refused;         /* HLL_REGISTERS: distinct keys of refused flows */
+    struct frag_entry *frags;  /* FRAG_SLOTS */
+    uint8_t *refused;          /* HLL_REGISTERS: distinct keys of refused flows */
+    uint64_t seed[HASH_SEEDS]; /* of the key hash: random per table */
+    bool grow_failed;          /* out of memory doubling the hash: not tried again */
 };
 
 /* The pool: zeroed pages, touched (and in RSS) only as flows first use them, in huge pages
@@ -66,6 +74,27 @@ static struct flow *pool_map(size_t bytes)
         return NULL;
     madvise(p, bytes, MADV_HUGEPAGE);
     return p;
+}
+
+/* The key hash's seed from the kernel's random source; should it fail, from the clock, the
+ * process id and where the table lies (address space layout is randomised). Each seed odd. */
+static void seed_hash(struct flow_table *t)
+{
+    struct timespec ts;
+
+    if (getrandom(t->seed, sizeof t->seed, GRND_NONBLOCK) != (ssize_t)sizeof t->seed) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uint64_t)getpid() ^
+                     (uint64_t)(uintptr_t)t;
+        for (unsigned i = 0; i < HASH_SEEDS; i++) {
+            x += 0x9e3779b97f4a7c15ull; /* splitmix64 */
+            uint64_t z = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ z >> 27) * 0x94d049bb133111ebull;
+            t->seed[i] = z ^ z >> 31;
+        }
+    }
+    for (unsigned i = 0; i < HASH_SEEDS; i++)
+        t->seed[i] |= 1;
 }
 
 struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
@@ -88,6 +117,7 @@ struct flow_table *flow_new(uint32_t max_flows, const struct flow_timeouts *to)
     t->slots = calloc(size, sizeof *t->slots);
     t->frags = calloc(FRAG_SLOTS, sizeof *t->frags);
     t->refused = calloc(HLL_REGISTERS, 1);
+    seed_hash(t);
     if (!t->pool || !t->slots || !t->frags || !t->refused) {
         flow_free(t);
         return NULL;
@@ -107,24 +137,36 @@ void flow_free(struct flow_table *t)
     free(t);
 }
 
-static uint64_t key_hash64(const struct flow_key *k)
+/* One 128-bit product folded to 64 bits: every bit of either factor reaches the result, and
+ * not linearly (a product by a constant alone leaves high input bits out of the low half and
+ * lets a sender solve for colliding addresses). */
+static inline uint64_t fold(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* The seed of the refused flows' HyperLogLog: fixed, so the same capture gives the same
+ * estimate on every run. */
+static const uint64_t REFUSED_SEED[HASH_SEEDS] = {0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
+                                                  0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+                                                  0x27d4eb2f165667c5ull, 0xff51afd7ed558ccdull};
+
+/* The key's five words in two independent folds (they overlap in the pipeline), then a third
+ * with the last word. Keyed by the table's random seed, the slot of a flow cannot be
+ * predicted by whoever chooses the addresses and ports of a flood. */
+static uint64_t key_hash64(const struct flow_key *k, const uint64_t seed[HASH_SEEDS])
 {
     uint64_t w[5];
 
     memcpy(w, k, sizeof w);
-    /* the five products are independent (they overlap in the pipeline), then one mix */
-    uint64_t h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^
-                 w[2] * 0x165667b19e3779f9ull ^ w[3] * 0xd6e8feb86659fd93ull ^
-                 (w[4] + 0x27d4eb2f165667c5ull) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 29;
-    return h;
+    uint64_t h = fold(w[0] ^ seed[0], w[1] ^ seed[1]) ^ fold(w[2] ^ seed[2], w[3] ^ seed[3]);
+    return fold(w[4] ^ seed[4], h ^ seed[5]);
 }
 
-static uint32_t key_hash(const struct flow_key *k)
+static uint32_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
-    uint64_t h = key_hash64(k);
+    uint64_t h = key_hash64(k, t->seed);
     return (uint32_t)(h ^ h >> 29);
 }
 
@@ -267,7 +309,7 @@ static struct flow *lookup_or_create(struct flow_table *t, const struct flow_hin
 void flow_hint(const struct flow_table *t, const struct decoded *d, struct flow_hint *h)
 {
     make_key(d, &h->key, &h->src_is_a);
-    h->hash = key_hash(&h->key);
+    h->hash = key_hash(t, &h->key);
     __builtin_prefetch(&t->slots[h->hash & t->mask]);
 }
 
@@ -325,8 +367,17 @@ static bool slot_room(struct flow_table *t)
 {
     uint32_t size = t->mask + 1;
 
-    if (2 * (t->stats.active + 1) <= size || (size < t->max_slots && grow_slots(t) == 0))
+    if (2 * (t->stats.active + 1) <= size)
         return true;
+    if (size < t->max_slots && !t->grow_failed) {
+        if (grow_slots(t) == 0)
+            return true;
+        t->grow_failed = true;
+        LOG(LOG_WARN,
+            "flow table: no memory to double its hash of %u slots: it holds %u flows at "
+            "most, not %u (--max-flows); new flows beyond are refused and counted",
+            size, 3 * (size / 4), t->max);
+    }
     return 4 * (t->stats.active + 1) <= 3 * size;
 }
 
@@ -351,7 +402,7 @@ static struct flow *lookup_or_create(struct flow_table *t, const struct flow_hin
     }
     if (!f) {
         t->stats.refused_pkts++;
-        hll_add(t->refused, key_hash64(k));
+        hll_add(t->refused, key_hash64(k, REFUSED_SEED));
         return NULL;
     }
     memset(f, 0, offsetof(struct flow, host));
@@ -373,7 +424,7 @@ static struct flow *lookup_or_create(struct flow_table *t, const struct flow_hin
 static void unhash(struct flow_table *t, const struct flow *f)
 {
     uint32_t idx1 = (uint32_t)(f - t->pool) + 1;
-    uint32_t i = key_hash(&f->key) & t->mask;
+    uint32_t i = key_hash(t, &f->key) & t->mask;
 
     while (t->slots[i].idx1 != idx1)
         i = (i + 1) & t->mask;

@@ -362,6 +362,64 @@ static void fragment_of_expired_flow(void **state)
     flow_free(t);
 }
 
+static uint32_t inverse32(uint32_t a) /* of an odd number, mod 2^32 (Newton) */
+{
+    uint32_t x = a;
+    for (int i = 0; i < 5; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A hash of products by constants (each IPv4 address only in the high half of one product)
+ * let a sender solve, for any country address B, the outside address A whose flow A:40000 ->
+ * B:443 lands on one chosen hash: 20,000 such flows all shared one slot at every table size,
+ * each insert probing all the others. The same keys must spread like any others, and two
+ * tables (two runs) must hash a key differently. */
+static void crafted_addresses_do_not_collide(void **state)
+{
+    enum { N = 20000 };
+    const uint64_t C1 = 0xc2b2ae3d27d4eb4full, C3 = 0xd6e8feb86659fd93ull;
+    uint32_t h1 = (uint32_t)((0xffff0000ull * C1) >> 32),
+             h3 = (uint32_t)((0xffff0000ull * C3) >> 32);
+    uint32_t goal = (h1 + __builtin_bswap32(IP4(10, 0, 0, 1)) * (uint32_t)C1) ^
+                    (h3 + __builtin_bswap32(IP4(223, 0, 0, 0)) * (uint32_t)C3);
+    struct flow_table *t = flow_new(1 << 20, &TO), *u = flow_new(1 << 20, &TO);
+    uint32_t *hashes = calloc(N, sizeof *hashes);
+    unsigned n = 0, same_in_both = 0;
+
+    assert_non_null(t);
+    assert_non_null(u);
+    assert_non_null(hashes);
+    for (uint32_t i = 0; n < N; i++) {
+        uint32_t b = IP4(223, 0, 0, 0) + i;
+        uint32_t g = h3 + __builtin_bswap32(b) * (uint32_t)C3;
+        uint32_t a = __builtin_bswap32(((goal ^ g) - h1) * inverse32((uint32_t)C1));
+        if (a >= b)
+            continue;
+        struct decoded d = tcp(a, 40000, b, 443);
+        struct flow_hint h, k;
+        flow_hint(t, &d, &h);
+        flow_hint(u, &d, &k);
+        same_in_both += h.hash == k.hash;
+        hashes[n++] = h.hash;
+    }
+    qsort(hashes, N, sizeof *hashes, by_value);
+    unsigned distinct = 1;
+    for (unsigned i = 1; i < N; i++)
+        distinct += hashes[i] != hashes[i - 1];
+    assert_true(distinct > N - 10); /* 20,000 random 32-bit values: about 0.05 repeats */
+    assert_true(same_in_both < 10);
+    free(hashes);
+    flow_free(t);
+    flow_free(u);
+}
+
 static void bad_sizes(void **state)
 {
     assert_null(flow_new(0, &TO));
@@ -382,6 +440,7 @@ int main(void)
         cmocka_unit_test(expiry_in_order_of_last_packet),
         cmocka_unit_test(fragments_join_their_flow),
         cmocka_unit_test(fragment_of_expired_flow),
+        cmocka_unit_test(crafted_addresses_do_not_collide),
         cmocka_unit_test(bad_sizes),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
