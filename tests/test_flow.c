@@ -11,6 +11,22 @@
 
 #include <stdlib.h>
 
+/* test_flow is linked with --wrap=calloc (Makefile): while fail_above is set, allocations of
+ * more bytes fail, as the hash's growth would out of memory; big_callocs counts the attempts. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static size_t fail_above;
+static unsigned big_callocs;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (fail_above && n * size > fail_above) {
+        big_callocs++;
+        return NULL;
+    }
+    return __real_calloc(n, size);
+}
+
 #define SEC 1000000LL
 
 static const struct flow_timeouts TO = {
@@ -190,6 +206,34 @@ static void full_pool_refuses_and_counts(void **state)
     assert_int_equal(flow_refused_flows(t), 1); /* two packets, one flow */
     struct decoded old = tcp(KP, 80, EXT, 1);   /* existing flows are still found */
     assert_non_null(flow_get(t, &old, 0, &created));
+    assert_false(created);
+    flow_free(t);
+}
+
+/* The hash cannot grow past 64 KiB: new flows are taken while it has room (three quarters),
+ * then refused and counted; growing is tried once, not again on every new flow, and the
+ * flows it holds are still found. */
+static void hash_that_cannot_grow(void **state)
+{
+    enum { N = 20000 };
+    struct flow_table *t = flow_new(100000, &TO);
+    unsigned taken = 0;
+    bool created;
+
+    assert_non_null(t);
+    fail_above = 64 << 10;
+    big_callocs = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        struct decoded d = tcp(IP4(10, 0, 0, 0) + i, 1000, KP, 80);
+        taken += flow_get(t, &d, 0, &created) != NULL;
+    }
+    fail_above = 0;
+    assert_true(taken >= 4096 && taken < N);
+    assert_int_equal(flow_stats(t)->active, taken);
+    assert_int_equal(flow_stats(t)->refused_pkts, N - taken);
+    assert_int_equal(big_callocs, 1);
+    struct decoded first = tcp(IP4(10, 0, 0, 0), 1000, KP, 80);
+    assert_non_null(flow_get(t, &first, 0, &created));
     assert_false(created);
     flow_free(t);
 }
@@ -437,6 +481,7 @@ int main(void)
         cmocka_unit_test(full_pool_refuses_and_counts),
         cmocka_unit_test(deletion_keeps_chains_intact),
         cmocka_unit_test(hash_grows_with_the_flows),
+        cmocka_unit_test(hash_that_cannot_grow),
         cmocka_unit_test(expiry_in_order_of_last_packet),
         cmocka_unit_test(fragments_join_their_flow),
         cmocka_unit_test(fragment_of_expired_flow),
