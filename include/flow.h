@@ -41,9 +41,8 @@ enum {
     FLOW_SRC_IS_A = 1 << 0, /* the first packet came from end a */
     FLOW_CLOSING = 1 << 1,  /* FIN or RST seen: shorter idle timeout */
     /* bits below belong to the classifier and the sensor; the table only clears them */
-    FLOW_CLASSIFIED = 1 << 2, /* the label is final */
-    FLOW_DETECTED = 1 << 3,   /* named by inspection, still dissecting for more */
-    FLOW_NO_DPI = 1 << 4,     /* no nDPI flow could be had: labelled by guess at the end */
+    FLOW_CLASSIFIED = 1 << 2, /* the label is final (in label and host) */
+    FLOW_DPI_OFF = 1 << 3,    /* no more packets go to the classifier */
     FLOW_COUNTED = 1 << 5,    /* already counted once in the per-protocol flow counts */
     FLOW_SEEN_IN = 1 << 6,    /* a packet toward the country was seen */
     FLOW_SEEN_OUT = 1 << 7,   /* a packet from the country was seen */
@@ -58,7 +57,6 @@ struct flow {
     uint8_t flags;
     uint16_t pair[2];   /* the caller's accounts the flow counts for ([1] FLOW_NO_PAIR: one) */
     uint16_t cls_pkts;  /* packets handed to classification */
-    uint16_t cls_found; /* cls_pkts when the protocol was found (classifier) */
     uint64_t pkts[2], bytes[2]; /* [0] toward pair[0]'s country, [1] from it */
     int64_t first_us, last_us;
     char host[FLOW_HOST_MAX];

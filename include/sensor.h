@@ -76,6 +76,8 @@ struct sensor {
     unsigned npairs, cap_pairs;
     uint16_t *pair_of;          /* [SENSOR_COUNTRIES_MAX * ROUTE_MAX]: (country, route id) */
     struct proto_count *protos; /* [pair * nlabels + label] */
+    struct ended_flow *ended;   /* flows ended, waiting for their labels, in order (a ring) */
+    unsigned ended_first, nended;
     unsigned nlabels;
     int64_t expired_at;      /* packet second of the last flow expiry pass */
     struct report rep;       /* stdout */

@@ -1,29 +1,102 @@
-/* classify — the nDPI seam. See classify.h. */
+/* classify — the nDPI seam, on a thread of its own. See classify.h.
+ *
+ * Two sides. The packet path (the caller's thread) decides which packets a flow hands over
+ * (its first payload packet decides shedding, the give-up limit stops it) and copies them
+ * into a ring with what the classifier needs to decide as if it ran inline: the packet time
+ * and whether the sensor was under load then. The classifier (its thread) owns nDPI, the
+ * pool of nDPI flows and a state per flow id, and answers a flow's end by writing the label
+ * into the caller's result. A flow id is the packet path's: taken at the flow's first
+ * payload packet, given back at its end (the end is in the ring before any later use of the
+ * id). The classifier tells the packet path when a flow needs no more packets (a hint only:
+ * the classifier ignores what comes after anyway), by the id's generation, so a hint about
+ * an id's earlier flow is never taken for its present one. */
 #include "classify.h"
 
 #include <ndpi_api.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IPPROTO_TCP_ 6
 
+#define SHED_CHECK 16                /* one flow in this many still goes to nDPI while shedding */
+#define RING_BYTES ((size_t)4 << 20) /* packets in flight to the classifier (a power of 2) */
+#define SPINS      512               /* polls before a side sleeps */
+
+enum item_type { ITEM_PAD, ITEM_PKT, ITEM_GUESS, ITEM_END, ITEM_STOP };
+
+/* One piece of work in the ring: a header, then (ITEM_PKT) the packet from its IP header. */
+struct item {
+    uint32_t size; /* bytes, header and packet, a multiple of 8 */
+    uint8_t type;
+    uint8_t loaded;   /* PKT: the sensor was under load at the packet */
+    uint8_t l4_proto; /* PKT: for the give-up limit; GUESS, END: for the guess */
+    uint8_t v4;       /* GUESS, END: the addresses are IPv4 */
+    uint32_t id;      /* the flow's id (0: END of a flow that never had one) */
+    uint32_t gen;     /* PKT: the id's generation, for the hint */
+    uint32_t len;     /* PKT: bytes of the packet that follow (0: take an nDPI flow only) */
+    uint16_t sport, dport;
+    uint32_t saddr, daddr;
+    int64_t now_us;
+    struct classify_result *out; /* END: where the answer goes */
+};
+
+#define ITEM_ALIGN 8u
+
+/* The classifier's state of a flow id. */
+struct wflow {
+    uint32_t slot; /* nDPI flow (pool index + 1), 0 = none */
+    uint16_t label;
+    uint16_t pkts;  /* packets inspected */
+    uint16_t found; /* pkts when the application was named */
+    uint8_t flags;  /* W_* */
+    char host[FLOW_HOST_MAX];
+};
+
+enum { W_DETECTED = 1, W_FINAL = 2, W_NO_DPI = 4 };
+
 struct classify {
     struct ndpi_detection_module_struct *ndpi;
     struct classify_config cfg;
+    unsigned nlabels;
+    struct classify_stats stats; /* shed: the packet path's; the rest the classifier's */
+    uint64_t refused_ids;        /* flows the packet path found no id for */
+    struct classify_stats view;  /* what classify_stats shows */
+
+    /* the packet path's side */
+    int64_t sec; /* load shedding: new nDPI flows in the current second of packet time */
+    uint32_t started, sampled;
+    int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
+    uint32_t *free_ids, nfree, fresh_id;
+    uint32_t *gen;   /* [id]: generation of the id's present flow */
+    uint64_t head;   /* ring bytes written */
+    uint64_t queued; /* items handed over (the last ticket) */
+
+    /* the ring */
+    uint8_t *ring;
+    alignas(64) _Atomic uint64_t ring_head; /* bytes published by the packet path */
+    alignas(64) _Atomic uint64_t ring_tail; /* bytes the classifier is done with */
+    _Atomic uint64_t done;                  /* items the classifier is done with */
+    _Atomic uint32_t *final;                /* [id]: the generation the classifier finished */
+    alignas(64) _Atomic int worker_sleeps, path_sleeps;
+    pthread_mutex_t mu;
+    pthread_cond_t work, answered;
+    pthread_t thread;
+    bool running;
+
+    /* the classifier's side */
     uint8_t *pool; /* cfg.max_active nDPI flows, touched only as they are first used */
     size_t flow_size;
     uint32_t fresh; /* pool entries never used start here */
     uint32_t free1; /* recycled entries (index + 1), linked through their first bytes */
-    unsigned nlabels;
-    struct classify_stats stats;
-    /* load shedding: new nDPI flows in the current second of packet time */
-    int64_t sec;
-    uint32_t started, sampled;
-    int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
+    struct wflow *w;
+    uint32_t wcap;
 };
 
-#define SHED_CHECK 16 /* one flow in this many still goes to nDPI while shedding */
+static void *classifier(void *arg);
 
 static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 {
@@ -33,11 +106,15 @@ static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 struct classify *classify_new(const struct classify_config *cfg, char *err, size_t errlen)
 {
     NDPI_PROTOCOL_BITMASK all;
+    size_t n;
 
     struct classify *c = calloc(1, sizeof *c);
     if (!c)
         goto nomem;
     c->cfg = *cfg;
+    if (!c->cfg.max_active)
+        c->cfg.max_active = 1;
+    n = (size_t)c->cfg.max_active + 1;
     c->over_sec = INT64_MIN;
     c->flow_size = SIZEOF_FLOW_STRUCT;
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
@@ -49,9 +126,21 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
     ndpi_finalize_initialization(c->ndpi);
     c->nlabels = ndpi_get_num_supported_protocols(c->ndpi);
-    c->pool = calloc(cfg->max_active ? cfg->max_active : 1, c->flow_size);
-    if (!c->pool)
+    c->pool = calloc(c->cfg.max_active, c->flow_size);
+    c->free_ids = calloc(n, sizeof *c->free_ids);
+    c->gen = calloc(n, sizeof *c->gen);
+    c->final = calloc(n, sizeof *c->final);
+    c->ring = malloc(RING_BYTES);
+    if (!c->pool || !c->free_ids || !c->gen || !c->final || !c->ring)
         goto nomem;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->answered, NULL);
+    if (pthread_create(&c->thread, NULL, classifier, c) != 0) {
+        snprintf(err, errlen, "cannot start the classifier thread");
+        goto err;
+    }
+    c->running = true;
     return c;
 nomem:
     snprintf(err, errlen, "out of memory for %u nDPI flows", cfg->max_active);
@@ -60,15 +149,306 @@ err:
     return NULL;
 }
 
+/* ---- the ring ---- */
+
+/* After publishing progress: wakes the other side if it sleeps. The progress is stored
+ * before the flag is read, and a side going to sleep sets its flag before reading the
+ * progress (both fenced), so one of the two sees the other: no wake-up is lost; and the
+ * signal is given under the lock the sleeper tests under. */
+static void wake(struct classify *c, _Atomic int *sleeps, pthread_cond_t *cv)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(sleeps)) {
+        pthread_mutex_lock(&c->mu);
+        pthread_cond_signal(cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+static bool room_for(struct classify *c, uint64_t need)
+{
+    return c->head + need - atomic_load_explicit(&c->ring_tail, memory_order_acquire) <=
+           RING_BYTES;
+}
+
+static bool answered(struct classify *c, uint64_t ticket)
+{
+    return atomic_load_explicit(&c->done, memory_order_acquire) >= ticket;
+}
+
+/* The packet path waits (polling a while, then asleep) for room in the ring or for an
+ * answer. */
+static void path_wait(struct classify *c, bool (*ready)(struct classify *, uint64_t), uint64_t arg)
+{
+    for (unsigned i = 0; i < SPINS; i++) {
+        if (ready(c, arg))
+            return;
+        __builtin_ia32_pause();
+    }
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->path_sleeps, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* the flag before the test: see wake */
+    while (!ready(c, arg))
+        pthread_cond_wait(&c->answered, &c->mu);
+    atomic_store(&c->path_sleeps, 0);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Room for an item of `bytes` bytes (header included) at the ring's head, contiguous. */
+static struct item *reserve(struct classify *c, size_t bytes)
+{
+    size_t size = (bytes + ITEM_ALIGN - 1) & ~(size_t)(ITEM_ALIGN - 1);
+    size_t off = (size_t)(c->head & (RING_BYTES - 1));
+
+    if (RING_BYTES - off < size) { /* the rest of the ring is skipped */
+        size_t pad = RING_BYTES - off;
+        path_wait(c, room_for, pad);
+        struct item *p = (struct item *)(c->ring + off);
+        p->size = (uint32_t)pad;
+        p->type = ITEM_PAD;
+        c->head += pad;
+        off = 0;
+    }
+    path_wait(c, room_for, size);
+    struct item *it = (struct item *)(c->ring + off);
+    memset(it, 0, sizeof *it);
+    it->size = (uint32_t)size;
+    return it;
+}
+
+/* Publishes the item reserve returned. Returns its ticket. */
+static uint64_t publish(struct classify *c, struct item *it)
+{
+    c->head += it->size;
+    atomic_store(&c->ring_head, c->head);
+    wake(c, &c->worker_sleeps, &c->work);
+    return ++c->queued;
+}
+
+static bool has_work(struct classify *c, uint64_t tail)
+{
+    return atomic_load_explicit(&c->ring_head, memory_order_acquire) != tail;
+}
+
+static void worker_wait(struct classify *c, uint64_t tail)
+{
+    for (unsigned i = 0; i < SPINS; i++) {
+        if (has_work(c, tail))
+            return;
+        __builtin_ia32_pause();
+    }
+    pthread_mutex_lock(&c->mu);
+    atomic_store(&c->worker_sleeps, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    while (!has_work(c, tail))
+        pthread_cond_wait(&c->work, &c->mu);
+    atomic_store(&c->worker_sleeps, 0);
+    pthread_mutex_unlock(&c->mu);
+}
+
 void classify_free(struct classify *c)
 {
     if (!c)
         return;
+    if (c->running) {
+        struct item *it = reserve(c, sizeof *it);
+        it->type = ITEM_STOP;
+        publish(c, it);
+        pthread_join(c->thread, NULL);
+        pthread_cond_destroy(&c->work);
+        pthread_cond_destroy(&c->answered);
+        pthread_mutex_destroy(&c->mu);
+    }
+    for (uint32_t id = 1; id < c->wcap; id++) /* flows never ended (an error path) */
+        if (c->w[id].slot)
+            ndpi_free_flow_data(slot(c, c->w[id].slot));
+    free(c->w);
+    free(c->ring);
+    free((void *)c->final);
+    free(c->gen);
+    free(c->free_ids);
     free(c->pool);
     if (c->ndpi)
         ndpi_exit_detection_module(c->ndpi);
     free(c);
 }
+
+/* ---- the packet path's side ---- */
+
+/* Over the --dpi-budget of new nDPI flows in this second of packet time, a new flow is
+ * labelled by nDPI's port/address guess instead of inspection (one in SHED_CHECK is still
+ * inspected), so a flood of conversations cannot make the sensor fall behind. Returns true
+ * when the flow is to be labelled so. */
+static bool shed(struct classify *c, int64_t now_us)
+{
+    int64_t sec = now_us / 1000000;
+
+    if (sec != c->sec) {
+        c->sec = sec;
+        c->started = 0;
+    }
+    if (c->cfg.budget == 0 || c->started++ < c->cfg.budget)
+        return false;
+    c->over_sec = sec;
+    if (++c->sampled % SHED_CHECK == 0)
+        return false;
+    c->stats.shed++;
+    return true;
+}
+
+/* Under load (this second of packet time or the one before went over the budget), nDPI's
+ * first answer is final: no packets after detection. They would only refine a label most
+ * flows already have, at a cost that is as high as the detection's (a TLS server hello and
+ * certificate cost more than the client hello). A second over the budget later in packet
+ * time than now (files given out of order, a clock stepped back) is not load now. */
+static bool loaded(const struct classify *c, int64_t now_us)
+{
+    int64_t sec = now_us / 1000000;
+
+    return c->cfg.budget && (c->over_sec == sec || c->over_sec == sec - 1);
+}
+
+static uint32_t take_id(struct classify *c)
+{
+    uint32_t id;
+
+    if (c->nfree)
+        id = c->free_ids[--c->nfree];
+    else if (c->fresh_id < c->cfg.max_active)
+        id = ++c->fresh_id;
+    else
+        return 0;
+    c->gen[id]++;
+    return id;
+}
+
+static uint32_t v4_of(const uint8_t a[16])
+{
+    return (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+}
+
+/* What nDPI's guess needs of a flow: protocol, ports and IPv4 addresses, first sender
+ * first. */
+static void guess_args(const struct flow *f, struct item *it)
+{
+    bool a_first = (f->flags & FLOW_SRC_IS_A) != 0;
+    const uint8_t *s = a_first ? f->key.a : f->key.b, *d = a_first ? f->key.b : f->key.a;
+
+    it->l4_proto = f->key.proto;
+    it->v4 = f->key.ip_version == 4;
+    it->saddr = it->v4 ? v4_of(s) : 0;
+    it->daddr = it->v4 ? v4_of(d) : 0;
+    it->sport = a_first ? f->key.pa : f->key.pb;
+    it->dport = a_first ? f->key.pb : f->key.pa;
+}
+
+void classify_packet(struct classify *c, struct flow *f, const struct decoded *d, int64_t now_us)
+{
+    if (f->flags & (FLOW_CLASSIFIED | FLOW_DPI_OFF) || d->payload_len == 0 || d->later_frag)
+        return;
+    if (!f->cls) {
+        bool guessed = shed(c, now_us);
+        f->cls = take_id(c);
+        if (!f->cls) {
+            c->refused_ids++;
+            f->flags |= FLOW_DPI_OFF;
+            return;
+        }
+        if (guessed) {
+            struct item *it = reserve(c, sizeof *it);
+            it->type = ITEM_GUESS;
+            it->id = f->cls;
+            guess_args(f, it);
+            publish(c, it);
+            f->flags |= FLOW_DPI_OFF;
+            return;
+        }
+    } else if (atomic_load_explicit(&c->final[f->cls], memory_order_relaxed) == c->gen[f->cls]) {
+        f->flags |= FLOW_DPI_OFF; /* the classifier has its answer */
+        return;
+    }
+    uint32_t len = d->l3_len > 0xffff ? 0xffff : d->l3_len;
+    struct item *it = reserve(c, sizeof *it + len);
+    it->type = ITEM_PKT;
+    it->id = f->cls;
+    it->gen = c->gen[f->cls];
+    it->l4_proto = d->l4_proto;
+    it->loaded = loaded(c, now_us);
+    it->now_us = now_us;
+    it->len = len;
+    if (len)
+        memcpy(it + 1, d->l3, len);
+    publish(c, it);
+    if (len == 0)
+        return;
+    unsigned limit = d->l4_proto == IPPROTO_TCP_ ? c->cfg.tcp_pkts : c->cfg.udp_pkts;
+    if (++f->cls_pkts >= limit)
+        f->flags |= FLOW_DPI_OFF;
+}
+
+uint64_t classify_end(struct classify *c, struct flow *f, struct classify_result *out)
+{
+    if (f->flags & FLOW_CLASSIFIED) {
+        out->label = f->label;
+        memcpy(out->host, f->host, sizeof out->host);
+        return 0;
+    }
+    struct item *it = reserve(c, sizeof *it);
+    it->type = ITEM_END;
+    it->id = f->cls;
+    it->out = out;
+    guess_args(f, it);
+    uint64_t ticket = publish(c, it);
+    if (f->cls)
+        c->free_ids[c->nfree++] = f->cls;
+    f->cls = 0;
+    f->flags |= FLOW_CLASSIFIED | FLOW_DPI_OFF;
+    return ticket;
+}
+
+bool classify_ready(struct classify *c, uint64_t ticket)
+{
+    return answered(c, ticket);
+}
+
+void classify_wait(struct classify *c, uint64_t ticket)
+{
+    path_wait(c, answered, ticket);
+}
+
+void classify_sync(struct classify *c)
+{
+    classify_wait(c, c->queued);
+}
+
+void classify_done(struct classify *c, struct flow *f)
+{
+    struct classify_result r;
+    uint64_t ticket = classify_end(c, f, &r);
+
+    if (ticket == 0)
+        return;
+    classify_wait(c, ticket);
+    f->label = r.label;
+    memcpy(f->host, r.host, sizeof f->host);
+}
+
+unsigned classify_peek(struct classify *c, const struct flow *f, uint16_t *label)
+{
+    classify_sync(c);
+    if (f->flags & FLOW_CLASSIFIED) {
+        *label = f->label;
+        return CLASSIFY_FINAL;
+    }
+    const struct wflow *w = f->cls && f->cls < c->wcap ? &c->w[f->cls] : NULL;
+    *label = w ? w->label : 0;
+    if (!w)
+        return 0;
+    return (w->flags & W_DETECTED ? CLASSIFY_DETECTED : 0u) |
+           (w->flags & W_FINAL ? CLASSIFY_FINAL : 0u);
+}
+
+/* ---- the classifier's side ---- */
 
 static uint32_t pool_get(struct classify *c)
 {
@@ -98,146 +478,179 @@ static void pool_put(struct classify *c, uint32_t idx1)
     c->stats.active--;
 }
 
+/* The state of an id, the table grown to hold it. NULL when out of memory. */
+static struct wflow *wflow(struct classify *c, uint32_t id)
+{
+    if (id >= c->wcap) {
+        uint32_t cap = c->wcap ? c->wcap : 1024;
+        while (cap <= id)
+            cap *= 2;
+        struct wflow *w = realloc(c->w, (size_t)cap * sizeof *w);
+        if (!w)
+            return NULL;
+        memset(w + c->wcap, 0, (size_t)(cap - c->wcap) * sizeof *w);
+        c->w = w;
+        c->wcap = cap;
+    }
+    return &c->w[id];
+}
+
 static uint16_t label_of(const struct classify *c, ndpi_protocol p)
 {
     uint16_t id = p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.app_protocol : p.master_protocol;
     return id < c->nlabels ? id : NDPI_PROTOCOL_UNKNOWN;
 }
 
-static void guess(struct classify *c, struct flow *f);
-
-/* Over the --dpi-budget of new nDPI flows in this second of packet time, a new flow is
- * labelled by nDPI's port/address guess instead of inspection (one in SHED_CHECK is still
- * inspected), so a flood of conversations cannot make the sensor fall behind. Returns true
- * when the flow was labelled so. */
-static bool shed(struct classify *c, struct flow *f, int64_t now_us)
+/* The label is final: keeps the host name, returns the nDPI flow to the pool and tells the
+ * packet path (gen: the id's generation the work came with). */
+static void finish(struct classify *c, uint32_t id, struct wflow *w, uint32_t gen)
 {
-    int64_t sec = now_us / 1000000;
-
-    if (sec != c->sec) {
-        c->sec = sec;
-        c->started = 0;
-    }
-    if (c->cfg.budget == 0 || c->started++ < c->cfg.budget)
-        return false;
-    c->over_sec = sec;
-    if (++c->sampled % SHED_CHECK == 0)
-        return false;
-    guess(c, f);
-    c->stats.shed++;
-    return true;
-}
-
-/* Keeps the host name and returns the nDPI flow to the pool; the label is final. */
-static void finish(struct classify *c, struct flow *f)
-{
-    struct ndpi_flow_struct *nf = slot(c, f->cls);
+    struct ndpi_flow_struct *nf = slot(c, w->slot);
     size_t n = strnlen(nf->host_server_name, sizeof nf->host_server_name);
 
-    if (n >= sizeof f->host)
-        n = sizeof f->host - 1;
-    memcpy(f->host, nf->host_server_name, n);
-    f->host[n] = '\0';
-    pool_put(c, f->cls);
-    f->cls = 0;
-    f->flags |= FLOW_CLASSIFIED;
+    if (n >= sizeof w->host)
+        n = sizeof w->host - 1;
+    memcpy(w->host, nf->host_server_name, n);
+    w->host[n] = '\0';
+    pool_put(c, w->slot);
+    w->slot = 0;
+    w->flags |= W_FINAL;
+    atomic_store_explicit(&c->final[id], gen, memory_order_relaxed);
 }
 
-/* Under load (this second of packet time or the one before went over the budget), nDPI's
- * first answer is final: no packets after detection. They would only refine a label most
- * flows already have, at a cost that is as high as the detection's (a TLS server hello and
- * certificate cost more than the client hello). A second over the budget later in packet
- * time than now (files given out of order, a clock stepped back) is not load now. */
-static bool loaded(const struct classify *c, int64_t now_us)
-{
-    int64_t sec = now_us / 1000000;
-
-    return c->cfg.budget && (c->over_sec == sec || c->over_sec == sec - 1);
-}
-
-static void give_up(struct classify *c, struct flow *f)
+static void give_up(struct classify *c, uint32_t id, struct wflow *w, uint32_t gen)
 {
     uint8_t guessed = 0;
-    ndpi_protocol p = ndpi_detection_giveup(c->ndpi, slot(c, f->cls), 1, &guessed);
-    f->label = label_of(c, p);
+    ndpi_protocol p = ndpi_detection_giveup(c->ndpi, slot(c, w->slot), 1, &guessed);
+    w->label = label_of(c, p);
     c->stats.gaveup++;
-    finish(c, f);
-}
-
-void classify_packet(struct classify *c, struct flow *f, const struct decoded *d, int64_t now_us)
-{
-    if (f->flags & (FLOW_CLASSIFIED | FLOW_NO_DPI))
-        return;
-    if (!f->cls) {
-        if (d->payload_len == 0 || d->later_frag || shed(c, f, now_us))
-            return;
-        f->cls = pool_get(c);
-        if (!f->cls) {
-            c->stats.refused++;
-            f->flags |= FLOW_NO_DPI;
-            return;
-        }
-    }
-    if (d->payload_len == 0 || d->later_frag || d->l3_len == 0)
-        return;
-    if ((f->flags & FLOW_DETECTED) && loaded(c, now_us)) {
-        finish(c, f);
-        return;
-    }
-    unsigned limit = d->l4_proto == IPPROTO_TCP_ ? c->cfg.tcp_pkts : c->cfg.udp_pkts;
-    uint16_t len = d->l3_len > 0xffff ? 0xffff : (uint16_t)d->l3_len;
-    struct ndpi_flow_struct *nf = slot(c, f->cls);
-    ndpi_protocol p =
-        ndpi_detection_process_packet(c->ndpi, nf, d->l3, len, (uint64_t)(now_us / 1000));
-    c->stats.packets++;
-    f->cls_pkts++;
-    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
-        f->label = label_of(c, p);
-        if (!(f->flags & FLOW_DETECTED)) {
-            c->stats.detected++;
-            f->cls_found = f->cls_pkts;
-        }
-        f->flags |= FLOW_DETECTED;
-        if (!c->cfg.extra || f->cls_pkts >= limit ||
-            (unsigned)(f->cls_pkts - f->cls_found) >= c->cfg.extra_pkts || loaded(c, now_us) ||
-            !ndpi_extra_dissection_possible(c->ndpi, nf))
-            finish(c, f);
-        return;
-    }
-    if (f->cls_pkts >= limit)
-        give_up(c, f);
-}
-
-static uint32_t v4_of(const uint8_t a[16])
-{
-    return (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+    finish(c, id, w, gen);
 }
 
 /* A flow that never reached nDPI: nDPI's guess from protocol, ports and IPv4 addresses. */
-static void guess(struct classify *c, struct flow *f)
+static uint16_t guess(struct classify *c, const struct item *it)
 {
-    bool a_first = (f->flags & FLOW_SRC_IS_A) != 0;
-    const uint8_t *s = a_first ? f->key.a : f->key.b, *d = a_first ? f->key.b : f->key.a;
-    uint16_t sp = a_first ? f->key.pa : f->key.pb, dp = a_first ? f->key.pb : f->key.pa;
-    bool v4 = f->key.ip_version == 4;
-
-    ndpi_protocol p = ndpi_guess_undetected_protocol(c->ndpi, NULL, f->key.proto, v4 ? v4_of(s) : 0,
-                                                     sp, v4 ? v4_of(d) : 0, dp);
-    f->label = label_of(c, p);
-    f->flags |= FLOW_CLASSIFIED;
+    ndpi_protocol p = ndpi_guess_undetected_protocol(c->ndpi, NULL, it->l4_proto, it->saddr,
+                                                     it->sport, it->daddr, it->dport);
     c->stats.guessed++;
+    return label_of(c, p);
 }
 
-void classify_done(struct classify *c, struct flow *f)
+static void on_packet(struct classify *c, const struct item *it)
 {
-    if (f->flags & FLOW_CLASSIFIED)
+    struct wflow *w = wflow(c, it->id);
+
+    if (!w) { /* no memory for the state: labelled by guess at the end */
+        c->stats.refused++;
         return;
-    if (!f->cls)
-        guess(c, f);
-    else if (f->flags & FLOW_DETECTED)
-        finish(c, f);
-    else
-        give_up(c, f);
+    }
+    if (w->flags & (W_FINAL | W_NO_DPI))
+        return;
+    if (!w->slot) {
+        w->slot = pool_get(c);
+        if (!w->slot) {
+            c->stats.refused++;
+            w->flags |= W_NO_DPI;
+            return;
+        }
+    }
+    if (it->len == 0)
+        return;
+    if ((w->flags & W_DETECTED) && it->loaded) {
+        finish(c, it->id, w, it->gen);
+        return;
+    }
+    unsigned limit = it->l4_proto == IPPROTO_TCP_ ? c->cfg.tcp_pkts : c->cfg.udp_pkts;
+    struct ndpi_flow_struct *nf = slot(c, w->slot);
+    ndpi_protocol p = ndpi_detection_process_packet(c->ndpi, nf, (const uint8_t *)(it + 1),
+                                                    (uint16_t)it->len, (uint64_t)(it->now_us / 1000));
+    c->stats.packets++;
+    w->pkts++;
+    if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
+        w->label = label_of(c, p);
+        if (!(w->flags & W_DETECTED)) {
+            c->stats.detected++;
+            w->found = w->pkts;
+        }
+        w->flags |= W_DETECTED;
+        if (!c->cfg.extra || w->pkts >= limit ||
+            (unsigned)(w->pkts - w->found) >= c->cfg.extra_pkts || it->loaded ||
+            !ndpi_extra_dissection_possible(c->ndpi, nf))
+            finish(c, it->id, w, it->gen);
+        return;
+    }
+    if (w->pkts >= limit)
+        give_up(c, it->id, w, it->gen);
+}
+
+static void on_guess(struct classify *c, const struct item *it)
+{
+    struct wflow *w = wflow(c, it->id);
+    uint16_t label = guess(c, it);
+
+    if (w) {
+        w->label = label;
+        w->flags |= W_FINAL;
+    }
+}
+
+static void on_end(struct classify *c, const struct item *it)
+{
+    struct wflow *w = it->id ? wflow(c, it->id) : NULL;
+    struct classify_result *out = it->out;
+
+    if (w && !(w->flags & W_FINAL) && w->slot) {
+        if (w->flags & W_DETECTED)
+            finish(c, it->id, w, 0);
+        else
+            give_up(c, it->id, w, 0);
+    }
+    if (w && (w->flags & W_FINAL)) {
+        out->label = w->label;
+        memcpy(out->host, w->host, sizeof out->host);
+    } else { /* never inspected: no payload, shed for want of memory, or the pool was full */
+        out->label = guess(c, it);
+        out->host[0] = '\0';
+    }
+    if (w)
+        memset(w, 0, sizeof *w);
+}
+
+static void *classifier(void *arg)
+{
+    struct classify *c = arg;
+    uint64_t tail = 0, done = 0;
+
+    for (;;) {
+        worker_wait(c, tail);
+        uint64_t head = atomic_load_explicit(&c->ring_head, memory_order_acquire);
+        while (tail != head) {
+            const struct item *it = (const struct item *)(c->ring + (tail & (RING_BYTES - 1)));
+            enum item_type type = it->type;
+            switch (type) {
+            case ITEM_PAD:
+                break;
+            case ITEM_PKT:
+                on_packet(c, it);
+                break;
+            case ITEM_GUESS:
+                on_guess(c, it);
+                break;
+            case ITEM_END:
+                on_end(c, it);
+                break;
+            case ITEM_STOP:
+                break;
+            }
+            tail += it->size;
+            atomic_store(&c->ring_tail, tail);
+            if (type != ITEM_PAD)
+                atomic_store(&c->done, ++done);
+            wake(c, &c->path_sleeps, &c->answered);
+            if (type == ITEM_STOP)
+                return NULL;
+        }
+    }
 }
 
 unsigned classify_nlabels(const struct classify *c)
@@ -251,7 +664,10 @@ const char *classify_name(const struct classify *c, uint16_t label)
     return n ? n : "Unknown";
 }
 
-const struct classify_stats *classify_stats(const struct classify *c)
+const struct classify_stats *classify_stats(struct classify *c)
 {
-    return &c->stats;
+    classify_sync(c);
+    c->view = c->stats;
+    c->view.refused += c->refused_ids;
+    return &c->view;
 }

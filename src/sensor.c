@@ -18,6 +18,17 @@
 #define SINK_BACKLOG_BYTES   ((size_t)1 << 30)
 #define REPLAY_BACKLOG_BYTES ((size_t)16 << 20)
 
+/* Flows ended and waiting for their labels from the classifier, at most. */
+#define ENDED_MAX 8192u
+
+/* A flow as it ended, and the label the classifier writes for it. */
+struct ended_flow {
+    struct flow f;
+    enum flow_end why;
+    uint64_t ticket; /* 0: the label is in res already */
+    struct classify_result res;
+};
+
 /* The sources the options name, in the order that settles equal prefixes: the RIR files,
  * the MaxMind DB, the prefix file (the later wins); none: the built-in sets. */
 static int load_sources(struct prefix_set *p, const struct options *o, char *err, size_t errlen)
@@ -108,6 +119,11 @@ static int flows_init(struct sensor *s, const struct options *o, char *err, size
     if (!s->flows) {
         snprintf(err, errlen, "out of memory for %llu flows (--max-flows)",
                  (unsigned long long)o->max_flows);
+        return -1;
+    }
+    s->ended = calloc(ENDED_MAX, sizeof *s->ended);
+    if (!s->ended) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     s->cls = classify_new(&cc, err, errlen);
@@ -472,16 +488,53 @@ static void flow_side(struct sensor *s, const struct flow *f, enum flow_end why,
     report_flow(&s->rep, &r);
 }
 
-/* A flow leaves the table (or is exported on its active timeout): final label, then each
- * pair it counts for. */
+/* The flows ended, in the order they ended, as their labels come: each pair they count for.
+ * ENDED_READY: those whose labels are there (none waited for); ENDED_ONE: the oldest waited
+ * for, then those ready; ENDED_ALL: every one (before a bin closes, at the end). */
+enum ended_how { ENDED_READY, ENDED_ONE, ENDED_ALL };
+
+static void flush_ended(struct sensor *s, enum ended_how how)
+{
+    if (how == ENDED_ALL && s->nended)
+        classify_sync(s->cls);
+    while (s->nended) {
+        struct ended_flow *e = &s->ended[s->ended_first];
+        if (e->ticket && !classify_ready(s->cls, e->ticket)) {
+            if (how == ENDED_READY)
+                return;
+            classify_wait(s->cls, e->ticket);
+            how = ENDED_READY;
+        }
+        e->f.label = e->res.label;
+        memcpy(e->f.host, e->res.host, sizeof e->f.host);
+        flow_side(s, &e->f, e->why, e->f.pair[0], false);
+        if (e->f.pair[1] != FLOW_NO_PAIR)
+            flow_side(s, &e->f, e->why, e->f.pair[1], true);
+        s->ended_first = (s->ended_first + 1) % ENDED_MAX;
+        s->nended--;
+    }
+}
+
+/* A flow leaves the table (or is exported on its active timeout): its label asked for, it
+ * waits in line with the flows ended before it. A flow that goes on after an export has its
+ * label at once (later exports of it reuse it). */
 static void on_flow(void *ctx, struct flow *f, enum flow_end why)
 {
     struct sensor *s = ctx;
 
-    classify_done(s->cls, f);
-    flow_side(s, f, why, f->pair[0], false);
-    if (f->pair[1] != FLOW_NO_PAIR)
-        flow_side(s, f, why, f->pair[1], true);
+    if (s->nended == ENDED_MAX)
+        flush_ended(s, ENDED_ONE);
+    struct ended_flow *e = &s->ended[(s->ended_first + s->nended) % ENDED_MAX];
+    s->nended++;
+    e->ticket = classify_end(s->cls, f, &e->res);
+    if (why == FLOW_END_ACTIVE && e->ticket) {
+        classify_wait(s->cls, e->ticket);
+        e->ticket = 0;
+        f->label = e->res.label;
+        memcpy(f->host, e->res.host, sizeof f->host);
+    }
+    e->f = *f;
+    e->why = why;
     f->flags |= FLOW_COUNTED;
 }
 
@@ -508,6 +561,7 @@ static void track_flow(struct sensor *s, const struct packet *p, const struct de
 
     if (p->ts_sec != s->expired_at) {
         flow_expire(s->flows, now_us, on_flow, s);
+        flush_ended(s, ENDED_READY);
         s->expired_at = p->ts_sec;
     }
     struct flow *f = flow_get_hinted(s->flows, d, hint, now_us, &created);
@@ -605,6 +659,8 @@ bool sensor_advance(struct sensor *s, int64_t ts)
                                    (int64_t)s->opt->bin);
     }
 
+    if (s->nended && ts >= open + (int64_t)s->opt->bin) /* a bin closes: its flows first */
+        flush_ended(s, ENDED_ALL);
     bins_advance(s->bins, ts, on_bin, s);
     return bins_open_start(s->bins) != open;
 }
@@ -675,6 +731,7 @@ bool sensor_tick(struct sensor *s, int64_t ts)
         opened = sensor_advance(s, ts);
     if (ts > s->expired_at) {
         flow_expire(s->flows, ts * 1000000, on_flow, s);
+        flush_ended(s, ENDED_READY);
         s->expired_at = ts;
     }
     return opened;
@@ -688,6 +745,7 @@ void sensor_drops(struct sensor *s, int iface, uint64_t n)
 void sensor_finish(struct sensor *s)
 {
     flow_flush(s->flows, on_flow, s);
+    flush_ended(s, ENDED_ALL);
     bins_flush(s->bins, on_bin, s);
 }
 
@@ -703,7 +761,8 @@ void sensor_free(struct sensor *s)
     free(s->pair_of);
     free(s->country_id);
     free(s->protos);
-    classify_free(s->cls);
+    classify_free(s->cls); /* before the ended flows it may still write to */
+    free(s->ended);
     flow_free(s->flows);
     bins_free(s->bins);
     prefix_free(s->country);

@@ -93,9 +93,18 @@ static struct flow *talk(struct rig *r, unsigned port, bool request, int64_t t)
     return f;
 }
 
+/* What the classifier knows of f once it has done the work handed to it. */
+static unsigned state(const struct rig *r, const struct flow *f)
+{
+    uint16_t l;
+    return classify_peek(r->cls, f, &l);
+}
+
 static const char *label(const struct rig *r, const struct flow *f)
 {
-    return classify_name(r->cls, f->label);
+    uint16_t l;
+    classify_peek(r->cls, f, &l);
+    return classify_name(r->cls, l);
 }
 
 /* Without load the response follows the request into nDPI (it may refine the label). */
@@ -105,7 +114,7 @@ static void extra_packets_without_load(void **state)
     rig_init(&r, 10);
 
     struct flow *f = talk(&r, 40000, true, 1 * SEC);
-    assert_true(f->flags & FLOW_DETECTED);
+    assert_true(state(&r, f) & CLASSIFY_DETECTED);
     assert_string_equal(label(&r, f), "HTTP");
     assert_int_equal(classify_stats(r.cls)->packets, 1);
     talk(&r, 40000, false, 1 * SEC + 1000);
@@ -126,20 +135,20 @@ static void no_extra_packets_under_load(void **state)
     assert_int_equal(classify_stats(r.cls)->packets, 1);
     struct flow *b = talk(&r, 40002, true, 5 * SEC + 100);
     assert_int_equal(classify_stats(r.cls)->shed, 1);
-    assert_true(b->flags & FLOW_CLASSIFIED);
+    assert_true(state(&r, b) & CLASSIFY_FINAL);
     assert_string_equal(label(&r, b), "HTTP"); /* port 80 */
     talk(&r, 40001, false, 5 * SEC + 200);
     assert_int_equal(classify_stats(r.cls)->packets, 1);
-    assert_true(a->flags & FLOW_CLASSIFIED);
+    assert_true(state(&r, a) & CLASSIFY_FINAL);
     assert_string_equal(label(&r, a), "HTTP");
     /* the next second is still under load: a flow detected then is final at once */
     struct flow *c = talk(&r, 40003, true, 6 * SEC + 100);
     talk(&r, 40003, false, 6 * SEC + 200);
     assert_int_equal(classify_stats(r.cls)->packets, 2);
-    assert_true(c->flags & FLOW_CLASSIFIED);
+    assert_true(state(&r, c) & CLASSIFY_FINAL);
     /* two seconds after the last one over the budget: refined again */
     struct flow *d = talk(&r, 40004, true, 7 * SEC + 100);
-    assert_false(d->flags & FLOW_CLASSIFIED);
+    assert_false(state(&r, d) & CLASSIFY_FINAL);
     talk(&r, 40004, false, 7 * SEC + 200);
     assert_int_equal(classify_stats(r.cls)->packets, 4);
     rig_free(&r);
@@ -152,14 +161,14 @@ static void load_ends_refining(void **state)
     rig_init(&r, 1);
 
     struct flow *a = talk(&r, 40010, true, 10 * SEC);
-    assert_false(a->flags & FLOW_CLASSIFIED);
+    assert_false(state(&r, a) & CLASSIFY_FINAL);
     talk(&r, 40011, true, 11 * SEC);       /* the budget's one flow of second 11 */
     talk(&r, 40012, true, 11 * SEC + 100); /* over it */
     assert_int_equal(classify_stats(r.cls)->shed, 1);
     unsigned long long before = classify_stats(r.cls)->packets;
     talk(&r, 40010, false, 11 * SEC + 200);
     assert_int_equal(classify_stats(r.cls)->packets, before);
-    assert_true(a->flags & FLOW_CLASSIFIED);
+    assert_true(state(&r, a) & CLASSIFY_FINAL);
     rig_free(&r);
 }
 
@@ -174,8 +183,8 @@ static void load_is_not_in_the_past(void **state)
     talk(&r, 40021, true, 1000000 * SEC + 100); /* over the budget at t = 1,000,000 s */
     assert_int_equal(classify_stats(r.cls)->shed, 1);
     struct flow *f = talk(&r, 40022, true, 500000 * SEC);
-    assert_true(f->flags & FLOW_DETECTED);
-    assert_false(f->flags & FLOW_CLASSIFIED); /* its response may still refine the label */
+    assert_true(state(&r, f) & CLASSIFY_DETECTED);
+    assert_false(state(&r, f) & CLASSIFY_FINAL); /* its response may still refine the label */
     unsigned long long before = classify_stats(r.cls)->packets;
     talk(&r, 40022, false, 500000 * SEC + 100);
     assert_int_equal(classify_stats(r.cls)->packets, before + 1);
