@@ -55,8 +55,8 @@ struct flow {
     uint32_t cls;        /* classification handle owned by the caller, 0 = none */
     uint16_t label;      /* protocol label id owned by the caller */
     uint8_t flags;
-    uint16_t pair[2];   /* the caller's accounts the flow counts for ([1] FLOW_NO_PAIR: one) */
-    uint16_t cls_pkts;  /* packets handed to classification */
+    uint16_t pair[2];  /* the caller's accounts the flow counts for ([1] FLOW_NO_PAIR: one) */
+    uint16_t cls_pkts; /* packets handed to classification */
     uint64_t pkts[2], bytes[2]; /* [0] toward pair[0]'s country, [1] from it */
     int64_t first_us, last_us;
     char host[FLOW_HOST_MAX];

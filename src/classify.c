@@ -167,8 +167,7 @@ static void wake(struct classify *c, _Atomic int *sleeps, pthread_cond_t *cv)
 
 static bool room_for(struct classify *c, uint64_t need)
 {
-    return c->head + need - atomic_load_explicit(&c->ring_tail, memory_order_acquire) <=
-           RING_BYTES;
+    return c->head + need - atomic_load_explicit(&c->ring_tail, memory_order_acquire) <= RING_BYTES;
 }
 
 static bool answered(struct classify *c, uint64_t ticket)
@@ -562,8 +561,8 @@ static void on_packet(struct classify *c, const struct item *it)
     }
     unsigned limit = it->l4_proto == IPPROTO_TCP_ ? c->cfg.tcp_pkts : c->cfg.udp_pkts;
     struct ndpi_flow_struct *nf = slot(c, w->slot);
-    ndpi_protocol p = ndpi_detection_process_packet(c->ndpi, nf, (const uint8_t *)(it + 1),
-                                                    (uint16_t)it->len, (uint64_t)(it->now_us / 1000));
+    ndpi_protocol p = ndpi_detection_process_packet(
+        c->ndpi, nf, (const uint8_t *)(it + 1), (uint16_t)it->len, (uint64_t)(it->now_us / 1000));
     c->stats.packets++;
     w->pkts++;
     if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN) {
