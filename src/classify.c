@@ -12,6 +12,8 @@
  * an id's earlier flow is never taken for its present one. */
 #include "classify.h"
 
+#include "log.h"
+
 #include <ndpi_api.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -25,6 +27,7 @@
 #define SHED_CHECK 16                /* one flow in this many still goes to nDPI while shedding */
 #define RING_BYTES ((size_t)4 << 20) /* packets in flight to the classifier (a power of 2) */
 #define SPINS      512               /* polls before a side sleeps */
+#define BATCH      32                /* items the classifier does between telling its progress */
 
 enum item_type { ITEM_PAD, ITEM_PKT, ITEM_GUESS, ITEM_END, ITEM_STOP };
 
@@ -71,17 +74,20 @@ struct classify {
     uint32_t started, sampled;
     int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
     uint32_t *free_ids, nfree, fresh_id;
-    uint32_t *gen;   /* [id]: generation of the id's present flow */
-    uint64_t head;   /* ring bytes written */
-    uint64_t queued; /* items handed over (the last ticket) */
+    uint32_t *gen;      /* [id]: generation of the id's present flow */
+    uint64_t head;      /* ring bytes written */
+    uint64_t tail_seen; /* the classifier's tail when last read (it only grows) */
+    uint64_t queued;    /* items handed over (the last ticket) */
 
     /* the ring */
     uint8_t *ring;
     alignas(64) _Atomic uint64_t ring_head; /* bytes published by the packet path */
     alignas(64) _Atomic uint64_t ring_tail; /* bytes the classifier is done with */
     _Atomic uint64_t done;                  /* items the classifier is done with */
-    _Atomic uint32_t *final;                /* [id]: the generation the classifier finished */
+    _Atomic int ready; /* nDPI initialised (1) or not to be had (-1): the classifier's first act */
+    _Atomic uint32_t *final; /* [id]: the generation the classifier finished */
     alignas(64) _Atomic int worker_sleeps, path_sleeps;
+    _Atomic uint64_t want_tail, want_done; /* what the sleeping packet path waits for */
     pthread_mutex_t mu;
     pthread_cond_t work, answered;
     pthread_t thread;
@@ -105,7 +111,6 @@ static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 
 struct classify *classify_new(const struct classify_config *cfg, char *err, size_t errlen)
 {
-    NDPI_PROTOCOL_BITMASK all;
     size_t n;
 
     struct classify *c = calloc(1, sizeof *c);
@@ -117,15 +122,7 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     n = (size_t)c->cfg.max_active + 1;
     c->over_sec = INT64_MIN;
     c->flow_size = SIZEOF_FLOW_STRUCT;
-    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!c->ndpi) {
-        snprintf(err, errlen, "nDPI initialisation failed");
-        goto err;
-    }
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
-    ndpi_finalize_initialization(c->ndpi);
-    c->nlabels = ndpi_get_num_supported_protocols(c->ndpi);
+    c->nlabels = NDPI_MAX_SUPPORTED_PROTOCOLS; /* nDPI's own: no custom protocols are loaded */
     c->pool = calloc(c->cfg.max_active, c->flow_size);
     c->free_ids = calloc(n, sizeof *c->free_ids);
     c->gen = calloc(n, sizeof *c->gen);
@@ -141,6 +138,7 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
         goto err;
     }
     c->running = true;
+    pthread_setname_np(c->thread, "bo-classify"); /* as top -H and perf show it */
     return c;
 nomem:
     snprintf(err, errlen, "out of memory for %u nDPI flows", cfg->max_active);
@@ -165,32 +163,46 @@ static void wake(struct classify *c, _Atomic int *sleeps, pthread_cond_t *cv)
     }
 }
 
-static bool room_for(struct classify *c, uint64_t need)
+/* The packet path waits (polling a while, then asleep) until the classifier's tail reaches
+ * want_tail and its count of answers want_done; the classifier wakes it only then, so a
+ * full ring is not refilled one item per wake-up. */
+static bool path_ready(struct classify *c, uint64_t want_tail, uint64_t want_done)
 {
-    return c->head + need - atomic_load_explicit(&c->ring_tail, memory_order_acquire) <= RING_BYTES;
+    return atomic_load_explicit(&c->ready, memory_order_acquire) &&
+           atomic_load_explicit(&c->ring_tail, memory_order_acquire) >= want_tail &&
+           atomic_load_explicit(&c->done, memory_order_acquire) >= want_done;
 }
 
-static bool answered(struct classify *c, uint64_t ticket)
-{
-    return atomic_load_explicit(&c->done, memory_order_acquire) >= ticket;
-}
-
-/* The packet path waits (polling a while, then asleep) for room in the ring or for an
- * answer. */
-static void path_wait(struct classify *c, bool (*ready)(struct classify *, uint64_t), uint64_t arg)
+static void path_wait(struct classify *c, uint64_t want_tail, uint64_t want_done)
 {
     for (unsigned i = 0; i < SPINS; i++) {
-        if (ready(c, arg))
+        if (path_ready(c, want_tail, want_done))
             return;
         __builtin_ia32_pause();
     }
     pthread_mutex_lock(&c->mu);
+    atomic_store(&c->want_tail, want_tail);
+    atomic_store(&c->want_done, want_done);
     atomic_store(&c->path_sleeps, 1);
     atomic_thread_fence(memory_order_seq_cst); /* the flag before the test: see wake */
-    while (!ready(c, arg))
+    while (!path_ready(c, want_tail, want_done))
         pthread_cond_wait(&c->answered, &c->mu);
     atomic_store(&c->path_sleeps, 0);
     pthread_mutex_unlock(&c->mu);
+}
+
+/* Waits for `need` free bytes at the ring's head: when there are none, for a quarter of the
+ * ring (or need, if more). */
+static void wait_room(struct classify *c, size_t need)
+{
+    if (c->head + need - c->tail_seen <= RING_BYTES) /* the tail as last read: no traffic */
+        return;
+    c->tail_seen = atomic_load_explicit(&c->ring_tail, memory_order_acquire);
+    if (c->head + need - c->tail_seen <= RING_BYTES)
+        return;
+    size_t want = need > RING_BYTES / 4 ? need : RING_BYTES / 4;
+    path_wait(c, c->head + want - RING_BYTES, 0);
+    c->tail_seen = atomic_load_explicit(&c->ring_tail, memory_order_acquire);
 }
 
 /* Room for an item of `bytes` bytes (header included) at the ring's head, contiguous. */
@@ -201,14 +213,14 @@ static struct item *reserve(struct classify *c, size_t bytes)
 
     if (RING_BYTES - off < size) { /* the rest of the ring is skipped */
         size_t pad = RING_BYTES - off;
-        path_wait(c, room_for, pad);
+        wait_room(c, pad);
         struct item *p = (struct item *)(c->ring + off);
         p->size = (uint32_t)pad;
         p->type = ITEM_PAD;
         c->head += pad;
         off = 0;
     }
-    path_wait(c, room_for, size);
+    wait_room(c, size);
     struct item *it = (struct item *)(c->ring + off);
     memset(it, 0, sizeof *it);
     it->size = (uint32_t)size;
@@ -407,12 +419,12 @@ uint64_t classify_end(struct classify *c, struct flow *f, struct classify_result
 
 bool classify_ready(struct classify *c, uint64_t ticket)
 {
-    return answered(c, ticket);
+    return path_ready(c, 0, ticket);
 }
 
 void classify_wait(struct classify *c, uint64_t ticket)
 {
-    path_wait(c, answered, ticket);
+    path_wait(c, 0, ticket);
 }
 
 void classify_sync(struct classify *c)
@@ -529,6 +541,8 @@ static void give_up(struct classify *c, uint32_t id, struct wflow *w, uint32_t g
 /* A flow that never reached nDPI: nDPI's guess from protocol, ports and IPv4 addresses. */
 static uint16_t guess(struct classify *c, const struct item *it)
 {
+    if (!c->ndpi)
+        return NDPI_PROTOCOL_UNKNOWN;
     ndpi_protocol p = ndpi_guess_undetected_protocol(c->ndpi, NULL, it->l4_proto, it->saddr,
                                                      it->sport, it->daddr, it->dport);
     c->stats.guessed++;
@@ -543,7 +557,7 @@ static void on_packet(struct classify *c, const struct item *it)
         c->stats.refused++;
         return;
     }
-    if (w->flags & (W_FINAL | W_NO_DPI))
+    if (w->flags & (W_FINAL | W_NO_DPI) || !c->ndpi)
         return;
     if (!w->slot) {
         w->slot = pool_get(c);
@@ -615,17 +629,40 @@ static void on_end(struct classify *c, const struct item *it)
         memset(w, 0, sizeof *w);
 }
 
+/* nDPI's tables (its host names and address lists: tens of milliseconds) are built here,
+ * while the packet path starts on the first packets. */
+static void start_ndpi(struct classify *c)
+{
+    NDPI_PROTOCOL_BITMASK all;
+
+    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (c->ndpi) {
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+        ndpi_finalize_initialization(c->ndpi);
+    } else {
+        LOG(LOG_ERR, "nDPI could not be initialised (out of memory): flows are labelled Unknown");
+    }
+    atomic_store(&c->ready, c->ndpi ? 1 : -1);
+    wake(c, &c->path_sleeps, &c->answered);
+}
+
 static void *classifier(void *arg)
 {
     struct classify *c = arg;
     uint64_t tail = 0, done = 0;
 
+    start_ndpi(c);
+
     for (;;) {
         worker_wait(c, tail);
         uint64_t head = atomic_load_explicit(&c->ring_head, memory_order_acquire);
+        unsigned batch = 0;
         while (tail != head) {
             const struct item *it = (const struct item *)(c->ring + (tail & (RING_BYTES - 1)));
             enum item_type type = it->type;
+            if (tail + it->size != head) /* the next header, fetched while this one is done */
+                __builtin_prefetch(c->ring + ((tail + it->size) & (RING_BYTES - 1)));
             switch (type) {
             case ITEM_PAD:
                 break;
@@ -642,10 +679,18 @@ static void *classifier(void *arg)
                 break;
             }
             tail += it->size;
-            atomic_store(&c->ring_tail, tail);
-            if (type != ITEM_PAD)
-                atomic_store(&c->done, ++done);
-            wake(c, &c->path_sleeps, &c->answered);
+            done += type != ITEM_PAD;
+            /* progress is told every BATCH items and when the ring is empty (the packet path
+             * reads it only to wait: telling it per item would bounce its cache line) */
+            if (++batch == BATCH || tail == head || type == ITEM_STOP) {
+                batch = 0;
+                atomic_store_explicit(&c->ring_tail, tail, memory_order_release);
+                atomic_store_explicit(&c->done, done, memory_order_release);
+                atomic_thread_fence(memory_order_seq_cst); /* progress before the flag: wake */
+                if (atomic_load(&c->path_sleeps) && tail >= atomic_load(&c->want_tail) &&
+                    done >= atomic_load(&c->want_done))
+                    wake(c, &c->path_sleeps, &c->answered);
+            }
             if (type == ITEM_STOP)
                 return NULL;
         }
@@ -657,9 +702,10 @@ unsigned classify_nlabels(const struct classify *c)
     return c->nlabels;
 }
 
-const char *classify_name(const struct classify *c, uint16_t label)
+const char *classify_name(struct classify *c, uint16_t label)
 {
-    const char *n = label < c->nlabels ? ndpi_get_proto_name(c->ndpi, label) : NULL;
+    path_wait(c, 0, 0); /* nDPI's names are there once it is initialised */
+    const char *n = c->ndpi && label < c->nlabels ? ndpi_get_proto_name(c->ndpi, label) : NULL;
     return n ? n : "Unknown";
 }
 
