@@ -16,6 +16,7 @@
 
 #include <ndpi_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@
 
 #define SHED_CHECK 16                /* one flow in this many still goes to nDPI while shedding */
 #define RING_BYTES ((size_t)4 << 20) /* packets in flight to the classifier (a power of 2) */
-#define SPINS      512               /* polls before a side sleeps */
+#define SPINS      512               /* polls before a side sleeps (with a second CPU) */
 #define BATCH      32                /* items the classifier does between telling its progress */
 
 enum item_type { ITEM_PAD, ITEM_PKT, ITEM_GUESS, ITEM_END, ITEM_STOP };
@@ -92,6 +93,7 @@ struct classify {
     pthread_cond_t work, answered;
     pthread_t thread;
     bool running;
+    unsigned spins; /* polls before sleeping: none when the process has one CPU */
 
     /* the classifier's side */
     uint8_t *pool; /* cfg.max_active nDPI flows, touched only as they are first used */
@@ -123,6 +125,8 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     c->over_sec = INT64_MIN;
     c->flow_size = SIZEOF_FLOW_STRUCT;
     c->nlabels = NDPI_MAX_SUPPORTED_PROTOCOLS; /* nDPI's own: no custom protocols are loaded */
+    cpu_set_t cpus;
+    c->spins = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2 ? 0 : SPINS;
     c->pool = calloc(c->cfg.max_active, c->flow_size);
     c->free_ids = calloc(n, sizeof *c->free_ids);
     c->gen = calloc(n, sizeof *c->gen);
@@ -175,7 +179,7 @@ static bool path_ready(struct classify *c, uint64_t want_tail, uint64_t want_don
 
 static void path_wait(struct classify *c, uint64_t want_tail, uint64_t want_done)
 {
-    for (unsigned i = 0; i < SPINS; i++) {
+    for (unsigned i = 0; i < c->spins; i++) {
         if (path_ready(c, want_tail, want_done))
             return;
         __builtin_ia32_pause();
@@ -243,7 +247,7 @@ static bool has_work(struct classify *c, uint64_t tail)
 
 static void worker_wait(struct classify *c, uint64_t tail)
 {
-    for (unsigned i = 0; i < SPINS; i++) {
+    for (unsigned i = 0; i < c->spins; i++) {
         if (has_work(c, tail))
             return;
         __builtin_ia32_pause();
