@@ -58,9 +58,8 @@ struct classify_result {
 
 struct classify;
 
-/* Makes the pool and starts the classifier, which initialises nDPI while the packet path
- * begins. Returns NULL with one line in err on failure. Should nDPI fail to initialise (out
- * of memory), the classifier says so once and every flow is labelled Unknown. */
+/* Initialises nDPI and the pool and starts the classifier. Returns NULL with one line in err
+ * on failure. */
 struct classify *classify_new(const struct classify_config *cfg, char *err, size_t errlen);
 
 /* Stops the classifier (after the work handed to it) and frees everything. */
@@ -95,7 +94,7 @@ unsigned classify_peek(struct classify *c, const struct flow *f, uint16_t *label
 
 /* Number of label ids, and the name of one ("Unknown" for 0 and out-of-range ids). */
 unsigned classify_nlabels(const struct classify *c);
-const char *classify_name(struct classify *c, uint16_t label);
+const char *classify_name(const struct classify *c, uint16_t label);
 
 /* The counters, once everything handed over is done. */
 const struct classify_stats *classify_stats(struct classify *c);

@@ -12,8 +12,6 @@
  * an id's earlier flow is never taken for its present one. */
 #include "classify.h"
 
-#include "log.h"
-
 #include <ndpi_api.h>
 #include <pthread.h>
 #include <sched.h>
@@ -85,8 +83,7 @@ struct classify {
     alignas(64) _Atomic uint64_t ring_head; /* bytes published by the packet path */
     alignas(64) _Atomic uint64_t ring_tail; /* bytes the classifier is done with */
     _Atomic uint64_t done;                  /* items the classifier is done with */
-    _Atomic int ready; /* nDPI initialised (1) or not to be had (-1): the classifier's first act */
-    _Atomic uint32_t *final; /* [id]: the generation the classifier finished */
+    _Atomic uint32_t *final;                /* [id]: the generation the classifier finished */
     alignas(64) _Atomic int worker_sleeps, path_sleeps;
     _Atomic uint64_t want_tail, want_done; /* what the sleeping packet path waits for */
     pthread_mutex_t mu;
@@ -113,6 +110,7 @@ static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 
 struct classify *classify_new(const struct classify_config *cfg, char *err, size_t errlen)
 {
+    NDPI_PROTOCOL_BITMASK all;
     size_t n;
 
     struct classify *c = calloc(1, sizeof *c);
@@ -124,7 +122,15 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     n = (size_t)c->cfg.max_active + 1;
     c->over_sec = INT64_MIN;
     c->flow_size = SIZEOF_FLOW_STRUCT;
-    c->nlabels = NDPI_MAX_SUPPORTED_PROTOCOLS; /* nDPI's own: no custom protocols are loaded */
+    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!c->ndpi) {
+        snprintf(err, errlen, "nDPI initialisation failed");
+        goto err;
+    }
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+    ndpi_finalize_initialization(c->ndpi);
+    c->nlabels = ndpi_get_num_supported_protocols(c->ndpi);
     cpu_set_t cpus;
     c->spins = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2 ? 0 : SPINS;
     c->pool = calloc(c->cfg.max_active, c->flow_size);
@@ -172,8 +178,7 @@ static void wake(struct classify *c, _Atomic int *sleeps, pthread_cond_t *cv)
  * full ring is not refilled one item per wake-up. */
 static bool path_ready(struct classify *c, uint64_t want_tail, uint64_t want_done)
 {
-    return atomic_load_explicit(&c->ready, memory_order_acquire) &&
-           atomic_load_explicit(&c->ring_tail, memory_order_acquire) >= want_tail &&
+    return atomic_load_explicit(&c->ring_tail, memory_order_acquire) >= want_tail &&
            atomic_load_explicit(&c->done, memory_order_acquire) >= want_done;
 }
 
@@ -274,18 +279,28 @@ void classify_free(struct classify *c)
         pthread_cond_destroy(&c->answered);
         pthread_mutex_destroy(&c->mu);
     }
-    for (uint32_t id = 1; id < c->wcap; id++) /* flows never ended (an error path) */
-        if (c->w[id].slot)
-            ndpi_free_flow_data(slot(c, c->w[id].slot));
-    free(c->w);
     free(c->ring);
     free((void *)c->final);
     free(c->gen);
     free(c->free_ids);
     free(c->pool);
+    free(c);
+}
+
+/* The classifier's last act: what it allocated freed on its own thread, the flow states
+ * before nDPI (freeing a large block after nDPI's many small ones would have the allocator
+ * sort those first), with the nDPI flows of flows that never ended (an error path). */
+static void stop_ndpi(struct classify *c)
+{
+    for (uint32_t id = 1; id < c->wcap; id++)
+        if (c->w[id].slot)
+            ndpi_free_flow_data(slot(c, c->w[id].slot));
+    free(c->w);
+    c->w = NULL;
+    c->wcap = 0;
     if (c->ndpi)
         ndpi_exit_detection_module(c->ndpi);
-    free(c);
+    c->ndpi = NULL;
 }
 
 /* ---- the packet path's side ---- */
@@ -545,8 +560,6 @@ static void give_up(struct classify *c, uint32_t id, struct wflow *w, uint32_t g
 /* A flow that never reached nDPI: nDPI's guess from protocol, ports and IPv4 addresses. */
 static uint16_t guess(struct classify *c, const struct item *it)
 {
-    if (!c->ndpi)
-        return NDPI_PROTOCOL_UNKNOWN;
     ndpi_protocol p = ndpi_guess_undetected_protocol(c->ndpi, NULL, it->l4_proto, it->saddr,
                                                      it->sport, it->daddr, it->dport);
     c->stats.guessed++;
@@ -561,7 +574,7 @@ static void on_packet(struct classify *c, const struct item *it)
         c->stats.refused++;
         return;
     }
-    if (w->flags & (W_FINAL | W_NO_DPI) || !c->ndpi)
+    if (w->flags & (W_FINAL | W_NO_DPI))
         return;
     if (!w->slot) {
         w->slot = pool_get(c);
@@ -633,30 +646,10 @@ static void on_end(struct classify *c, const struct item *it)
         memset(w, 0, sizeof *w);
 }
 
-/* nDPI's tables (its host names and address lists: tens of milliseconds) are built here,
- * while the packet path starts on the first packets. */
-static void start_ndpi(struct classify *c)
-{
-    NDPI_PROTOCOL_BITMASK all;
-
-    c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    if (c->ndpi) {
-        NDPI_BITMASK_SET_ALL(all);
-        ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
-        ndpi_finalize_initialization(c->ndpi);
-    } else {
-        LOG(LOG_ERR, "nDPI could not be initialised (out of memory): flows are labelled Unknown");
-    }
-    atomic_store(&c->ready, c->ndpi ? 1 : -1);
-    wake(c, &c->path_sleeps, &c->answered);
-}
-
 static void *classifier(void *arg)
 {
     struct classify *c = arg;
     uint64_t tail = 0, done = 0;
-
-    start_ndpi(c);
 
     for (;;) {
         worker_wait(c, tail);
@@ -680,6 +673,7 @@ static void *classifier(void *arg)
                 on_end(c, it);
                 break;
             case ITEM_STOP:
+                stop_ndpi(c);
                 break;
             }
             tail += it->size;
@@ -706,10 +700,9 @@ unsigned classify_nlabels(const struct classify *c)
     return c->nlabels;
 }
 
-const char *classify_name(struct classify *c, uint16_t label)
+const char *classify_name(const struct classify *c, uint16_t label)
 {
-    path_wait(c, 0, 0); /* nDPI's names are there once it is initialised */
-    const char *n = c->ndpi && label < c->nlabels ? ndpi_get_proto_name(c->ndpi, label) : NULL;
+    const char *n = label < c->nlabels ? ndpi_get_proto_name(c->ndpi, label) : NULL;
     return n ? n : "Unknown";
 }
 
