@@ -3,12 +3,12 @@
  * Pipeline stage 4b, beside the flow table; the only module that includes nDPI (Debian 12
  * ships 4.2: 5-argument ndpi_detection_process_packet, 4-argument ndpi_detection_giveup).
  * nDPI is initialised once and runs on a thread of its own (the classifier), so inspection
- * overlaps the rest of the per-packet path on a second core. The packet path hands it work
- * through a ring, in packet order: copies of the packets a flow still needs inspected, and
- * at a flow's end a request for its final label, answered later (classify_end, then
- * classify_ready or classify_wait). Everything the classifier decides depends only on what
- * it was handed and in which order, never on timing: the labels are those of inspecting
- * each packet as it comes.
+ * overlaps the rest of the per-packet path on a second core; with one CPU the caller's
+ * thread does the classifier's work itself as each piece is handed over. The packet path hands it
+ * work through a ring, in packet order: copies of the packets a flow still needs inspected, and at
+ * a flow's end a request for its final label, answered later (classify_end, then classify_ready or
+ * classify_wait). Everything the classifier decides depends only on what it was handed and in which
+ * order, never on timing: the labels are those of inspecting each packet as it comes.
  *
  * A flow gets an nDPI flow from a fixed pool at its first packet that carries payload, is
  * inspected from the IP header on (with packet time) until nDPI names the application or
@@ -38,6 +38,7 @@ struct classify_config {
     bool extra; /* keep dissecting after detection while nDPI wants more (within the limit) */
     unsigned extra_pkts; /* at most this many payload packets after detection */
     uint32_t budget;     /* new nDPI flows per second of packet time before shedding */
+    bool one_thread;     /* classify in the caller's thread (as with one CPU) */
 };
 
 struct classify_stats {

@@ -73,10 +73,11 @@ struct classify {
     uint32_t started, sampled;
     int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
     uint32_t *free_ids, nfree, fresh_id;
-    uint32_t *gen;      /* [id]: generation of the id's present flow */
-    uint64_t head;      /* ring bytes written */
-    uint64_t tail_seen; /* the classifier's tail when last read (it only grows) */
-    uint64_t queued;    /* items handed over (the last ticket) */
+    uint64_t wtail, wdone; /* the classifier's own: ring bytes and items it is done with */
+    uint32_t *gen;         /* [id]: generation of the id's present flow */
+    uint64_t head;         /* ring bytes written */
+    uint64_t tail_seen;    /* the classifier's tail when last read (it only grows) */
+    uint64_t queued;       /* items handed over (the last ticket) */
 
     /* the ring */
     uint8_t *ring;
@@ -89,8 +90,9 @@ struct classify {
     pthread_mutex_t mu;
     pthread_cond_t work, answered;
     pthread_t thread;
-    bool running;
-    unsigned spins; /* polls before sleeping: none when the process has one CPU */
+    bool begun;     /* the classifier runs: on its thread, or in the packet path's */
+    bool threaded;  /* on a thread of its own (the process has a second CPU) */
+    unsigned spins; /* polls before sleeping */
 
     /* the classifier's side */
     uint8_t *pool; /* cfg.max_active nDPI flows, touched only as they are first used */
@@ -102,6 +104,7 @@ struct classify {
 };
 
 static void *classifier(void *arg);
+static bool work(struct classify *c, uint64_t head);
 
 static struct ndpi_flow_struct *slot(struct classify *c, uint32_t idx1)
 {
@@ -132,7 +135,9 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     ndpi_finalize_initialization(c->ndpi);
     c->nlabels = ndpi_get_num_supported_protocols(c->ndpi);
     cpu_set_t cpus;
-    c->spins = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2 ? 0 : SPINS;
+    c->threaded = !cfg->one_thread &&
+                  !(sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2);
+    c->spins = SPINS;
     c->pool = calloc(c->cfg.max_active, c->flow_size);
     c->free_ids = calloc(n, sizeof *c->free_ids);
     c->gen = calloc(n, sizeof *c->gen);
@@ -143,12 +148,13 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->answered, NULL);
-    if (pthread_create(&c->thread, NULL, classifier, c) != 0) {
+    if (c->threaded && pthread_create(&c->thread, NULL, classifier, c) != 0) {
         snprintf(err, errlen, "cannot start the classifier thread");
         goto err;
     }
-    c->running = true;
-    pthread_setname_np(c->thread, "bo-classify"); /* as top -H and perf show it */
+    c->begun = true;
+    if (c->threaded)
+        pthread_setname_np(c->thread, "bo-classify"); /* as top -H and perf show it */
     return c;
 nomem:
     snprintf(err, errlen, "out of memory for %u nDPI flows", cfg->max_active);
@@ -241,7 +247,10 @@ static uint64_t publish(struct classify *c, struct item *it)
 {
     c->head += it->size;
     atomic_store(&c->ring_head, c->head);
-    wake(c, &c->worker_sleeps, &c->work);
+    if (c->threaded)
+        wake(c, &c->worker_sleeps, &c->work);
+    else /* one CPU: the packet path is the classifier, at once */
+        work(c, c->head);
     return ++c->queued;
 }
 
@@ -270,14 +279,17 @@ void classify_free(struct classify *c)
 {
     if (!c)
         return;
-    if (c->running) {
+    if (c->begun) {
         struct item *it = reserve(c, sizeof *it);
         it->type = ITEM_STOP;
         publish(c, it);
-        pthread_join(c->thread, NULL);
+        if (c->threaded)
+            pthread_join(c->thread, NULL);
         pthread_cond_destroy(&c->work);
         pthread_cond_destroy(&c->answered);
         pthread_mutex_destroy(&c->mu);
+    } else if (c->ndpi) {
+        ndpi_exit_detection_module(c->ndpi);
     }
     free(c->ring);
     free((void *)c->final);
@@ -646,53 +658,63 @@ static void on_end(struct classify *c, const struct item *it)
         memset(w, 0, sizeof *w);
 }
 
+/* Does the items up to head (the classifier's loop body; the packet path's own with one
+ * CPU). Returns false after ITEM_STOP. */
+static bool work(struct classify *c, uint64_t head)
+{
+    uint64_t tail = c->wtail, done = c->wdone;
+    unsigned batch = 0;
+    bool go_on = true;
+
+    while (tail != head && go_on) {
+        const struct item *it = (const struct item *)(c->ring + (tail & (RING_BYTES - 1)));
+        enum item_type type = it->type;
+        if (tail + it->size != head) /* the next header, fetched while this one is done */
+            __builtin_prefetch(c->ring + ((tail + it->size) & (RING_BYTES - 1)));
+        switch (type) {
+        case ITEM_PAD:
+            break;
+        case ITEM_PKT:
+            on_packet(c, it);
+            break;
+        case ITEM_GUESS:
+            on_guess(c, it);
+            break;
+        case ITEM_END:
+            on_end(c, it);
+            break;
+        case ITEM_STOP:
+            stop_ndpi(c);
+            go_on = false;
+            break;
+        }
+        tail += it->size;
+        done += type != ITEM_PAD;
+        /* progress is told every BATCH items and when the ring is empty (the packet path
+         * reads it only to wait: telling it per item would bounce its cache line) */
+        if (++batch == BATCH || tail == head || !go_on) {
+            batch = 0;
+            atomic_store_explicit(&c->ring_tail, tail, memory_order_release);
+            atomic_store_explicit(&c->done, done, memory_order_release);
+            atomic_thread_fence(memory_order_seq_cst); /* progress before the flag: wake */
+            if (atomic_load(&c->path_sleeps) && tail >= atomic_load(&c->want_tail) &&
+                done >= atomic_load(&c->want_done))
+                wake(c, &c->path_sleeps, &c->answered);
+        }
+    }
+    c->wtail = tail;
+    c->wdone = done;
+    return go_on;
+}
+
 static void *classifier(void *arg)
 {
     struct classify *c = arg;
-    uint64_t tail = 0, done = 0;
 
-    for (;;) {
-        worker_wait(c, tail);
-        uint64_t head = atomic_load_explicit(&c->ring_head, memory_order_acquire);
-        unsigned batch = 0;
-        while (tail != head) {
-            const struct item *it = (const struct item *)(c->ring + (tail & (RING_BYTES - 1)));
-            enum item_type type = it->type;
-            if (tail + it->size != head) /* the next header, fetched while this one is done */
-                __builtin_prefetch(c->ring + ((tail + it->size) & (RING_BYTES - 1)));
-            switch (type) {
-            case ITEM_PAD:
-                break;
-            case ITEM_PKT:
-                on_packet(c, it);
-                break;
-            case ITEM_GUESS:
-                on_guess(c, it);
-                break;
-            case ITEM_END:
-                on_end(c, it);
-                break;
-            case ITEM_STOP:
-                stop_ndpi(c);
-                break;
-            }
-            tail += it->size;
-            done += type != ITEM_PAD;
-            /* progress is told every BATCH items and when the ring is empty (the packet path
-             * reads it only to wait: telling it per item would bounce its cache line) */
-            if (++batch == BATCH || tail == head || type == ITEM_STOP) {
-                batch = 0;
-                atomic_store_explicit(&c->ring_tail, tail, memory_order_release);
-                atomic_store_explicit(&c->done, done, memory_order_release);
-                atomic_thread_fence(memory_order_seq_cst); /* progress before the flag: wake */
-                if (atomic_load(&c->path_sleeps) && tail >= atomic_load(&c->want_tail) &&
-                    done >= atomic_load(&c->want_done))
-                    wake(c, &c->path_sleeps, &c->answered);
-            }
-            if (type == ITEM_STOP)
-                return NULL;
-        }
-    }
+    do
+        worker_wait(c, c->wtail);
+    while (work(c, atomic_load_explicit(&c->ring_head, memory_order_acquire)));
+    return NULL;
 }
 
 unsigned classify_nlabels(const struct classify *c)

@@ -5,10 +5,9 @@
 # the truth), and counting goes on: every bin is emitted with the exact packet and byte
 # counts, the estimated host counts are within 3%, and the detector learns from the bins.
 #
-# Memory cap, 64 MB: at --max-flows 65536 the sensor peaks near 30 MB here (flow table,
-# nDPI pools, read buffer, libraries); with the default 1,048,576 flows the same file
-# takes about 245 MB. A table that grew with the flood would cross 64 MB long before two
-# million flows; twice the measured peak leaves room for other libc and library versions.
+# Memory cap, 64 MB: at --max-flows 65536 the sensor peaks near 38 MB here (flow table,
+# nDPI pools, the classifier's ring, read buffer, libraries). A table that grew with the
+# flood would cross 64 MB long before two million flows.
 . "$(dirname "$0")/lib.sh"
 need_gen
 CAP_KB=$((64 * 1024))

@@ -45,6 +45,10 @@ struct rig {
     struct classify *cls;
 };
 
+/* The classifier on a thread of its own (as with two CPUs or more), or in the caller's
+ * thread (as with one): every test runs both ways. */
+static bool one_thread;
+
 static void rig_init_n(struct rig *r, uint32_t budget, uint32_t n)
 {
     const struct classify_config cc = {.max_active = n,
@@ -52,7 +56,8 @@ static void rig_init_n(struct rig *r, uint32_t budget, uint32_t n)
                                        .udp_pkts = 10,
                                        .extra = true,
                                        .extra_pkts = 4,
-                                       .budget = budget};
+                                       .budget = budget,
+                                       .one_thread = one_thread};
     char err[256];
 
     r->flows = flow_new(n, &TO);
@@ -243,5 +248,8 @@ int main(void)
         cmocka_unit_test(load_is_not_in_the_past),
         cmocka_unit_test(answers_in_order_through_the_ring),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("classifier on its own thread", tests, NULL, NULL);
+    one_thread = true;
+    return failed +
+           cmocka_run_group_tests_name("classifier in the caller's thread", tests, NULL, NULL);
 }
