@@ -73,11 +73,10 @@ struct classify {
     uint32_t started, sampled;
     int64_t over_sec; /* the last second of packet time whose new flows went over the budget */
     uint32_t *free_ids, nfree, fresh_id;
-    uint64_t wtail, wdone; /* the classifier's own: ring bytes and items it is done with */
-    uint32_t *gen;         /* [id]: generation of the id's present flow */
-    uint64_t head;         /* ring bytes written */
-    uint64_t tail_seen;    /* the classifier's tail when last read (it only grows) */
-    uint64_t queued;       /* items handed over (the last ticket) */
+    uint32_t *gen;      /* [id]: generation of the id's present flow */
+    uint64_t head;      /* ring bytes written */
+    uint64_t tail_seen; /* the classifier's tail when last read (it only grows) */
+    uint64_t queued;    /* items handed over (the last ticket) */
 
     /* the ring */
     uint8_t *ring;
@@ -90,9 +89,8 @@ struct classify {
     pthread_mutex_t mu;
     pthread_cond_t work, answered;
     pthread_t thread;
-    bool begun;     /* the classifier runs: on its thread, or in the packet path's */
-    bool threaded;  /* on a thread of its own (the process has a second CPU) */
-    unsigned spins; /* polls before sleeping */
+    bool begun;    /* the classifier runs: on its thread, or in the packet path's */
+    bool threaded; /* on a thread of its own (the process has a second CPU) */
 
     /* the classifier's side */
     uint8_t *pool; /* cfg.max_active nDPI flows, touched only as they are first used */
@@ -101,6 +99,7 @@ struct classify {
     uint32_t free1; /* recycled entries (index + 1), linked through their first bytes */
     struct wflow *w;
     uint32_t wcap;
+    uint64_t wtail, wdone; /* ring bytes and items it is done with */
 };
 
 static void *classifier(void *arg);
@@ -137,7 +136,6 @@ struct classify *classify_new(const struct classify_config *cfg, char *err, size
     cpu_set_t cpus;
     c->threaded = !cfg->one_thread &&
                   !(sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2);
-    c->spins = SPINS;
     c->pool = calloc(c->cfg.max_active, c->flow_size);
     c->free_ids = calloc(n, sizeof *c->free_ids);
     c->gen = calloc(n, sizeof *c->gen);
@@ -190,7 +188,7 @@ static bool path_ready(struct classify *c, uint64_t want_tail, uint64_t want_don
 
 static void path_wait(struct classify *c, uint64_t want_tail, uint64_t want_done)
 {
-    for (unsigned i = 0; i < c->spins; i++) {
+    for (unsigned i = 0; i < SPINS; i++) {
         if (path_ready(c, want_tail, want_done))
             return;
         __builtin_ia32_pause();
@@ -261,7 +259,7 @@ static bool has_work(struct classify *c, uint64_t tail)
 
 static void worker_wait(struct classify *c, uint64_t tail)
 {
-    for (unsigned i = 0; i < c->spins; i++) {
+    for (unsigned i = 0; i < SPINS; i++) {
         if (has_work(c, tail))
             return;
         __builtin_ia32_pause();
@@ -273,30 +271,6 @@ static void worker_wait(struct classify *c, uint64_t tail)
         pthread_cond_wait(&c->work, &c->mu);
     atomic_store(&c->worker_sleeps, 0);
     pthread_mutex_unlock(&c->mu);
-}
-
-void classify_free(struct classify *c)
-{
-    if (!c)
-        return;
-    if (c->begun) {
-        struct item *it = reserve(c, sizeof *it);
-        it->type = ITEM_STOP;
-        publish(c, it);
-        if (c->threaded)
-            pthread_join(c->thread, NULL);
-        pthread_cond_destroy(&c->work);
-        pthread_cond_destroy(&c->answered);
-        pthread_mutex_destroy(&c->mu);
-    } else if (c->ndpi) {
-        ndpi_exit_detection_module(c->ndpi);
-    }
-    free(c->ring);
-    free((void *)c->final);
-    free(c->gen);
-    free(c->free_ids);
-    free(c->pool);
-    free(c);
 }
 
 /* The classifier's last act: what it allocated freed on its own thread, the flow states
@@ -313,6 +287,30 @@ static void stop_ndpi(struct classify *c)
     if (c->ndpi)
         ndpi_exit_detection_module(c->ndpi);
     c->ndpi = NULL;
+}
+
+void classify_free(struct classify *c)
+{
+    if (!c)
+        return;
+    if (c->begun) {
+        struct item *it = reserve(c, sizeof *it);
+        it->type = ITEM_STOP;
+        publish(c, it);
+        if (c->threaded)
+            pthread_join(c->thread, NULL);
+        pthread_cond_destroy(&c->work);
+        pthread_cond_destroy(&c->answered);
+        pthread_mutex_destroy(&c->mu);
+    } else { /* no classifier to do it */
+        stop_ndpi(c);
+    }
+    free(c->ring);
+    free((void *)c->final);
+    free(c->gen);
+    free(c->free_ids);
+    free(c->pool);
+    free(c);
 }
 
 /* ---- the packet path's side ---- */

@@ -524,15 +524,11 @@ static void on_flow(void *ctx, struct flow *f, enum flow_end why)
 
     if (s->nended == ENDED_MAX)
         flush_ended(s, ENDED_ONE);
+    if (why == FLOW_END_ACTIVE)
+        classify_done(s->cls, f); /* it goes on: its label now, for its later exports too */
     struct ended_flow *e = &s->ended[(s->ended_first + s->nended) % ENDED_MAX];
     s->nended++;
     e->ticket = classify_end(s->cls, f, &e->res);
-    if (why == FLOW_END_ACTIVE && e->ticket) {
-        classify_wait(s->cls, e->ticket);
-        e->ticket = 0;
-        f->label = e->res.label;
-        memcpy(f->host, e->res.host, sizeof f->host);
-    }
     e->f = *f;
     e->why = why;
     f->flags |= FLOW_COUNTED;
